@@ -1,0 +1,108 @@
+"""`gxp-otel phoenix start|stop|status`: a local Phoenix on 127.0.0.1, its state under the data directory.
+
+Exit codes: ``start`` 0 when Phoenix is healthy, 1 when it could not be started; ``stop`` 0 (also when nothing ran);
+``status`` 0 when a Phoenix answers, 1 when none does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gxp_otel.phoenix.server import (
+    DEFAULT_GRPC_PORT,
+    DEFAULT_HTTP_PORT,
+    PhoenixError,
+    PhoenixServer,
+    PhoenixStatus,
+    free_port,
+)
+
+DataDirOption = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", envvar="GXP_OTEL_DATA_DIR", help="Project data directory (default ./data)."),
+]
+PortOption = Annotated[
+    int,
+    typer.Option("--port", envvar="GXP_OTEL_PHOENIX_PORT", help="HTTP port: UI, REST API and OTLP/HTTP (0 = any free)."),
+]
+GrpcPortOption = Annotated[
+    int,
+    typer.Option("--grpc-port", envvar="GXP_OTEL_PHOENIX_GRPC_PORT", help="OTLP/gRPC port (0 = any free)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the status as JSON.")]
+
+phoenix_app = typer.Typer(
+    name="phoenix",
+    help="Run a local Arize Phoenix (traces UI) on 127.0.0.1 in the background.",
+    no_args_is_help=True,
+)
+
+
+def _status_json(status: PhoenixStatus) -> str:
+    return json.dumps(asdict(status), indent=2)
+
+
+def _describe(status: PhoenixStatus) -> str:
+    if status.state == "running":
+        return f"Phoenix is running at {status.url} (OTLP/HTTP {status.url}/v1/traces, gRPC 127.0.0.1:{status.grpc_port}); {status.detail}"
+    if status.state == "starting":
+        return f"Phoenix is starting at {status.url}; {status.detail}"
+    if status.state == "foreign":
+        return f"Phoenix answers at {status.url} but was not started by gxp-otel here: {status.detail}"
+    return f"Phoenix is not running (would use {status.url})"
+
+
+@phoenix_app.command("start")
+def start(
+    data_dir: DataDirOption = None,
+    port: PortOption = DEFAULT_HTTP_PORT,
+    grpc_port: GrpcPortOption = DEFAULT_GRPC_PORT,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for /healthz.")] = 120.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Start Phoenix in the background (or find ours already running) and wait until it is healthy."""
+    server = PhoenixServer(data_dir, http_port=port or free_port(), grpc_port=grpc_port or free_port())
+    already = server.status().process is not None
+    try:
+        status = server.start(timeout=timeout)
+    except PhoenixError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        typer.echo(_status_json(status))
+        return
+    typer.echo(("Phoenix was already running. " if already else "") + _describe(status))
+    typer.echo(f"Open {status.url} in a browser. Stop it with: gxp-otel phoenix stop")
+
+
+@phoenix_app.command("stop")
+def stop(data_dir: DataDirOption = None) -> None:
+    """Stop the Phoenix started from this data directory (and no other process)."""
+    server = PhoenixServer(data_dir)
+    record = server.read_record()
+    if server.stop():
+        typer.echo(f"Phoenix stopped (pid {record.pid if record else '?'}).")
+    else:
+        typer.echo("Phoenix was not running from this data directory; nothing stopped.")
+
+
+@phoenix_app.command("status")
+def status(
+    data_dir: DataDirOption = None,
+    port: PortOption = DEFAULT_HTTP_PORT,
+    as_json: JsonOption = False,
+) -> None:
+    """Say whether Phoenix runs, where, with which process, data and log."""
+    current = PhoenixServer(data_dir, http_port=port).status()
+    typer.echo(_status_json(current) if as_json else _describe(current))
+    if current.state == "stopped":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(phoenix_app)

@@ -1,0 +1,306 @@
+"""A local Arize Phoenix server run in the background, on loopback only, with its state under the data directory.
+
+Guarantees:
+
+- Phoenix listens on 127.0.0.1 only: HTTP through ``PHOENIX_HOST``, gRPC through :mod:`.loopback_serve`.
+- It makes no outbound calls it can be told not to make (external resources, telemetry, agent assistant are off).
+- Its database, log, PID record and Phoenix's own temp PID files live under ``<data dir>/phoenix``; nothing goes to
+  ``~/.phoenix`` or ``/tmp``.
+- ``stop()`` signals exactly the process ``start()`` launched: the PID record holds the PID *and* the kernel's start
+  time of that process, so a recycled PID is never signalled.
+- ``start()`` returns only once ``GET /healthz`` answers, or raises with the tail of Phoenix's log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+DATA_DIR_ENV = "GXP_OTEL_DATA_DIR"
+LOOPBACK = "127.0.0.1"
+DEFAULT_HTTP_PORT = 6006
+DEFAULT_GRPC_PORT = 4317
+LAUNCHER_MODULE = "gxp_otel.phoenix.loopback_serve"
+
+State = Literal["running", "starting", "stopped", "foreign"]
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The project's data directory: ``explicit``, else ``$GXP_OTEL_DATA_DIR``, else ``./data``."""
+    if explicit is not None:
+        return Path(explicit).resolve()
+    return Path(os.environ.get(DATA_DIR_ENV) or "data").resolve()
+
+
+class PhoenixError(RuntimeError):
+    """Phoenix could not be started or stopped; the message says why and where the log is."""
+
+
+@dataclass(frozen=True)
+class PhoenixProcess:
+    """The PID record of a Phoenix this module launched (``<data dir>/phoenix/server.json``)."""
+
+    pid: int
+    start_ticks: int
+    http_port: int
+    grpc_port: int
+    working_dir: str
+    log_file: str
+    started_at: float
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.http_port}"
+
+
+@dataclass(frozen=True)
+class PhoenixStatus:
+    """What runs where. ``process`` is set when the PID record names a live process this module launched."""
+
+    state: State
+    url: str
+    http_port: int
+    grpc_port: int
+    process: PhoenixProcess | None
+    detail: str
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Kernel start time of ``pid`` in clock ticks (field 22 of /proc/<pid>/stat); None if not a live process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def _is_our_process(record: PhoenixProcess) -> bool:
+    if _start_ticks(record.pid) != record.start_ticks:
+        return False
+    try:
+        cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return LAUNCHER_MODULE.encode() in cmdline
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:``port`` (checked by binding it, then letting go)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for tests and ``--port 0``)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def is_healthy(url: str, timeout: float = 2.0) -> bool:
+    """True when ``<url>/healthz`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class PhoenixServer:
+    """Start, stop and inspect one background Phoenix bound to 127.0.0.1, keyed by its data directory.
+
+    One data directory holds at most one Phoenix launched by this class; its ports are recorded there, so
+    ``status()`` and ``stop()`` from another process (the CLI) find it again.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        http_port: int = DEFAULT_HTTP_PORT,
+        grpc_port: int = DEFAULT_GRPC_PORT,
+    ) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.phoenix_dir = self.data_dir / "phoenix"
+        self.record_file = self.phoenix_dir / "server.json"
+        self.log_file = self.phoenix_dir / "phoenix.log"
+        self.http_port = http_port
+        self.grpc_port = grpc_port
+        self._child: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.http_port}"
+
+    # -- PID record -----------------------------------------------------------------------------------------------
+
+    def read_record(self) -> PhoenixProcess | None:
+        try:
+            return PhoenixProcess(**json.loads(self.record_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _write_record(self, record: PhoenixProcess) -> None:
+        tmp = self.record_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(record), indent=2) + "\n")
+        os.replace(tmp, self.record_file)
+
+    def _live_record(self) -> PhoenixProcess | None:
+        """The PID record if it names a live process we launched; a stale record is removed."""
+        record = self.read_record()
+        if record is None:
+            return None
+        if _is_our_process(record):
+            return record
+        self.record_file.unlink(missing_ok=True)
+        return None
+
+    # -- status, start, stop --------------------------------------------------------------------------------------
+
+    def status(self) -> PhoenixStatus:
+        record = self._live_record()
+        if record is not None:
+            healthy = is_healthy(record.url)
+            return PhoenixStatus(
+                state="running" if healthy else "starting",
+                url=record.url,
+                http_port=record.http_port,
+                grpc_port=record.grpc_port,
+                process=record,
+                detail=f"pid {record.pid}, data {record.working_dir}, log {record.log_file}",
+            )
+        if is_healthy(self.url):
+            return PhoenixStatus(
+                "foreign", self.url, self.http_port, self.grpc_port, None,
+                f"a Phoenix not started from {self.data_dir} answers at {self.url}",
+            )
+        return PhoenixStatus("stopped", self.url, self.http_port, self.grpc_port, None, "not running")
+
+    def start(self, timeout: float = 120.0) -> PhoenixStatus:
+        """Launch Phoenix unless ours already runs; return once it is healthy.
+
+        Raises :class:`PhoenixError` when a port is taken by something else, the process exits, or it is not
+        healthy within ``timeout`` seconds (then it is stopped again, so nothing is left behind).
+        """
+        current = self.status()
+        if current.process is not None:
+            self.http_port, self.grpc_port = current.http_port, current.grpc_port
+            return self._wait_healthy(current.process, timeout)
+        for port, what in ((self.http_port, "HTTP"), (self.grpc_port, "gRPC")):
+            if not port_is_free(port):
+                raise PhoenixError(
+                    f"{what} port {LOOPBACK}:{port} is in use by another program "
+                    f"({current.detail if current.state == 'foreign' else 'not a Phoenix started here'}); "
+                    "choose other ports with --port/--grpc-port"
+                )
+        self.phoenix_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.phoenix_dir / "tmp").mkdir(exist_ok=True, mode=0o700)
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n--- gxp-otel: starting Phoenix at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n".encode())
+            log.flush()
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", LAUNCHER_MODULE],
+                env=self._child_env(),
+                cwd=self.phoenix_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        ticks = _start_ticks(self._child.pid)
+        record = PhoenixProcess(
+            pid=self._child.pid,
+            start_ticks=ticks if ticks is not None else -1,
+            http_port=self.http_port,
+            grpc_port=self.grpc_port,
+            working_dir=str(self.phoenix_dir),
+            log_file=str(self.log_file),
+            started_at=time.time(),
+        )
+        self._write_record(record)
+        return self._wait_healthy(record, timeout)
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PHOENIX_WORKING_DIR=str(self.phoenix_dir),
+            PHOENIX_HOST=LOOPBACK,
+            PHOENIX_PORT=str(self.http_port),
+            PHOENIX_GRPC_PORT=str(self.grpc_port),
+            PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
+            PHOENIX_TELEMETRY_ENABLED="false",
+            PHOENIX_DISABLE_AGENT_ASSISTANT="true",
+            TMPDIR=str(self.phoenix_dir / "tmp"),
+        )
+        env.pop("PHOENIX_SQL_DATABASE_URL", None)
+        return env
+
+    def _wait_healthy(self, record: PhoenixProcess, timeout: float) -> PhoenixStatus:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _is_our_process(record):
+                self.record_file.unlink(missing_ok=True)
+                raise PhoenixError(f"Phoenix exited during start-up; see {self.log_file}:\n{self.log_tail()}")
+            if is_healthy(record.url, timeout=1.0):
+                return self.status()
+            time.sleep(0.25)
+        self.stop()
+        raise PhoenixError(f"Phoenix was not healthy after {timeout:.0f} s; see {self.log_file}:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop the Phoenix this data directory's PID record names: SIGTERM, then SIGKILL after ``timeout``.
+
+        Returns False when none of ours was running. Never signals a process it did not launch.
+        """
+        record = self._live_record()
+        if record is None:
+            self._reap_child()
+            return False
+        os.kill(record.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _is_our_process(record) and time.monotonic() < deadline:
+            self._reap_child(block=False)
+            time.sleep(0.1)
+        if _is_our_process(record):
+            os.kill(record.pid, signal.SIGKILL)
+            while _is_our_process(record):
+                time.sleep(0.05)
+        self._reap_child()
+        self.record_file.unlink(missing_ok=True)
+        (self.phoenix_dir / "tmp" / ".arize-phoenix" / "pids" / str(record.pid)).unlink(missing_ok=True)
+        return True
+
+    def _reap_child(self, block: bool = True) -> None:
+        """Collect the exit status of a child this object launched, so it leaves no zombie behind."""
+        if self._child is None:
+            return
+        if block:
+            try:
+                self._child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                return
+        elif self._child.poll() is None:
+            return
+        self._child = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
