@@ -1,0 +1,138 @@
+"""Canonical JSON (RFC 8785) and every hash of the audit format: the one place they are computed in Python.
+
+Audit records contain no JSON numbers (docs/audit-format.md §3), which removes the only part of JCS where fast
+serialisers disagree with the standard. For number-free values, ``orjson`` with sorted keys produces exactly the JCS
+bytes except in one case: object keys that mix characters above U+FFFF with characters in U+E000..U+FFFF sort
+differently by UTF-8 bytes (orjson) than by UTF-16 code units (JCS). Whenever the fast output contains a 4-byte UTF-8
+sequence we therefore re-serialise with the ``rfc8785`` reference implementation. Both paths are checked against
+each other by property tests and against the RFC 8785 conformance vectors.
+
+All functions here are pure and thread-safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import rfc8785
+
+RECORD_DOMAIN = b"gxp-otel:record:v1\x00"
+CHECKPOINT_DOMAIN = b"gxp-otel:checkpoint:v1\x00"
+ZERO_HASH = "0" * 64
+
+_ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the RFC 8785 canonical serialisation of any JSON value (dict, list, str, bool, None, int, float).
+
+    Raises ``ValueError`` for values JSON cannot hold (NaN, lone surrogates, non-str keys, other types).
+    """
+    try:
+        out = orjson.dumps(value, option=_SORTED)
+    except orjson.JSONEncodeError:
+        out = None
+    if out is not None and _ASTRAL_UTF8.search(out) is None and not contains_json_number(out):
+        return out
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, UnicodeEncodeError) as exc:
+        raise ValueError(f"not canonicalisable: {exc}") from None
+
+
+def canonical_number_free(value: Any) -> bytes:
+    """:func:`canonical_json` for values known to hold no numbers (record bodies): one fast serialisation."""
+    try:
+        out = orjson.dumps(value, option=_SORTED)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"not canonicalisable: {exc}") from None
+    if _ASTRAL_UTF8.search(out) is None:
+        return out
+    return rfc8785.dumps(value)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_NUMBER_START = re.compile(rb"[-0-9]")
+
+
+def contains_json_number(json_bytes: bytes) -> bool:
+    """True when the JSON text holds a number token (anything outside strings starting with ``-`` or a digit)."""
+    return _JSON_NUMBER_START.search(_JSON_STRING.sub(b"", json_bytes)) is not None
+
+
+def envelope_prefix(body_json: bytes) -> bytes:
+    """The bytes every record line starts with: ``{"body":<canonical body>``."""
+    return b'{"body":' + body_json
+
+
+def envelope_suffix(kind: str, prev: str, seq: int, stream: str, time: str) -> bytes:
+    """The canonical tail of a record after ``body`` (and ``hash``), given envelope members that need no escaping.
+
+    Callers guarantee the members are plain ASCII without quotes or backslashes: ``kind`` is a known kind,
+    ``prev`` hex, ``seq`` an int, ``stream`` matches the stream-id pattern and ``time`` the recorded-time pattern.
+    """
+    return (
+        f',"kind":"{kind}","prev":"{prev}","seq":"{seq}","stream":"{stream}","time":"{time}"}}'
+    ).encode("ascii")
+
+
+def hash_record_bytes(unhashed_record_json: bytes) -> str:
+    """``record_hash``: SHA-256 over the record domain prefix and JCS(record without ``hash``), lowercase hex."""
+    return hashlib.sha256(RECORD_DOMAIN + unhashed_record_json).hexdigest()
+
+
+def encode_record(kind: str, stream: str, seq: int, prev: str, time: str, body_json: bytes) -> tuple[str, bytes]:
+    """Return ``(hash, line)`` for one record; ``line`` is canonical JSON plus ``\\n``.
+
+    Equivalent to ``canonical_json(record)`` (JCS orders the members body, hash, kind, prev, seq, stream, time)
+    but serialises the body only once.
+    """
+    head = envelope_prefix(body_json)
+    tail = envelope_suffix(kind, prev, seq, stream, time)
+    digest = hash_record_bytes(head + tail)
+    return digest, head + b',"hash":"' + digest.encode("ascii") + b'"' + tail + b"\n"
+
+
+def checkpoint_message(statement: dict[str, str]) -> bytes:
+    """The exact bytes an Ed25519 checkpoint signature covers."""
+    return CHECKPOINT_DOMAIN + canonical_json(statement)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def format_time_ns(ns: int) -> str:
+    """UTC ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` with exactly nine fractional digits."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+_TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{9})Z$")
+
+
+def parse_time(text: str) -> int | None:
+    """Inverse of :func:`format_time_ns`; ``None`` when ``text`` is not in that exact form."""
+    match = _TIME_RE.match(text)
+    if match is None:
+        return None
+    try:
+        moment = datetime(*(int(g) for g in match.groups()[:6]), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return int(moment.timestamp()) * 1_000_000_000 + int(match.group(7))
+
+
+def format_double(value: float) -> str:
+    """A double as the string the format stores: ECMAScript Number-to-String, ``NaN``/``Infinity``/``-Infinity``."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return rfc8785.dumps(value).decode("ascii")

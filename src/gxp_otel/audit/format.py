@@ -1,0 +1,137 @@
+"""Names and shapes of the audit format (docs/audit-format.md §2, §4): file names, kinds, member patterns.
+
+Shared by the writer and the verifier; holds no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FORMAT_VERSION = "gxp-otel-audit/1"
+DATA_KINDS = frozenset({"span", "log"})
+CONTROL_KINDS = frozenset({"genesis", "checkpoint", "rotation", "recovery", "gap"})
+RESERVED_KINDS = frozenset({"signature", "correction", "purge"})
+KNOWN_KINDS = DATA_KINDS | CONTROL_KINDS | RESERVED_KINDS
+ENVELOPE_MEMBERS = frozenset({"kind", "stream", "seq", "prev", "time", "body", "hash"})
+CHECKPOINT_REASONS = frozenset({"interval", "rotation", "close", "recovery"})
+
+STREAM_ID_RE = re.compile(r"^[A-Za-z0-9._]{1,64}$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+SEQ_RE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$")
+CHAIN_FILE_RE = re.compile(r"^audit-(?P<stream>[A-Za-z0-9._]{1,64})-(?P<index>\d{6})\.jsonl(?P<gz>\.gz)?$")
+CHECKPOINT_FILE_RE = re.compile(r"^audit-(?P<stream>[A-Za-z0-9._]{1,64})\.checkpoints\.jsonl$")
+
+DEFAULT_RETENTION_DAYS = 2555
+DEFAULT_ROTATE_BYTES = 50 * 1000 * 1000
+
+
+@dataclass(frozen=True, order=True)
+class ChainFileName:
+    """A parsed chain file name; orders by (stream, index)."""
+
+    stream: str
+    index: int
+    compressed: bool = False
+
+    @property
+    def plain(self) -> str:
+        return chain_file_name(self.stream, self.index)
+
+    @property
+    def name(self) -> str:
+        return self.plain + (".gz" if self.compressed else "")
+
+
+def chain_file_name(stream: str, index: int) -> str:
+    return f"audit-{stream}-{index:06d}.jsonl"
+
+
+def checkpoint_file_name(stream: str) -> str:
+    return f"audit-{stream}.checkpoints.jsonl"
+
+
+def lock_file_name(stream: str) -> str:
+    return f"audit-{stream}.lock"
+
+
+def quarantine_file_name(stream: str, index: int, seq: int) -> str:
+    return f"audit-{stream}-{index:06d}.quarantine-{seq}.bin"
+
+
+def parse_chain_file_name(name: str) -> ChainFileName | None:
+    match = CHAIN_FILE_RE.match(name)
+    if match is None:
+        return None
+    return ChainFileName(match.group("stream"), int(match.group("index")), bool(match.group("gz")))
+
+
+def envelope_problem(record: object) -> str | None:
+    """Why ``record`` does not have the §4 envelope shape, or ``None`` when it does."""
+    if not isinstance(record, dict):
+        return "a record must be a JSON object"
+    members = set(record)
+    if members != ENVELOPE_MEMBERS:
+        missing = sorted(ENVELOPE_MEMBERS - members)
+        extra = sorted(members - ENVELOPE_MEMBERS)
+        return f"record members wrong (missing {missing}, unexpected {extra})"
+    checks = (
+        ("kind", lambda v: isinstance(v, str) and v in KNOWN_KINDS, "a known kind"),
+        ("stream", lambda v: isinstance(v, str) and STREAM_ID_RE.match(v), "a stream id"),
+        ("seq", lambda v: isinstance(v, str) and SEQ_RE.match(v), "a decimal string"),
+        ("prev", lambda v: isinstance(v, str) and HEX64_RE.match(v), "64 lowercase hex digits"),
+        ("hash", lambda v: isinstance(v, str) and HEX64_RE.match(v), "64 lowercase hex digits"),
+        ("time", lambda v: isinstance(v, str) and TIME_RE.match(v), "a recorded time YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"),
+        ("body", lambda v: isinstance(v, dict), "an object"),
+    )
+    for member, ok, what in checks:
+        if not ok(record[member]):
+            return f"member {member!r} must be {what}"
+    return None
+
+
+@dataclass(frozen=True)
+class LineCheck:
+    """The result of checking one line against §10's per-line rules: a record, or a problem kind and detail."""
+
+    record: dict | None
+    problem: str | None = None
+    detail: str = ""
+
+
+def check_line(line: bytes) -> LineCheck:
+    """Apply the per-line checks of §10 to one line *without* its trailing ``\\n``: parse, shape, canonical, hash.
+
+    Trusts nothing: the hash is recomputed from the canonical re-serialisation of the parsed record.
+    """
+    from gxp_otel.audit.canonical import (  # local import keeps this module importable without orjson users
+        canonical_number_free,
+        contains_json_number,
+        envelope_prefix,
+        envelope_suffix,
+        hash_record_bytes,
+    )
+    import orjson
+
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return LineCheck(None, "malformed", f"not valid UTF-8 JSON: {exc}")
+    shape = envelope_problem(record)
+    if shape is not None:
+        return LineCheck(None, "malformed", shape)
+    if contains_json_number(line):
+        return LineCheck(None, "malformed", "the line holds a JSON number; the format stores numbers as strings")
+    try:
+        body_json = canonical_number_free(record["body"])
+    except ValueError as exc:
+        return LineCheck(None, "malformed", str(exc))
+    head = envelope_prefix(body_json)
+    tail = envelope_suffix(record["kind"], record["prev"], int(record["seq"]), record["stream"], record["time"])
+    if head + b',"hash":"' + record["hash"].encode("ascii") + b'"' + tail != line:
+        return LineCheck(record, "non-canonical", "the line is not the RFC 8785 form of its record")
+    digest = hash_record_bytes(head + tail)
+    if digest != record["hash"]:
+        return LineCheck(record, "modified", f"content hashes to {digest[:16]}…, the line says {record['hash'][:16]}…")
+    return LineCheck(record)

@@ -1,0 +1,165 @@
+"""The OpenTelemetry mapping (docs/audit-format.md §5): SDK spans and log records to record bodies.
+
+``span_body`` and ``log_body`` are pure; encoded resources and scopes are memoised per object (they are immutable
+in the SDK), which is what keeps per-record cost low. Thread-safe (the memo is a dict written atomically).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+
+from gxp_otel.audit.values import encode_attributes, encode_value, scalar_text
+
+GXP_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("user_id", ("enduser.id", "gxp.user.id", "user.id")),
+    ("agent_id", ("gxp.agent.id", "gen_ai.agent.id", "gen_ai.agent.name")),
+    ("correlation_id", ("gxp.correlation.id", "session.id")),
+    ("gamp_category", ("gxp.gamp.category",)),
+    ("risk_level", ("gxp.risk.level",)),
+    ("run_id", ("gxp.workflow.run_id",)),
+)
+
+_MEMO_LIMIT = 256
+_memo: dict[int, tuple[object, Any]] = {}
+
+
+def _memoised(obj: object, build) -> Any:
+    hit = _memo.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = build(obj)
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[id(obj)] = (obj, value)
+    return value
+
+
+def _encode_resource(resource) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    coerced: list[str] = []
+    attributes = encode_attributes(resource.attributes if resource else None, "resource/attributes", coerced)
+    encoded: dict[str, Any] = {"attributes": attributes}
+    if resource is not None and resource.schema_url:
+        encoded["schema_url"] = resource.schema_url
+    return encoded, attributes, coerced
+
+
+def _encode_scope(scope) -> tuple[dict[str, Any], list[str]]:
+    coerced: list[str] = []
+    if scope is None:
+        return {"name": "", "version": ""}, coerced
+    encoded: dict[str, Any] = {"name": scope.name or "", "version": scope.version or ""}
+    attributes = getattr(scope, "attributes", None)
+    if attributes:
+        encoded["attributes"] = encode_attributes(attributes, "scope/attributes", coerced)
+    if scope.schema_url:
+        encoded["schema_url"] = scope.schema_url
+    return encoded, coerced
+
+
+def gxp_fields(attributes: dict[str, Any], resource_attributes: dict[str, Any]) -> dict[str, str]:
+    """§5.5: for each field the first listed key found in the record's attributes, else in the resource's."""
+    found: dict[str, str] = {}
+    for field, keys in GXP_FIELDS:
+        for source in (attributes, resource_attributes):
+            text = next((scalar_text(source[k]) for k in keys if k in source and scalar_text(source[k]) is not None), None)
+            if text is not None:
+                found[field] = text
+                break
+    return found
+
+
+def _hex_trace(trace_id: int | None) -> str:
+    return format(trace_id, "032x") if trace_id else ""
+
+
+def _hex_span(span_id: int | None) -> str:
+    return format(span_id, "016x") if span_id else ""
+
+
+def _common(resource, scope, attributes: dict[str, Any], coerced: list[str]) -> dict[str, Any]:
+    encoded_resource, resource_attributes, resource_coerced = _memoised(resource, _encode_resource)
+    encoded_scope, scope_coerced = _memoised(scope, _encode_scope)
+    coerced[:0] = resource_coerced + scope_coerced
+    return {
+        "resource": encoded_resource,
+        "scope": encoded_scope,
+        "gxp": gxp_fields(attributes, resource_attributes),
+    }
+
+
+def span_body(span: ReadableSpan) -> dict[str, Any]:
+    """The §5.3 body of one ended span."""
+    coerced: list[str] = []
+    context = span.context
+    attributes = encode_attributes(span.attributes, "attributes", coerced)
+    events = [
+        {
+            "name": event.name,
+            "time_unix_nano": str(event.timestamp or 0),
+            "attributes": encode_attributes(event.attributes, f"events/{i}/attributes", coerced),
+        }
+        for i, event in enumerate(span.events)
+    ]
+    links = [
+        {
+            "trace_id": _hex_trace(link.context.trace_id),
+            "span_id": _hex_span(link.context.span_id),
+            "trace_state": link.context.trace_state.to_header() if link.context.trace_state else "",
+            "attributes": encode_attributes(link.attributes, f"links/{i}/attributes", coerced),
+        }
+        for i, link in enumerate(span.links)
+    ]
+    body = _common(span.resource, span.instrumentation_scope, attributes, coerced)
+    body.update(
+        {
+            "trace_id": _hex_trace(context.trace_id),
+            "span_id": _hex_span(context.span_id),
+            "parent_span_id": _hex_span(span.parent.span_id) if span.parent else "",
+            "trace_state": context.trace_state.to_header() if context.trace_state else "",
+            "name": span.name,
+            "kind": span.kind.name,
+            "start_time_unix_nano": str(span.start_time or 0),
+            "end_time_unix_nano": str(span.end_time or 0),
+            "status": {"code": span.status.status_code.name, "message": span.status.description or ""},
+            "attributes": attributes,
+            "events": events,
+            "links": links,
+            "dropped": {
+                "attributes": str(span.dropped_attributes),
+                "events": str(span.dropped_events),
+                "links": str(span.dropped_links),
+            },
+        }
+    )
+    if coerced:
+        body["coerced"] = coerced
+    return body
+
+
+def log_body(readable) -> dict[str, Any]:
+    """The §5.4 body of one ``ReadableLogRecord``."""
+    record = readable.log_record
+    coerced: list[str] = []
+    attributes = encode_attributes(record.attributes, "attributes", coerced)
+    body = _common(readable.resource, readable.instrumentation_scope, attributes, coerced)
+    severity = record.severity_number.value if record.severity_number is not None else 0
+    body.update(
+        {
+            "time_unix_nano": str(record.timestamp or 0),
+            "observed_time_unix_nano": str(record.observed_timestamp or 0),
+            "severity_number": str(severity),
+            "severity_text": record.severity_text or "",
+            "event_name": getattr(record, "event_name", None) or "",
+            "body": encode_value(record.body, "body", coerced),
+            "attributes": attributes,
+            "trace_id": _hex_trace(record.trace_id),
+            "span_id": _hex_span(record.span_id),
+            "trace_flags": format(int(record.trace_flags or 0), "02x"),
+            "dropped_attributes": str(readable.dropped_attributes),
+        }
+    )
+    if coerced:
+        body["coerced"] = coerced
+    return body

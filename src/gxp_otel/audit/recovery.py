@@ -1,0 +1,139 @@
+"""Crash recovery for a writer resuming its stream (docs/audit-format.md §9).
+
+Finds the last valid record, moves a torn final line into a quarantine file (never deleting it), and says whether
+the previous session ended cleanly. Runs before the writer accepts data, under the stream's ``flock``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gxp_otel.audit.canonical import sha256_hex
+from gxp_otel.audit.format import ChainFileName, check_line, quarantine_file_name
+
+_CHUNK = 1 << 16
+
+
+class RecoveryError(Exception):
+    """The newest chain file is damaged beyond one torn line: the writer must not continue it."""
+
+
+@dataclass(frozen=True)
+class RecoveredTail:
+    seq: int  # -1 when the stream has no record yet (crash before genesis was written)
+    head: str
+    size: int  # size of the newest plain file after removing a torn line
+    clean: bool  # the last record is a ``close`` checkpoint
+    needs_new_file: bool  # the newest file is compressed (closed): continue in the next one
+    torn_bytes: int = 0
+    quarantine_file: str = ""
+    quarantine_sha256: str = ""
+
+
+def _last_lines(path: Path, size: int) -> tuple[bytes, int]:
+    """The trailing bytes of ``path`` holding at least its last two lines (or the whole file), and their offset."""
+    with open(path, "rb") as handle:
+        start = size
+        data = b""
+        while start > 0 and data.count(b"\n") < 3:
+            step = min(_CHUNK, start)
+            start -= step
+            handle.seek(start)
+            data = handle.read(step) + data
+    return data, start
+
+
+def _split_tail(data: bytes) -> tuple[list[bytes], bytes]:
+    """Complete lines (without ``\\n``) of ``data`` and the torn remainder after the last ``\\n``."""
+    cut = data.rfind(b"\n") + 1
+    return data[:cut].split(b"\n")[:-1], data[cut:]
+
+
+def _is_close(record: dict) -> bool:
+    return record["kind"] == "checkpoint" and record["body"].get("statement", {}).get("reason") == "close"
+
+
+def _last_record_of(directory: Path, parsed: ChainFileName) -> dict | None:
+    last = None
+    opener = gzip.open if parsed.compressed else open
+    with opener(directory / parsed.name, "rb") as handle:
+        for line in handle:
+            if line.endswith(b"\n"):
+                last = line[:-1]
+    if last is None:
+        return None
+    return check_line(last).record
+
+
+def recover_tail(directory: Path, stream: str, files: list[ChainFileName]) -> RecoveredTail:
+    newest = files[-1]
+    if newest.compressed:
+        record = _last_record_of(directory, newest)
+        if record is None:
+            raise RecoveryError(f"{directory / newest.name}: closed file without a readable last record")
+        return RecoveredTail(int(record["seq"]), record["hash"], 0, _is_close(record), needs_new_file=True)
+
+    path = directory / newest.plain
+    size = path.stat().st_size
+    data, offset = _last_lines(path, size)
+    lines, torn = _split_tail(data)
+    if offset > 0:
+        lines = lines[1:]  # the first piece may be a partial line of the chunk boundary
+    good_end = size - len(torn)
+    record = None
+    if lines:
+        result = check_line(lines[-1])
+        if result.problem is None:
+            record = result.record
+        else:  # a complete-looking but invalid final line is treated as torn (§9.1)
+            good_end -= len(lines[-1]) + 1
+            torn = lines[-1] + b"\n" + torn
+            if len(lines) > 1:
+                before = check_line(lines[-2])
+                if before.problem is not None:
+                    raise RecoveryError(
+                        f"{path}: the last two lines are invalid ({before.problem}); refusing to continue this chain"
+                    )
+                record = before.record
+    quarantine = ""
+    if torn:
+        after_seq = int(record["seq"]) + 1 if record else 0
+        quarantine = _quarantine(directory, stream, newest.index, after_seq, torn)
+        with open(path, "r+b") as handle:
+            handle.truncate(good_end)
+            handle.flush()
+            os.fsync(handle.fileno())
+    if record is None and good_end > 0:
+        raise RecoveryError(f"{path}: no valid record found at the end of the file")
+    if record is None and len(files) > 1:
+        record = _last_record_of(directory, files[-2])
+    extra = {"torn_bytes": len(torn), "quarantine_file": quarantine, "quarantine_sha256": sha256_hex(torn) if torn else ""}
+    if record is None:
+        return RecoveredTail(-1, "0" * 64, 0, False, False, **extra)
+    return RecoveredTail(int(record["seq"]), record["hash"], good_end, _is_close(record), False, **extra)
+
+
+def _quarantine(directory: Path, stream: str, index: int, seq: int, data: bytes) -> str:
+    base = quarantine_file_name(stream, index, seq)
+    name, n = base, 1
+    while True:
+        try:
+            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            n += 1
+            name = base[: -len(".bin")] + f".{n}.bin"
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return name
