@@ -68,6 +68,14 @@ class PhoenixClient:
     def project_names(self) -> list[str]:
         return [p["name"] for p in self._request("GET", "/v1/projects", {"limit": 1000})["data"]]
 
+    def project_id(self, project: str) -> str:
+        """Phoenix's id of a project (what its UI puts in URLs); PhoenixApiError 404 when there is none."""
+        return str(self._request("GET", f"/v1/projects/{urllib.parse.quote(project, safe='')}")["data"]["id"])
+
+    def trace_url(self, project_id: str, trace_id: str) -> str:
+        """The address of one trace in Phoenix's UI."""
+        return f"{self.base_url}/projects/{project_id}/traces/{trace_id}"
+
     def spans(self, project: str, trace_ids: list[str] | None = None, page_size: int = 1000) -> list[dict[str, Any]]:
         """Every span of ``project`` (optionally of some traces), following the pagination cursor to the end.
 
