@@ -1,0 +1,113 @@
+package auditformat
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+const (
+	// FormatVersion is the value of genesis.format and of every checkpoint statement's format.
+	FormatVersion = "gxp-otel-audit/1"
+	// RecordDomain prefixes JCS(record without hash) in the record hash (§4.1).
+	RecordDomain = "gxp-otel:record:v1\x00"
+	// CheckpointDomain prefixes JCS(statement) in a checkpoint signature (§7).
+	CheckpointDomain = "gxp-otel:checkpoint:v1\x00"
+	// ZeroHash is the prev of the genesis record.
+	ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
+)
+
+// Record kinds (§4).
+const (
+	KindGenesis    = "genesis"
+	KindSpan       = "span"
+	KindLog        = "log"
+	KindCheckpoint = "checkpoint"
+	KindRotation   = "rotation"
+	KindRecovery   = "recovery"
+	KindGap        = "gap"
+)
+
+// Hash is a record hash.
+type Hash [sha256.Size]byte
+
+// Hex is the lowercase hex form used in records.
+func (h Hash) Hex() string { return hex.EncodeToString(h[:]) }
+
+// Envelope is everything of a record except its body and hash. Kind, Stream and Time never need escaping
+// (a known kind, a stream id, a recorded time), which EncodeRecord relies on.
+type Envelope struct {
+	Kind   string
+	Stream string
+	Seq    uint64
+	Prev   Hash
+	Time   string
+}
+
+// EncodeRecord appends the record's line (canonical JSON and "\n") to dst and returns it with the record hash.
+// body must be the canonical JSON of the body object. JCS orders the members body, hash, kind, prev, seq, stream,
+// time, so the hashed text is the line without its hash member and the body is serialised only once.
+func EncodeRecord(dst []byte, env Envelope, body []byte) ([]byte, Hash) {
+	var tailBuf [256]byte
+	tail := appendEnvelopeTail(tailBuf[:0], env)
+	h := sha256.New()
+	h.Write([]byte(RecordDomain + `{"body":`))
+	h.Write(body)
+	h.Write(tail)
+	var sum Hash
+	h.Sum(sum[:0])
+	dst = append(dst, `{"body":`...)
+	dst = append(dst, body...)
+	dst = append(dst, `,"hash":"`...)
+	dst = hex.AppendEncode(dst, sum[:])
+	dst = append(dst, '"')
+	dst = append(dst, tail...)
+	return append(dst, '\n'), sum
+}
+
+func appendEnvelopeTail(dst []byte, env Envelope) []byte {
+	dst = append(dst, `,"kind":"`...)
+	dst = append(dst, env.Kind...)
+	dst = append(dst, `","prev":"`...)
+	dst = hex.AppendEncode(dst, env.Prev[:])
+	dst = append(dst, `","seq":"`...)
+	dst = strconv.AppendUint(dst, env.Seq, 10)
+	dst = append(dst, `","stream":"`...)
+	dst = append(dst, env.Stream...)
+	dst = append(dst, `","time":"`...)
+	dst = append(dst, env.Time...)
+	return append(dst, `"}`...)
+}
+
+// RecordHash computes record_hash over the canonical JSON of a record without its hash member.
+func RecordHash(unhashed []byte) Hash {
+	h := sha256.New()
+	h.Write([]byte(RecordDomain))
+	h.Write(unhashed)
+	var sum Hash
+	h.Sum(sum[:0])
+	return sum
+}
+
+// FormatTime renders nanoseconds since the Unix epoch as a recorded time, YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ (UTC).
+func FormatTime(ns int64) string {
+	return string(AppendTime(nil, ns))
+}
+
+// AppendTime appends FormatTime(ns) to dst.
+func AppendTime(dst []byte, ns int64) []byte {
+	return time.Unix(0, ns).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000000Z")
+}
+
+// ParseTime is the inverse of FormatTime; ok is false when text is not exactly in that form.
+func ParseTime(text string) (ns int64, ok bool) {
+	if !TimePattern.MatchString(text) {
+		return 0, false
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000000000Z", text)
+	if err != nil {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}

@@ -1,0 +1,3 @@
+module github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter
+
+go 1.24
