@@ -1,0 +1,160 @@
+"""`GxpWorkflowInstrumentor`: LlamaIndex Workflows -> OTel spans, span events and log records, on top of OpenInference.
+
+Registered under the `opentelemetry_instrumentor` entry point, so `opentelemetry-instrument python app.py` applies it
+with no code change; `gxp_otel.instrument()` applies it together with providers and exporters.
+
+What `instrument()` on this class does (and `uninstrument()` undoes):
+
+1. instruments OpenInference's `LlamaIndexInstrumentor` unless something already did (its dependency check is
+   skipped: it asks for `llama-index-core`, which workflows apps may not have under that name);
+2. wraps OpenInference's `_Span.process_input`/`process_output` so workflow run and step spans carry the real payloads,
+   run id, step, worker and retry (`workflow_spans`), instead of OpenInference's BrokerState encoding;
+3. wraps `workflows.context.context.Context.write_event_to_stream` (one log record + one span event per stream event)
+   and `Context.send_event` (a `HumanResponseEvent` sent into a run is recorded as an attributable action);
+4. adds a dispatcher span handler for trace-context propagation across processes;
+5. puts the attribution processors at the front of SDK tracer and logger providers.
+
+Keyword arguments: `tracer_provider`, `logger_provider`, `meter_provider`, `config` (OpenInference `TraceConfig`),
+`capture_content` (False hides every payload: one switch), `payload_max_chars` (default 4096), `event_filter`
+(`EventFilter`), `event_router` (`EventRouter` or None), `statistics` (`TelemetryStatistics`).
+Defaults come from the global providers and the `OPENINFERENCE_HIDE_INPUTS`/`OPENINFERENCE_HIDE_OUTPUTS` variables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+import wrapt
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.utils import unwrap
+
+from gxp_otel.instrumentation.attribution_processors import (
+    AttributionLogRecordProcessor,
+    AttributionSpanProcessor,
+    install_first,
+    remove_processor,
+)
+from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
+from gxp_otel.instrumentation.payload import PayloadCapture
+from gxp_otel.instrumentation.statistics import TelemetryStatistics
+from gxp_otel.instrumentation.stream_events import StreamEventRecorder
+
+__all__ = ["GxpWorkflowInstrumentor", "EventFilter", "EventRouter", "PayloadCapture", "TelemetryStatistics"]
+
+_log = logging.getLogger("gxp_otel.instrumentation")
+_OI_HANDLER_MODULE = "openinference.instrumentation.llama_index._handler"
+_CONTEXT_MODULE = "workflows.context.context"
+_SCOPE = "gxp_otel.instrumentation"
+
+
+class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Singleton (as every `BaseInstrumentor`); `instrument()` twice is a no-op with a warning."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ("llama-index-workflows >= 2.26.1", "openinference-instrumentation-llama-index >= 4.6.1")
+
+    @property
+    def statistics(self) -> TelemetryStatistics | None:
+        return getattr(self, "_statistics", None)
+
+    @property
+    def recorder(self) -> StreamEventRecorder | None:
+        return getattr(self, "_recorder", None)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from openinference.instrumentation import TraceConfig
+        from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+
+        from gxp_otel.instrumentation.workflow_spans import PropagationSpanHandler, WorkflowSpanEnricher
+
+        tracer_provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
+        logger_provider = kwargs.get("logger_provider") or _logs.get_logger_provider()
+        meter_provider = kwargs.get("meter_provider") or metrics.get_meter_provider()
+        trace_config = kwargs.get("config") or TraceConfig()
+        capture_content = kwargs.get("capture_content")
+        if capture_content is None:
+            capture_content = not (trace_config.hide_inputs or trace_config.hide_outputs)
+        elif not capture_content:
+            trace_config = TraceConfig(hide_inputs=True, hide_outputs=True)
+
+        self._statistics = kwargs.get("statistics") or TelemetryStatistics()
+        self._statistics.bind_meter(meter_provider)
+        capture = PayloadCapture(max_chars=kwargs.get("payload_max_chars", 4096), capture_content=capture_content)
+        otel_logger = logger_provider.get_logger(_SCOPE)
+        self._recorder = StreamEventRecorder(
+            otel_logger, capture, self._statistics, kwargs.get("event_filter"), kwargs.get("event_router")
+        )
+        self._providers = (tracer_provider, logger_provider)
+        install_first(tracer_provider, AttributionSpanProcessor())
+        install_first(logger_provider, AttributionLogRecordProcessor())
+
+        openinference = LlamaIndexInstrumentor()
+        self._owns_openinference = not openinference.is_instrumented_by_opentelemetry
+        if self._owns_openinference:
+            openinference.instrument(tracer_provider=tracer_provider, config=trace_config, skip_dep_check=True)
+
+        enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics)
+        wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_input", enricher.process_input)
+        wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_output", enricher.process_output)
+        wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.write_event_to_stream", self._write_event_to_stream)
+        wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.send_event", self._send_event)
+
+        from llama_index_instrumentation import get_dispatcher
+
+        self._propagation = PropagationSpanHandler()
+        get_dispatcher().add_span_handler(self._propagation)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from openinference.instrumentation.llama_index import _handler as oi_handler
+        from workflows.context import context as workflows_context
+
+        unwrap(oi_handler._Span, "process_input")
+        unwrap(oi_handler._Span, "process_output")
+        unwrap(workflows_context.Context, "write_event_to_stream")
+        unwrap(workflows_context.Context, "send_event")
+        from llama_index_instrumentation import get_dispatcher
+
+        dispatcher = get_dispatcher()
+        dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers if h is not self._propagation]
+        if self._owns_openinference:
+            from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+
+            LlamaIndexInstrumentor().uninstrument()
+        tracer_provider, logger_provider = self._providers
+        remove_processor(tracer_provider, AttributionSpanProcessor)
+        remove_processor(logger_provider, AttributionLogRecordProcessor)
+
+    # -- wrappers on workflows' Context -----------------------------------------------------------------------
+    def _write_event_to_stream(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        result = wrapped(*args, **kwargs)
+        event = args[0] if args else kwargs.get("ev")
+        if event is not None:
+            self._recorder.record(event)
+        return result
+
+    def _send_event(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        result = wrapped(*args, **kwargs)
+        try:
+            from workflows.events import HumanResponseEvent
+
+            event = args[0] if args else kwargs.get("message")
+            if isinstance(event, HumanResponseEvent):
+                self._recorder.record_human_response(event, _run_id_of(instance))
+        except Exception as exc:
+            self._statistics.error("send-event", exc)
+        return result
+
+
+def _run_id_of(ctx: Any) -> str | None:
+    """The run id behind a workflows `Context` (external face), or None."""
+    face = getattr(ctx, "_face", None)
+    for adapter_name in ("_external_adapter", "_internal_adapter"):
+        run_id = getattr(getattr(face, adapter_name, None), "run_id", None)
+        if run_id:
+            return str(run_id)
+    from workflows.plugins.basic import get_current_run_id
+
+    return get_current_run_id()

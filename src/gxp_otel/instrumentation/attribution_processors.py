@@ -1,0 +1,99 @@
+"""Span and log-record processors that stamp the attribution in force (`gxp_otel.attribution`) on every record.
+
+They run first in their provider's pipeline (installed at the front), so exporters that export synchronously
+(the compliance exporters behind a SimpleSpanProcessor, say) already see the attributes. Values set explicitly on a
+record win over the attribution context. The workflow run id (`gxp.workflow.run_id`) is added to anything started
+inside a workflow run, including LLM spans and Python log records from steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
+
+from gxp_otel.attribution import RUN_ID, current_attributes
+
+try:  # the run id of the workflow run this code executes in
+    from workflows.plugins.basic import get_current_run_id
+except ImportError:  # pragma: no cover - workflows is a declared dependency
+
+    def get_current_run_id() -> str | None:
+        return None
+
+
+def attribution_now() -> dict[str, Any]:
+    """The attribution attributes plus the current workflow run id, as one new dict."""
+    attributes = dict(current_attributes())
+    run_id = get_current_run_id()
+    if run_id:
+        attributes[RUN_ID] = run_id
+    return attributes
+
+
+class AttributionSpanProcessor(SpanProcessor):
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        attributes = attribution_now()
+        if not attributes:
+            return
+        existing = span.attributes or {}
+        span.set_attributes({k: v for k, v in attributes.items() if k not in existing})
+
+
+class AttributionLogRecordProcessor(LogRecordProcessor):
+    def on_emit(self, log_record: Any) -> None:
+        attributes = attribution_now()
+        if not attributes:
+            return
+        record = log_record.log_record
+        existing = record.attributes
+        if existing is None:
+            record.attributes = attributes
+            return
+        for key, value in attributes.items():
+            if key not in existing:
+                existing[key] = value
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def install_first(provider: Any, processor: Any) -> bool:
+    """Add `processor` to an SDK TracerProvider or LoggerProvider, moved to the front of its pipeline.
+
+    Returns False (and adds nothing) when `provider` is not an SDK provider or already has a processor of this
+    type. Moving to the front uses the SDK's multi-processor tuple; if that ever changes, the processor stays last,
+    which still works for batching exporters.
+    """
+    add = getattr(provider, "add_span_processor", None) or getattr(provider, "add_log_record_processor", None)
+    if add is None:
+        return False
+    multi = getattr(provider, "_active_span_processor", None) or getattr(provider, "_multi_log_record_processor", None)
+    current = tuple(getattr(multi, "_span_processors", None) or getattr(multi, "_log_record_processors", None) or ())
+    if any(type(p) is type(processor) for p in current):
+        return False
+    add(processor)
+    for name in ("_span_processors", "_log_record_processors"):
+        procs = getattr(multi, name, None)
+        if isinstance(procs, tuple) and procs and procs[-1] is processor:
+            lock = getattr(multi, "_lock", None)
+            if lock is not None:
+                with lock:
+                    setattr(multi, name, (processor, *procs[:-1]))
+            else:
+                setattr(multi, name, (processor, *procs[:-1]))
+    return True
+
+
+def remove_processor(provider: Any, processor_type: type) -> None:
+    """Remove processors of `processor_type` from an SDK provider's pipeline (used by uninstrument)."""
+    multi = getattr(provider, "_active_span_processor", None) or getattr(provider, "_multi_log_record_processor", None)
+    for name in ("_span_processors", "_log_record_processors"):
+        procs = getattr(multi, name, None)
+        if isinstance(procs, tuple):
+            setattr(multi, name, tuple(p for p in procs if type(p) is not processor_type))

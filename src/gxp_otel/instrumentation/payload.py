@@ -1,0 +1,200 @@
+"""Bounded, maskable, never-raising capture of workflow event payloads.
+
+A payload (an event's fields, a start event's keyword arguments, a step's result) is turned into plain JSON data
+by `to_jsonable`, which never raises: values JSON cannot hold are recorded in their closest form and *flagged*
+(`coerced`, same reasons as docs/audit-format.md §5.1 where they overlap: `not-json-type:<type>`, `bytes`,
+`non-finite-float`, `int-out-of-range`, `invalid-utf8`, `cycle`, `depth`, `non-string-key`).
+
+`PayloadCapture.capture` then serialises it once (orjson), hashes the full text (SHA-256) and keeps at most
+`max_chars` characters of it; when content capture is off, the text is replaced by `__REDACTED__` (OpenInference's
+marker) but the size and hash of the real value are still recorded, so the trail proves *what* was there without
+showing it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import hashlib
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+REDACTED = "__REDACTED__"  # openinference.instrumentation.REDACTED_VALUE
+MAX_DEPTH = 32
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_SCALARS = (str, bool, int, float, type(None))
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedPayload:
+    """One payload as recorded: bounded text, the full value's SHA-256 and size, and what was coerced."""
+
+    text: str  # JSON text, cut to the cap (or REDACTED)
+    value: Any  # the JSON-safe value when it fits the cap and content is shown, else `text`
+    sha256: str  # of the full UTF-8 JSON text, before any cut or redaction
+    size: int  # length in bytes of the full JSON text
+    truncated: bool
+    redacted: bool
+    coerced: tuple[str, ...]
+
+    def attributes(self, prefix: str) -> dict[str, Any]:
+        """Span/log attributes `<prefix>`, `<prefix>.sha256`, `.size`, and `.truncated`/`.redacted`/`.coerced` when set."""
+        attributes: dict[str, Any] = {
+            prefix: self.text,
+            f"{prefix}.sha256": self.sha256,
+            f"{prefix}.size": self.size,
+        }
+        if self.truncated:
+            attributes[f"{prefix}.truncated"] = True
+        if self.redacted:
+            attributes[f"{prefix}.redacted"] = True
+        if self.coerced:
+            attributes[f"{prefix}.coerced"] = list(self.coerced)
+        return attributes
+
+
+class PayloadCapture:
+    """Turns any Python value into a `CapturedPayload`; thread-safe (no shared mutable state)."""
+
+    def __init__(self, *, max_chars: int = 4096, capture_content: bool = True) -> None:
+        self.max_chars = max(16, int(max_chars))
+        self.capture_content = capture_content
+
+    def capture(self, value: Any) -> CapturedPayload:
+        coerced: list[str] = []
+        try:
+            data = to_jsonable(value, coerced)
+            raw = orjson.dumps(data)
+        except Exception as exc:  # to_jsonable does not raise; this guards orjson itself
+            data = f"<unencodable {type(value).__name__}: {exc!r}>"
+            coerced.append(f": not-json-type:{type(value).__name__}")
+            raw = orjson.dumps(data)
+        digest = hashlib.sha256(raw).hexdigest()
+        text = raw.decode("utf-8")
+        truncated = len(text) > self.max_chars
+        if not self.capture_content:
+            return CapturedPayload(REDACTED, REDACTED, digest, len(raw), False, True, tuple(coerced))
+        if truncated:
+            text = text[: self.max_chars]
+            data = text
+        return CapturedPayload(text, data, digest, len(raw), truncated, False, tuple(coerced))
+
+
+def event_payload(event: Any) -> Any:
+    """The fields of a workflow event as one map: declared fields plus keyword-built ones (`StartEvent(n=3)`)."""
+    try:
+        dumped = event.model_dump()
+    except Exception:
+        dumped = dict(getattr(event, "__dict__", {}))
+        extra = getattr(event, "_data", None)
+        if extra:
+            dumped["_data"] = dict(extra)
+    extra = dumped.pop("_data", None)
+    if isinstance(extra, Mapping):
+        for key, item in extra.items():
+            dumped.setdefault(key, item)
+    return dumped
+
+
+def to_jsonable(value: Any, coerced: list[str], path: str = "", _depth: int = 0, _seen: set[int] | None = None) -> Any:
+    """A JSON-safe copy of `value`; every lossy step appends `"<path>: <reason>"` to `coerced`. Never raises."""
+    kind = type(value)
+    if kind is str:
+        return _checked_str(value, coerced, path)
+    if kind in _SCALARS:
+        if kind is float and not math.isfinite(value):
+            coerced.append(f"{path}: non-finite-float")
+            return repr(value)
+        if kind is int and not (_INT64_MIN <= value <= _INT64_MAX):
+            coerced.append(f"{path}: int-out-of-range")
+            return str(value)
+        return value
+    if _depth >= MAX_DEPTH:
+        coerced.append(f"{path}: depth")
+        return f"<depth limit {MAX_DEPTH} exceeded>"
+    seen = _seen if _seen is not None else set()
+    if isinstance(value, (Mapping, list, tuple, set, frozenset, BaseModel)) or dataclasses.is_dataclass(value):
+        if id(value) in seen:
+            coerced.append(f"{path}: cycle")
+            return "<cycle>"
+        seen.add(id(value))
+        try:
+            return _container(value, coerced, path, _depth, seen)
+        finally:
+            seen.discard(id(value))
+    return _leaf(value, coerced, path)
+
+
+def _container(value: Any, coerced: list[str], path: str, depth: int, seen: set[int]) -> Any:
+    if isinstance(value, BaseModel):
+        try:
+            value = event_payload(value) if hasattr(value, "_data") else dict(value)
+        except Exception:
+            coerced.append(f"{path}: not-json-type:{type(value).__name__}")
+            return _safe_repr(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                coerced.append(f"{path}/{key!s}: non-string-key")
+                key = str(key)
+            out[key] = to_jsonable(item, coerced, f"{path}/{key}", depth + 1, seen)
+        return out
+    if isinstance(value, (set, frozenset)):
+        coerced.append(f"{path}: not-json-type:{type(value).__name__}")
+        value = sorted(value, key=repr)
+    return [to_jsonable(item, coerced, f"{path}/{i}", depth + 1, seen) for i, item in enumerate(value)]
+
+
+def _leaf(value: Any, coerced: list[str], path: str) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        coerced.append(f"{path}: bytes")
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value, coerced, path)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, PurePath)):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, str):  # str subclass
+        return _checked_str(str(value), coerced, path)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return to_jsonable(int(value), coerced, path)
+    if isinstance(value, float):
+        return to_jsonable(float(value), coerced, path)
+    coerced.append(f"{path}: not-json-type:{type(value).__name__}")
+    return _safe_repr(value)
+
+
+def _checked_str(value: str, coerced: list[str], path: str) -> str:
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        coerced.append(f"{path}: invalid-utf8")
+        # Lone surrogates are the only str content UTF-8 cannot hold; each becomes U+FFFD.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<{type(value).__name__} (repr failed: {type(exc).__name__})>"
+    return _checked_str(text[:1024], [], "")

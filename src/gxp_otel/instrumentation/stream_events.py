@@ -1,0 +1,152 @@
+"""Stream events -> one OTel log record and one span event each.
+
+`ctx.write_event_to_stream(ev)` has no official hook; it runs inside the emitting step's span, so the wrapper
+installed by `GxpWorkflowInstrumentor` calls `StreamEventRecorder.record(ev)` right after the real write, with the
+step span current. Each recorded event becomes:
+
+- a span event on that step span, named after the event class (Phoenix shows span events, not logs), and
+- a log record with `event_name` = the event class, body = the (bounded, maskable) payload, the step span's trace
+  and span ids, and the same attributes except the payload text (the body holds it).
+
+Both carry `gxp.event.type`, `gxp.event.source` (`stream`, `step-return` for an `InputRequiredEvent` a step returned,
+`human-response` for a `HumanResponseEvent` sent into the run), `gxp.workflow.run_id`, `gxp.step.name` when inside a
+step, and the payload as `gxp.event.payload` with `.sha256`, `.size` and `.truncated`/`.redacted`/`.coerced` flags.
+The user's stream is never consumed. Nothing here raises into the workflow: failures are counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry._logs import Logger, SeverityNumber
+from opentelemetry.context import Context
+
+from gxp_otel.attribution import RUN_ID, USER_ID
+from gxp_otel.instrumentation.attribution_processors import attribution_now
+from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
+from gxp_otel.instrumentation.payload import PayloadCapture, event_payload
+from gxp_otel.instrumentation.statistics import TelemetryStatistics
+
+try:
+    from workflows.runtime.types.results import StepWorkerStateContextVar
+except ImportError:  # pragma: no cover
+    StepWorkerStateContextVar = None  # type: ignore[assignment]
+
+EVENT_TYPE = "gxp.event.type"
+EVENT_SOURCE = "gxp.event.source"
+EVENT_PAYLOAD = "gxp.event.payload"
+STEP_NAME = "gxp.step.name"
+HITL_ACTION = "gxp.hitl.action"
+HITL_RESPONDER = "gxp.hitl.responder"
+
+
+def current_step_name() -> str | None:
+    if StepWorkerStateContextVar is None:
+        return None
+    step_ctx = StepWorkerStateContextVar.get(None)
+    state = getattr(step_ctx, "state", None)
+    return getattr(state, "step_name", None)
+
+
+class RunSpans:
+    """Open run spans by run id (bounded), so events sent into a run from outside land in its trace."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._spans: OrderedDict[str, trace.Span] = OrderedDict()
+        self._capacity = capacity
+
+    def opened(self, run_id: str, span: trace.Span) -> None:
+        self._spans[run_id] = span
+        while len(self._spans) > self._capacity:
+            self._spans.popitem(last=False)
+
+    def closed(self, run_id: str | None) -> None:
+        if run_id is not None:
+            self._spans.pop(run_id, None)
+
+    def get(self, run_id: str | None) -> trace.Span | None:
+        return self._spans.get(run_id) if run_id is not None else None
+
+
+class StreamEventRecorder:
+    def __init__(
+        self,
+        logger: Logger,
+        capture: PayloadCapture,
+        statistics: TelemetryStatistics,
+        event_filter: EventFilter | None = None,
+        router: EventRouter | None = None,
+    ) -> None:
+        self.logger = logger
+        self.capture = capture
+        self.statistics = statistics
+        self.event_filter = event_filter or EventFilter()
+        self.router = router
+        self.run_spans = RunSpans()
+
+    def record(
+        self,
+        event: Any,
+        *,
+        source: str = "stream",
+        span: trace.Span | None = None,
+        run_id: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Record one event on `span` (default: the current span) and as a log record; never raises."""
+        try:
+            self._record(event, source, span, run_id, extra)
+        except Exception as exc:
+            self.statistics.error("stream-event", exc)
+
+    def _record(
+        self, event: Any, source: str, span: trace.Span | None, run_id: str | None, extra: dict[str, Any] | None
+    ) -> None:
+        event_type = type(event).__name__
+        if not self.event_filter.allows(event_type):
+            self.statistics.filtered()
+            return
+        captured = self.capture.capture(event_payload(event) if hasattr(event, "model_dump") else event)
+        attributes = attribution_now()
+        if run_id is not None:
+            attributes[RUN_ID] = run_id
+        attributes[EVENT_TYPE] = event_type
+        attributes[EVENT_SOURCE] = source
+        step = current_step_name()
+        if step is not None:
+            attributes[STEP_NAME] = step
+        if extra:
+            attributes.update(extra)
+        payload_attributes = captured.attributes(EVENT_PAYLOAD)
+        now = time.time_ns()
+        target = span if span is not None else trace.get_current_span()
+        if target.is_recording():
+            target.add_event(event_type, {**attributes, **payload_attributes}, timestamp=now)
+        del payload_attributes[EVENT_PAYLOAD]  # the log record's body holds the payload itself
+        attributes.update(payload_attributes)
+        context: Context | None = trace.set_span_in_context(target) if span is not None else None
+        self.logger.emit(
+            timestamp=now,
+            observed_timestamp=now,
+            context=context,
+            severity_number=SeverityNumber.INFO,
+            severity_text="INFO",
+            body=captured.value,
+            attributes=attributes,
+            event_name=event_type,
+        )
+        self.statistics.event(event_type)
+        if self.router is not None:
+            self.router.route(event_type, attributes, captured.text)
+
+    def record_human_response(self, event: Any, run_id: str | None) -> None:
+        """A `HumanResponseEvent` sent into run `run_id`: an attributable action, correlated to the run span."""
+        try:
+            responder = attribution_now().get(USER_ID, "")
+            extra = {HITL_ACTION: "human-response", HITL_RESPONDER: responder}
+            self.record(event, source="human-response", span=self.run_spans.get(run_id), run_id=run_id, extra=extra)
+        except Exception as exc:
+            self.statistics.error("human-response", exc)

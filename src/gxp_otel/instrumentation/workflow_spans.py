@@ -1,0 +1,212 @@
+"""Enrich OpenInference's workflow run and step spans instead of duplicating them.
+
+OpenInference makes one span per run (`<Workflow>.run`) and per step execution (`<Workflow>.<step>`), but records the
+run's input as the internal BrokerState (about 2.3 KB of noise, and half its cost per run), a keyword-built
+StartEvent as `StartEvent()`, outputs as 50/200-character summaries, and no run id. Its span object funnels input
+and output through two methods, `_Span.process_input(instance, bound_args)` and `_Span.process_output(instance,
+result)`, called right after the span starts and right before it ends. `WorkflowSpanEnricher` wraps exactly those
+two: for workflow run and step spans it records the real payloads itself (bounded, SHA-256 of the full value,
+maskable) and skips OpenInference's JSON encoding; every other span (LLM, retriever, tool...) goes through
+OpenInference unchanged.
+
+Attributes set (through OpenInference's own attribute map, so its masking `TraceConfig` applies to input/output):
+
+- run span: `input.value` (the start event's payload), `gxp.workflow.name`, `gxp.workflow.class`,
+  `gxp.workflow.run_id`, `gxp.workflow.start_event`, `output.value` and `gxp.workflow.output_event`;
+- step span: `input.value` (the input event's payload), `gxp.step.name`, `gxp.step.input_event`, `gxp.step.worker`,
+  `gxp.step.retry`, `gxp.workflow.run_id`, `output.value`, `gxp.step.output_event`;
+- `gxp.input.sha256`/`.size`/`.truncated`/`.coerced` and the same for `gxp.output.*`.
+
+Errors are recorded by OpenInference (status ERROR, exception event); waiting for an event and cancellation end a
+span OK (the workflows runtime and OpenInference already treat them so). `PropagationSpanHandler` implements the
+dispatcher's `capture_propagation_context`/`restore_propagation_context` (W3C trace context plus the attribution in
+force), which OpenInference does not, so a run resumed elsewhere stays in its trace and keeps its attribution.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from llama_index_instrumentation.span_handlers import BaseSpanHandler
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from gxp_otel.attribution import RUN_ID, block_attributes, restore_block_attributes
+from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
+from gxp_otel.instrumentation.statistics import TelemetryStatistics
+from gxp_otel.instrumentation.stream_events import STEP_NAME, StreamEventRecorder
+
+from workflows import Workflow
+from workflows.events import InputRequiredEvent, StopEvent
+from workflows.plugins.basic import get_current_run_id
+from workflows.runtime.types.results import StepWorkerStateContextVar
+
+INPUT_VALUE, INPUT_MIME_TYPE = "input.value", "input.mime_type"
+OUTPUT_VALUE, OUTPUT_MIME_TYPE = "output.value", "output.mime_type"
+JSON_MIME = "application/json"
+WORKFLOW_NAME = "gxp.workflow.name"
+PROPAGATION_KEY = "gxp_otel"
+
+
+def _set_payload(span: Any, captured: CapturedPayload, value_key: str, mime_key: str, prefix: str) -> None:
+    span[value_key] = captured.text
+    span[mime_key] = JSON_MIME
+    span[f"{prefix}.sha256"] = captured.sha256
+    span[f"{prefix}.size"] = captured.size
+    if captured.truncated:
+        span[f"{prefix}.truncated"] = True
+    if captured.coerced:
+        span[f"{prefix}.coerced"] = list(captured.coerced)
+
+
+class WorkflowSpanEnricher:
+    """The `process_input`/`process_output` wrappers; `span` below is OpenInference's `_Span` (item assignment sets
+    an attribute applied when the span ends)."""
+
+    def __init__(self, capture: PayloadCapture, recorder: StreamEventRecorder, statistics: TelemetryStatistics) -> None:
+        self.capture = capture
+        self.recorder = recorder
+        self.statistics = statistics
+
+    # -- wrappers (wrapt signature) -------------------------------------------------------------------------
+    def process_input(self, wrapped: Any, span: Any, args: tuple, kwargs: dict) -> Any:
+        instance, bound_args = _input_args(args, kwargs)
+        try:
+            if isinstance(instance, Workflow) and "init_state" in bound_args.arguments:
+                self._run_started(span, instance, bound_args)
+                return None
+            step_ctx = StepWorkerStateContextVar.get(None)
+            if step_ctx is not None and instance is None and _is_step_span(span, step_ctx):
+                self._step_started(span, step_ctx)
+                return None
+        except Exception as exc:
+            self.statistics.error("span-input", exc)
+        return wrapped(*args, **kwargs)
+
+    def process_output(self, wrapped: Any, span: Any, args: tuple, kwargs: dict) -> Any:
+        try:
+            attributes = span._attributes
+            if STEP_NAME in attributes:
+                self._step_finished(span, _output_result(args, kwargs))
+                return None
+            if WORKFLOW_NAME in attributes:
+                self._run_finished(span, _output_result(args, kwargs))
+                return None
+        except Exception as exc:
+            self.statistics.error("span-output", exc)
+        return wrapped(*args, **kwargs)
+
+    # -- run spans ------------------------------------------------------------------------------------------
+    def _run_started(self, span: Any, workflow: Workflow, bound_args: inspect.BoundArguments) -> None:
+        cls = type(workflow)
+        span[WORKFLOW_NAME] = cls.__name__
+        span["gxp.workflow.class"] = f"{cls.__module__}.{cls.__qualname__}"
+        run_id = get_current_run_id()
+        if run_id:
+            span[RUN_ID] = run_id
+            self.recorder.run_spans.opened(run_id, span._otel_span)
+        start_event = bound_args.arguments.get("start_event")
+        if start_event is not None:
+            span["gxp.workflow.start_event"] = type(start_event).__name__
+            _set_payload(span, self.capture.capture(event_payload(start_event)), INPUT_VALUE, INPUT_MIME_TYPE, "gxp.input")
+        self.statistics.run("started")
+
+    def _run_finished(self, span: Any, result: Any) -> None:
+        self.recorder.run_spans.closed(span._attributes.get(RUN_ID))
+        self.statistics.run("completed")
+        if result is None:
+            return
+        span["gxp.workflow.output_event"] = type(result).__name__
+        value = result.result if type(result) is StopEvent else event_payload(result)
+        _set_payload(span, self.capture.capture(value), OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output")
+
+    # -- step spans -----------------------------------------------------------------------------------------
+    def _step_started(self, span: Any, step_ctx: Any) -> None:
+        state = step_ctx.state
+        span[STEP_NAME] = state.step_name
+        run_id = get_current_run_id()
+        if run_id:
+            span[RUN_ID] = run_id
+        worker = state.work_item_id or state.invocation_id
+        if worker:
+            span["gxp.step.worker"] = str(worker)
+        span["gxp.step.retry"] = int(getattr(step_ctx.retry, "retry_number", 0) or 0)
+        event = step_ctx.event
+        if event is not None:
+            span["gxp.step.input_event"] = type(event).__name__
+            _set_payload(span, self.capture.capture(event_payload(event)), INPUT_VALUE, INPUT_MIME_TYPE, "gxp.input")
+
+    def _step_finished(self, span: Any, result: Any) -> None:
+        if result is None:
+            return
+        events = result if isinstance(result, list) else [result]
+        span["gxp.step.output_event"] = ",".join(type(e).__name__ for e in events)
+        value = [event_payload(e) for e in events] if isinstance(result, list) else event_payload(result)
+        _set_payload(span, self.capture.capture(value), OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output")
+        for event in events:
+            if isinstance(event, InputRequiredEvent):  # published to the stream by the runtime, not by the step
+                self.recorder.record(
+                    event,
+                    source="step-return",
+                    span=span._otel_span,
+                    run_id=span._attributes.get(RUN_ID),
+                    extra={STEP_NAME: span._attributes[STEP_NAME], "gxp.hitl.action": "input-required"},
+                )
+
+
+def _input_args(args: tuple, kwargs: dict) -> tuple[Any, inspect.BoundArguments]:
+    instance = args[0] if args else kwargs.get("instance")
+    bound_args = args[1] if len(args) > 1 else kwargs.get("bound_args")
+    return instance, bound_args
+
+
+def _output_result(args: tuple, kwargs: dict) -> Any:
+    return args[1] if len(args) > 1 else kwargs.get("result")
+
+
+def _is_step_span(span: Any, step_ctx: Any) -> bool:
+    """A step span's id is `<qualname of the step>-<uuid>`; other spans inside the step have other names."""
+    name = span.id_.partition("-")[0]
+    step_name = step_ctx.state.step_name
+    return name == step_name or name.endswith("." + step_name)
+
+
+class PropagationSpanHandler(BaseSpanHandler[Any]):
+    """Carries the W3C trace context and the attribution block through the dispatcher's propagation hooks.
+
+    Creates no spans (OpenInference does). `restore_propagation_context` runs in the run's own task before the run
+    span starts, so what it attaches ends with that task.
+    """
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "GxpPropagationSpanHandler"
+
+    def new_span(self, id_: str, bound_args: Any, instance: Any = None, parent_span_id: Any = None, tags: Any = None, **kwargs: Any) -> None:
+        return None
+
+    def prepare_to_exit_span(self, id_: str, bound_args: Any, instance: Any = None, result: Any = None, **kwargs: Any) -> None:
+        return None
+
+    def prepare_to_drop_span(self, id_: str, bound_args: Any, instance: Any = None, err: Any = None, **kwargs: Any) -> None:
+        return None
+
+    def capture_propagation_context(self) -> dict[str, Any]:
+        carrier: dict[str, Any] = {}
+        TraceContextTextMapPropagator().inject(carrier)
+        attribution = block_attributes()
+        if attribution:
+            carrier["attribution"] = dict(attribution)
+        return {PROPAGATION_KEY: carrier} if carrier else {}
+
+    def restore_propagation_context(self, context: dict[str, Any]) -> None:
+        carrier = context.get(PROPAGATION_KEY)
+        if not isinstance(carrier, dict):
+            return
+        if "traceparent" in carrier and not trace.get_current_span().get_span_context().is_valid:
+            context_api.attach(TraceContextTextMapPropagator().extract(carrier))
+        attribution = carrier.get("attribution")
+        if isinstance(attribution, dict) and not block_attributes():
+            restore_block_attributes(attribution)
