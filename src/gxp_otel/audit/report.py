@@ -1,0 +1,118 @@
+"""What verification found: problems, per-stream summaries and the trail report (docs/audit-format.md §10).
+
+Plain data, JSON-ready through :meth:`TrailReport.to_dict`; the CLI and the dashboard render it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PROBLEM_KINDS = (
+    "torn-line",
+    "malformed",
+    "non-canonical",
+    "modified",
+    "inserted",
+    "deleted",
+    "duplicate",
+    "reordered",
+    "missing-file",
+    "bad-genesis",
+    "checkpoint-mismatch",
+    "bad-signature",
+    "untrusted-key",
+    "truncated",
+    "rewritten",
+    "bad-checkpoint-file",
+)
+
+PROBLEM_WORDS = {
+    "torn-line": "the file ends in the middle of a line",
+    "malformed": "the line is not a valid record",
+    "non-canonical": "the line was re-formatted after it was written",
+    "modified": "the record's content was changed after it was written",
+    "inserted": "a record was inserted or the chain was recomputed from here",
+    "deleted": "records are missing from the chain",
+    "duplicate": "a record appears a second time",
+    "reordered": "a record is out of order",
+    "missing-file": "a chain file is missing",
+    "bad-genesis": "the chain does not start with its genesis record",
+    "checkpoint-mismatch": "a checkpoint does not match the records it seals",
+    "bad-signature": "a checkpoint signature is invalid",
+    "untrusted-key": "a checkpoint is not signed by a trusted key",
+    "truncated": "records sealed by a held checkpoint are gone (tail cut or directory rolled back)",
+    "rewritten": "a record sealed by a held checkpoint was replaced",
+    "bad-checkpoint-file": "a line of the checkpoint file is invalid",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    seq: int | None
+    kind: str
+    detail: str
+    stream: str = ""
+
+    def sort_key(self, file_order: dict[str, int]) -> tuple:
+        return (self.stream, file_order.get(self.file, 1 << 30), self.file, self.line or 0, self.kind)
+
+
+@dataclass
+class StreamSummary:
+    stream: str
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    head: str = ""
+    first_time: str = ""
+    last_time: str = ""
+    checkpoints: int = 0
+    signed_checkpoints: int = 0
+    last_checkpoint: dict[str, Any] | None = None
+    key_ids: list[str] = field(default_factory=list)
+    key_source: str = ""
+    closed: bool = False
+    sessions: int = 0
+    lost: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrailReport:
+    path: str
+    streams: list[StreamSummary] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    alcoa: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.streams)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "path": self.path,
+            "records": self.records,
+            "chains": len(self.streams),
+            "files": self.files,
+            "bytes": self.bytes,
+            "problems": [
+                {"file": p.file, "line": p.line, "seq": p.seq, "kind": p.kind, "detail": p.detail, "stream": p.stream}
+                for p in self.problems
+            ],
+            "streams": [asdict(s) for s in self.streams],
+        }
+        if self.alcoa is not None:
+            out["alcoa"] = self.alcoa
+        return out
