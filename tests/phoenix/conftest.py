@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
 from gxp_otel.phoenix import PhoenixClient, PhoenixServer, free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -59,3 +64,26 @@ def no_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("OTEL_"):
             monkeypatch.delenv(key)
+
+
+def _send_three_level_trace(url: str, project: str) -> tuple[str, dict[str, str]]:
+    """Send workflow.run > step.draft (two stream events) > llm.call over OTLP/HTTP; return trace id, span ids by name."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "ingest-test", "openinference.project.name": project}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=5)))
+    tracer = provider.get_tracer("gxp-otel-tests")
+    with tracer.start_as_current_span("workflow.run", attributes={"gxp.workflow.run_id": "run-1", "openinference.span.kind": "CHAIN"}) as root:
+        with tracer.start_as_current_span("step.draft") as step:
+            step.add_event("stream.token", {"text": "Hel"})
+            step.add_event("stream.token", {"text": "lo"})
+            with tracer.start_as_current_span("llm.call", attributes={"llm.model_name": "fake-llm", "llm.token_count.total": 42}) as llm:
+                pass
+    provider.force_flush()
+    provider.shutdown()
+    ids = {s.name: format(s.get_span_context().span_id, "016x") for s in (root, step, llm)}  # type: ignore[attr-defined]
+    return format(root.get_span_context().trace_id, "032x"), ids
+
+
+@pytest.fixture
+def send_sample_trace():
+    """``send(url, project) -> (trace_id, {span name: span id})``, using the plain OTel SDK and OTLP/HTTP exporter."""
+    return _send_three_level_trace

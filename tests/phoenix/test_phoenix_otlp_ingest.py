@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
 from gxp_otel.phoenix import AuditAnnotation
 
 pytestmark = [pytest.mark.phoenix, pytest.mark.usefixtures("no_otel_env")]
 
 
-def _send_three_level_trace(url: str, project: str) -> tuple[str, dict[str, str]]:
-    provider = TracerProvider(resource=Resource.create({"service.name": "ingest-test", "openinference.project.name": project}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=5)))
-    tracer = provider.get_tracer("gxp-otel-tests")
-    with tracer.start_as_current_span("workflow.run", attributes={"gxp.workflow.run_id": "run-1", "openinference.span.kind": "CHAIN"}) as root:
-        with tracer.start_as_current_span("step.draft") as step:
-            step.add_event("stream.token", {"text": "Hel"})
-            step.add_event("stream.token", {"text": "lo"})
-            with tracer.start_as_current_span("llm.call", attributes={"llm.model_name": "fake-llm", "llm.token_count.total": 42}) as llm:
-                pass
-    provider.force_flush()
-    provider.shutdown()
-    ids = {s.name: format(s.get_span_context().span_id, "016x") for s in (root, step, llm)}  # type: ignore[attr-defined]
-    return format(root.get_span_context().trace_id, "032x"), ids
-
-
-def test_spans_land_in_the_project_named_by_the_resource_with_their_parentage(phoenix) -> None:
+def test_spans_land_in_the_project_named_by_the_resource_with_their_parentage(phoenix, send_sample_trace) -> None:
     project = phoenix.new_project_name("ingest")
-    trace_id, ids = _send_three_level_trace(phoenix.url, project)
+    trace_id, ids = send_sample_trace(phoenix.url, project)
 
     counts = phoenix.client.wait_for_spans(project, [trace_id], {trace_id: 3})
     assert counts == {trace_id: 3}
@@ -44,9 +23,9 @@ def test_spans_land_in_the_project_named_by_the_resource_with_their_parentage(ph
     assert project in phoenix.client.project_names()
 
 
-def test_attributes_and_span_events_are_kept(phoenix) -> None:
+def test_attributes_and_span_events_are_kept(phoenix, send_sample_trace) -> None:
     project = phoenix.new_project_name("attrs")
-    trace_id, _ = _send_three_level_trace(phoenix.url, project)
+    trace_id, _ = send_sample_trace(phoenix.url, project)
     phoenix.client.wait_for_spans(project, [trace_id], {trace_id: 3})
     spans = {s["name"]: s for s in phoenix.client.spans(project)}
 
@@ -57,9 +36,9 @@ def test_attributes_and_span_events_are_kept(phoenix) -> None:
     assert [(e["name"], e["attributes"]["text"]) for e in events] == [("stream.token", "Hel"), ("stream.token", "lo")]
 
 
-def test_an_audit_annotation_on_the_root_span_can_be_read_back(phoenix) -> None:
+def test_an_audit_annotation_on_the_root_span_can_be_read_back(phoenix, send_sample_trace) -> None:
     project = phoenix.new_project_name("annotate")
-    trace_id, ids = _send_three_level_trace(phoenix.url, project)
+    trace_id, ids = send_sample_trace(phoenix.url, project)
     phoenix.client.wait_for_spans(project, [trace_id], {trace_id: 3})
     root = ids["workflow.run"]
 
@@ -73,9 +52,9 @@ def test_an_audit_annotation_on_the_root_span_can_be_read_back(phoenix) -> None:
     assert annotation["metadata"] == {"first_seq": "1"}
 
 
-def test_trace_url_points_at_the_project_in_the_ui(phoenix) -> None:
+def test_trace_url_points_at_the_project_in_the_ui(phoenix, send_sample_trace) -> None:
     project = phoenix.new_project_name("links")
-    trace_id, _ = _send_three_level_trace(phoenix.url, project)
+    trace_id, _ = send_sample_trace(phoenix.url, project)
     phoenix.client.wait_for_spans(project, [trace_id], {trace_id: 3})
     project_id = phoenix.client.project_id(project)
     assert phoenix.client.trace_url(project_id, trace_id) == f"{phoenix.url}/projects/{project_id}/traces/{trace_id}"
