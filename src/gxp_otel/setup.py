@@ -1,0 +1,373 @@
+"""`gxp_otel.instrument()`: one call at start-up; traces to Phoenix (OTLP) and spans + logs to the audit trail.
+
+Guarantees:
+- After it returns, `trace.get_tracer_provider()` and `_logs.get_logger_provider()` are the SDK providers in use.
+  When the application already installed SDK providers, they are reused and gxp-otel only adds its processors.
+- The OTLP exporter and the compliance exporters receive the same spans (and logs), each through its own batch
+  processor, so a slow or absent Phoenix never delays the trail and vice versa.
+- Idempotent: a second call returns the live handle. `handle.shutdown()` flushes, removes what was added,
+  restores the previous global providers and may be called twice.
+- Telemetry never raises into the workflow; failures are counted in `handle.statistics()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+
+from gxp_otel.attribution import attribution_attributes, set_default_attributes
+from gxp_otel.config import GxpOtelConfig
+from gxp_otel.instrumentation import GxpWorkflowInstrumentor
+from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
+from gxp_otel.instrumentation.logging_bridge import OTelLoggingHandler
+from gxp_otel.instrumentation.statistics import TelemetryStatistics
+
+_log = logging.getLogger("gxp_otel.setup")
+_UNSET: Any = object()
+_lock = threading.Lock()
+_active: "InstrumentationHandle | None" = None
+
+
+@dataclass
+class _Undo:
+    """What instrument() changed, so shutdown() can put it back."""
+
+    globals_before: dict[str, Any] = field(default_factory=dict)
+    own_providers: list[Any] = field(default_factory=list)  # created here: shut down on exit
+    added_processors: list[tuple[Any, Any]] = field(default_factory=list)  # (provider, processor) on app providers
+    log_handlers: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
+    logger_levels: list[tuple[logging.Logger, int]] = field(default_factory=list)
+
+
+class InstrumentationHandle:
+    """What `instrument()` returns; also a context manager (`with instrument(...):`)."""
+
+    def __init__(self, config: GxpOtelConfig, tracer_provider: Any, logger_provider: Any, meter_provider: Any,
+                 statistics: TelemetryStatistics, audit_dir: Path | None, undo: _Undo) -> None:
+        self.config = config
+        self.tracer_provider = tracer_provider
+        self.logger_provider = logger_provider
+        self.meter_provider = meter_provider
+        self.audit_dir = audit_dir
+        self._statistics = statistics
+        self._undo = undo
+        self._closed = False
+
+    def statistics(self) -> dict[str, Any]:
+        """Events processed, events/s, events by type, filtered, errors (by kind), runs; see `TelemetryStatistics`."""
+        return self._statistics.snapshot()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export everything recorded so far (to Phoenix and, durably, to the trail); True when all succeeded."""
+        ok = True
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            flush = getattr(provider, "force_flush", None)
+            if flush is not None:
+                try:
+                    ok = bool(flush(timeout_millis)) and ok
+                except Exception as exc:
+                    self._statistics.error("force-flush", exc)
+                    ok = False
+        return ok
+
+    def shutdown(self) -> None:
+        """Flush, uninstrument, remove handlers/processors, shut down own providers, restore globals. Idempotent."""
+        global _active
+        with _lock:
+            if self._closed:
+                return
+            self._closed = True
+            if _active is self:
+                _active = None
+        self.force_flush()
+        instrumentor = GxpWorkflowInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+        undo = self._undo
+        for logger, handler in undo.log_handlers:
+            logger.removeHandler(handler)
+            handler.close()
+        for logger, level in undo.logger_levels:
+            logger.setLevel(level)
+        for provider, processor in undo.added_processors:
+            _remove_processor(provider, processor)
+            processor.shutdown()
+        for provider in undo.own_providers:
+            try:
+                provider.shutdown()
+            except Exception:
+                _log.debug("provider shutdown failed", exc_info=True)
+        _restore_globals(undo.globals_before)
+        set_default_attributes({})
+
+    def __enter__(self) -> "InstrumentationHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+
+def instrument(
+    *,
+    service_name: str | None = None,
+    audit_dir: str | os.PathLike[str] | None = None,
+    otlp_endpoint: str | None = _UNSET,
+    otlp_logs_endpoint: str | None = _UNSET,
+    config: GxpOtelConfig | None = None,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    correlation_id: str | None = None,
+    gamp_category: int | str | None = None,
+    risk_level: str | None = None,
+    capture_content: bool | None = None,
+    signing_key: str | os.PathLike[str] | None = None,
+    audit_options: dict[str, Any] | None = None,
+    span_exporters: Sequence[SpanExporter] = (),
+    log_exporters: Sequence[LogRecordExporter] = (),
+    metric_readers: Sequence[Any] = (),
+    batch: bool = True,
+) -> InstrumentationHandle:
+    """Set up tracing, logs and metrics for LlamaIndex Workflows; see the module docstring for guarantees.
+
+    `config` defaults to `GxpOtelConfig.load()` (TOML from `$GXP_OTEL_CONFIG`, then the environment); explicit
+    arguments win. `otlp_endpoint=None` turns OTLP off. `audit_dir` (or the config's audit directory) turns the audit
+    trail on. `user_id`.. `risk_level` are process-wide attribution defaults (`gxp_otel.attribution` overrides them).
+    `span_exporters`/`log_exporters` are added as well (e.g. in-memory ones for tests); `batch=False` exports
+    synchronously (simple processors), for tests and short scripts.
+    """
+    global _active
+    with _lock:
+        if _active is not None:
+            _log.warning("gxp_otel.instrument() called again: returning the live handle")
+            return _active
+        cfg = config if config is not None else GxpOtelConfig.load()
+        if service_name is not None:
+            cfg.service_name = service_name
+        if otlp_endpoint is not _UNSET:
+            cfg.otlp_endpoint = otlp_endpoint
+        if otlp_logs_endpoint is not _UNSET:
+            cfg.otlp_logs_endpoint = otlp_logs_endpoint
+        if capture_content is not None:
+            cfg.capture_content = capture_content
+        compliance = cfg.gamp5_compliance
+        trail_dir = audit_dir if audit_dir is not None else (
+            compliance.audit_directory if compliance.enable_compliance_logging else None)
+        undo = _Undo()
+        statistics = TelemetryStatistics()
+        resource = _resource(cfg)
+        tracer_provider = _tracer_provider(resource, undo)
+        logger_provider = _logger_provider(resource, undo)
+        meter_provider = _meter_provider(resource, metric_readers, undo)
+        statistics.bind_meter(meter_provider)
+
+        span_processor = BatchSpanProcessor if batch else SimpleSpanProcessor
+        log_processor = BatchLogRecordProcessor if batch else SimpleLogRecordProcessor
+        queue = {"max_queue_size": max(cfg.logging.buffer_size, 1),
+                 "max_export_batch_size": max(1, min(512, cfg.logging.buffer_size))}
+
+        def add_span(exporter: SpanExporter, delay_s: float) -> None:
+            kwargs = {**queue, "schedule_delay_millis": delay_s * 1000} if batch else {}
+            _add_processor(tracer_provider, span_processor(exporter, **kwargs), undo)
+
+        def add_log(exporter: LogRecordExporter, delay_s: float) -> None:
+            kwargs = {**queue, "schedule_delay_millis": delay_s * 1000} if batch else {}
+            _add_processor(logger_provider, log_processor(exporter, **kwargs), undo)
+
+        if cfg.otlp_endpoint:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            add_span(OTLPSpanExporter(endpoint=_signal_url(cfg.otlp_endpoint, "traces")), cfg.logging.flush_interval_seconds)
+        if cfg.otlp_logs_endpoint:
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+            add_log(OTLPLogExporter(endpoint=_signal_url(cfg.otlp_logs_endpoint, "logs")), cfg.logging.flush_interval_seconds)
+        if trail_dir is not None:
+            from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter
+
+            options = {"fsync": compliance.fsync, "retention_days": compliance.audit_retention_days}
+            key = signing_key if signing_key is not None else compliance.signing_key
+            if key is not None and compliance.enable_tamper_evident:
+                options["signing_key"] = key
+            options.update(audit_options or {})
+            add_span(ComplianceSpanExporter(trail_dir, **options), compliance.audit_flush_interval_seconds)
+            add_log(ComplianceLogExporter(trail_dir, **options), compliance.audit_flush_interval_seconds)
+        for exporter in span_exporters:
+            add_span(exporter, 0.2)
+        for exporter in log_exporters:
+            add_log(exporter, 0.2)
+
+        set_default_attributes(attribution_attributes(
+            user_id=user_id, agent_id=agent_id, correlation_id=correlation_id,
+            gamp_category=gamp_category, risk_level=risk_level))
+        router = _event_router(cfg, undo)
+        _bridge_loggers(cfg, logger_provider, statistics, undo)
+
+        from openinference.instrumentation import TraceConfig
+
+        trace_config = TraceConfig(hide_inputs=True, hide_outputs=True) if not cfg.capture_content else TraceConfig()
+        instrumentor = GxpWorkflowInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry:  # e.g. by opentelemetry-instrument: redo with our providers
+            instrumentor.uninstrument()
+        instrumentor.instrument(
+            tracer_provider=tracer_provider, logger_provider=logger_provider, meter_provider=meter_provider,
+            config=trace_config, capture_content=cfg.capture_content, payload_max_chars=cfg.payload_max_chars,
+            event_filter=EventFilter(cfg.logging.include_event_types, cfg.logging.exclude_event_types),
+            event_router=router, statistics=statistics,
+        )
+        handle = InstrumentationHandle(cfg, tracer_provider, logger_provider, meter_provider, statistics,
+                                       Path(trail_dir) if trail_dir is not None else None, undo)
+        _active = handle
+        return handle
+
+
+def active_handle() -> InstrumentationHandle | None:
+    """The live handle of `instrument()`, if any."""
+    return _active
+
+
+# -- providers and globals -------------------------------------------------------------------------------------
+
+def _resource(cfg: GxpOtelConfig) -> Resource:
+    service = cfg.service_name or os.environ.get("OTEL_SERVICE_NAME") or "gxp-otel"
+    project = os.environ.get("PHOENIX_PROJECT_NAME") or service
+    return Resource.create({"service.name": service, "openinference.project.name": project})
+
+
+_GLOBALS = {
+    "trace": (trace, "_TRACER_PROVIDER", "_TRACER_PROVIDER_SET_ONCE"),
+    "logs": (_logs._internal, "_LOGGER_PROVIDER", "_LOGGER_PROVIDER_SET_ONCE"),
+    "metrics": (metrics._internal, "_METER_PROVIDER", "_METER_PROVIDER_SET_ONCE"),
+}
+
+
+def _set_global(name: str, provider: Any, undo: _Undo) -> None:
+    """Install `provider` as the global one even if another was set before (the OTel API allows it only once)."""
+    module, attr, once_attr = _GLOBALS[name]
+    undo.globals_before[name] = (getattr(module, attr), getattr(module, once_attr))
+    from opentelemetry.util._once import Once
+
+    once = Once()
+    once.do_once(lambda: None)
+    setattr(module, attr, provider)
+    setattr(module, once_attr, once)
+
+
+def _restore_globals(before: dict[str, Any]) -> None:
+    for name, (provider, once) in before.items():
+        module, attr, once_attr = _GLOBALS[name]
+        setattr(module, attr, provider)
+        setattr(module, once_attr, once)
+
+
+def _tracer_provider(resource: Resource, undo: _Undo) -> Any:
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = TracerProvider(resource=resource)
+    undo.own_providers.append(provider)
+    _set_global("trace", provider, undo)
+    return provider
+
+
+def _logger_provider(resource: Resource, undo: _Undo) -> Any:
+    current = _logs.get_logger_provider()
+    if isinstance(current, LoggerProvider):
+        return current
+    provider = LoggerProvider(resource=resource)
+    undo.own_providers.append(provider)
+    _set_global("logs", provider, undo)
+    return provider
+
+
+def _meter_provider(resource: Resource, readers: Sequence[Any], undo: _Undo) -> Any:
+    current = metrics.get_meter_provider()
+    if isinstance(current, MeterProvider):
+        return current
+    provider = MeterProvider(resource=resource, metric_readers=list(readers))
+    undo.own_providers.append(provider)
+    _set_global("metrics", provider, undo)
+    return provider
+
+
+def _add_processor(provider: Any, processor: Any, undo: _Undo) -> None:
+    if hasattr(provider, "add_span_processor"):
+        provider.add_span_processor(processor)
+    else:
+        provider.add_log_record_processor(processor)
+    if provider not in undo.own_providers:
+        undo.added_processors.append((provider, processor))
+
+
+def _remove_processor(provider: Any, processor: Any) -> None:
+    multi = getattr(provider, "_active_span_processor", None) or getattr(provider, "_multi_log_record_processor", None)
+    for name in ("_span_processors", "_log_record_processors"):
+        procs = getattr(multi, name, None)
+        if isinstance(procs, tuple):
+            setattr(multi, name, tuple(p for p in procs if p is not processor))
+
+
+def _signal_url(endpoint: str, signal: str) -> str:
+    """`http://host:port` -> `http://host:port/v1/<signal>`; a URL that already names a path is used as is."""
+    stripped = endpoint.rstrip("/")
+    scheme_sep = stripped.find("://")
+    path = stripped[scheme_sep + 3:].partition("/")[2] if scheme_sep >= 0 else ""
+    return stripped if path else f"{stripped}/v1/{signal}"
+
+
+# -- Python logging: category lines and the bridge --------------------------------------------------------------
+
+def _event_router(cfg: GxpOtelConfig, undo: _Undo) -> EventRouter | None:
+    log_cfg = cfg.logging
+    if not (log_cfg.enable_console or log_cfg.enable_event_log_file):
+        return None
+    level = logging.getLevelName(log_cfg.log_level.value)
+    prefix_logger = logging.getLogger(log_cfg.category_logger_prefix)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    if log_cfg.enable_console:
+        console = logging.StreamHandler()
+        console.setFormatter(formatter)
+        console.setLevel(level)
+        prefix_logger.addHandler(console)
+        undo.log_handlers.append((prefix_logger, console))
+    if log_cfg.enable_event_log_file:
+        directory = Path(log_cfg.log_directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        size = log_cfg.max_file_size_mb * 1024 * 1024 if log_cfg.enable_rotation else 0
+        file_handler = RotatingFileHandler(directory / "pharma_events.log", maxBytes=size,
+                                           backupCount=log_cfg.max_files if log_cfg.enable_rotation else 0)
+        file_handler.setFormatter(formatter)
+        file_handler.setLevel(level)
+        prefix_logger.addHandler(file_handler)
+        undo.log_handlers.append((prefix_logger, file_handler))
+    _lower_level(prefix_logger, level, undo)
+    return EventRouter(prefix=log_cfg.category_logger_prefix, level=logging.INFO)
+
+
+def _bridge_loggers(cfg: GxpOtelConfig, logger_provider: Any, statistics: TelemetryStatistics, undo: _Undo) -> None:
+    level = logging.getLevelName(cfg.logging.log_level.value)
+    for name in cfg.logging.bridge_loggers:
+        logger = logging.getLogger(name)
+        handler = OTelLoggingHandler(logger_provider, statistics, level=level)
+        logger.addHandler(handler)
+        undo.log_handlers.append((logger, handler))
+        _lower_level(logger, level, undo)
+
+
+def _lower_level(logger: logging.Logger, level: int, undo: _Undo) -> None:
+    if logger.level == logging.NOTSET or logger.level > level:
+        undo.logger_levels.append((logger, logger.level))
+        logger.setLevel(level)
