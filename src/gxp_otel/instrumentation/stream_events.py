@@ -43,6 +43,16 @@ HITL_ACTION = "gxp.hitl.action"
 HITL_RESPONDER = "gxp.hitl.responder"
 
 
+def event_type_of(event: Any) -> str:
+    """The event's class name, or for events naming themselves (`gxp_event_type_field`), that field's value."""
+    field_name = getattr(type(event), "gxp_event_type_field", None)
+    if field_name:
+        name = getattr(event, field_name, None)
+        if isinstance(name, str) and name:
+            return name
+    return type(event).__name__
+
+
 def current_step_name() -> str | None:
     if StepWorkerStateContextVar is None:
         return None
@@ -105,7 +115,7 @@ class StreamEventRecorder:
     def _record(
         self, event: Any, source: str, span: trace.Span | None, run_id: str | None, extra: dict[str, Any] | None
     ) -> None:
-        event_type = type(event).__name__
+        event_type = event_type_of(event)
         if not self.event_filter.allows(event_type):
             self.statistics.filtered()
             return
