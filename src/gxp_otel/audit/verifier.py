@@ -160,8 +160,6 @@ def _verify_stream(root, files, state, extra_held, assessment, report, progress)
             state.report(parsed.name, number + 1, None, "torn-line", f"compressed file is damaged: {exc}")
             state.resync = True
         state.last_line = (parsed.name, number)
-        if number == 0:
-            state.report(parsed.name, None, None, "malformed", "the chain file is empty")
     _finish_stream(root, files, state, assessment)
 
 

@@ -28,6 +28,7 @@ from gxp_otel.audit.canonical import (
     canonical_json,
     canonical_number_free,
     encode_record,
+    envelope_suffix,
     format_time_ns,
     sha256_hex,
 )
@@ -85,6 +86,7 @@ class AuditTrailWriter:
         host: str | None = None,
         pid: int | None = None,
         writer_name: str | None = None,
+        config_fingerprint: str | None = None,
     ) -> None:
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
@@ -119,6 +121,7 @@ class AuditTrailWriter:
             self.directory / checkpoint_file_name(self.stream_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
         )
         self._last_fsync_ns = 0
+        self._config_fingerprint = config_fingerprint or self._config_fingerprint
         self._open_stream()
 
     # ------------------------------------------------------------------ sharing
@@ -154,12 +157,12 @@ class AuditTrailWriter:
             self._ensure_open()
             self._commit([(kind, body) for body in encoded], data_kind=kind)
 
-    def note_loss(self, signal: str, count: int, reason: str) -> None:
+    def note_loss(self, signal: str, count: int, reason: str, first_time_ns: int | None = None) -> None:
         """Record that ``count`` spans/logs never reached the writer; a ``gap`` record follows at the next write."""
         if count <= 0:
             return
         with self._lock:
-            self._note_loss_locked(signal, count, reason)
+            self._note_loss_locked(signal, count, reason, first_time_ns)
 
     def checkpoint(self, reason: str = "interval") -> None:
         """Write a signed checkpoint now (into the chain, then into the checkpoint file)."""
@@ -262,7 +265,7 @@ class AuditTrailWriter:
             if parsed is not None and parsed.stream == self.stream_id
         )
         self._seq, self._head, self._records_since_checkpoint = -1, ZERO_HASH, 0
-        self._last_checkpoint_ns = self._clock()
+        self._last_checkpoint_ns = time.monotonic_ns()
         tail = recover_tail(self.directory, self.stream_id, files) if files else None
         if tail is None or tail.seq < 0:
             if tail is None:
@@ -301,7 +304,7 @@ class AuditTrailWriter:
         self._fd = os.open(path, flags, 0o600)
         self._index = index
         self._size = existing_size or 0
-        self._day = self._utc_day(self._clock())
+        self._day: int | None = None  # UTC day of the file's first record sealed by this session
         if existing_size is None:
             dir_fd = os.open(self.directory, os.O_RDONLY)
             try:
@@ -328,15 +331,20 @@ class AuditTrailWriter:
             clean["coerced"] = list(clean.get("coerced", [])) + coerced
             return canonical_number_free(clean)
 
-    def _note_loss_locked(self, signal: str, count: int, reason: str) -> None:
-        entry = self._pending_loss.setdefault(signal, [0, reason, format_time_ns(self._clock())])
+    def _note_loss_locked(self, signal: str, count: int, reason: str, first_time_ns: int | None = None) -> None:
+        first = format_time_ns(first_time_ns if first_time_ns is not None else time.time_ns())
+        entry = self._pending_loss.setdefault(signal, [0, reason, first])
         entry[0] += count
         self.stats["lost"] += count
 
     def _seal(self, kind: str, body_json: bytes, now: int | None = None) -> bytes:
+        """Give the record the next seq and link it; ``now`` is its recorded time (one clock reading per record)."""
+        now = self._clock() if now is None else now
         seq = self._seq + 1
-        digest, line = encode_record(kind, self.stream_id, seq, self._head, format_time_ns(now or self._clock()), body_json)
+        digest, line = encode_record(kind, self.stream_id, seq, self._head, format_time_ns(now), body_json)
         self._seq, self._head = seq, digest
+        if self._day is None:
+            self._day = self._utc_day(now)
         return line
 
     def _checkpoint_lines(self, reason: str) -> tuple[bytes, bytes]:
@@ -376,8 +384,8 @@ class AuditTrailWriter:
         try:
             for position, (kind, body_json) in enumerate(gaps + records):
                 now = self._clock()
-                if self._needs_rotation(pending_size, len(body_json), now):
-                    buffer.append(self._seal("rotation", canonical_json(self._rotation_body(now))))
+                if self._needs_rotation(pending_size, kind, body_json, now):
+                    buffer.append(self._seal("rotation", canonical_json(self._rotation_body(now)), now))
                     line, rotation_cp = self._checkpoint_lines("rotation")
                     buffer.append(line)
                     self._write_out(buffer, fsync=True)
@@ -385,6 +393,7 @@ class AuditTrailWriter:
                     self._rotate()
                     durable, durable_data = (self._seq, self._head, self._size), buffered_data
                     buffer, pending_size = [], 0
+                    now = self._clock()
                 line = self._seal(kind, body_json, now)
                 buffer.append(line)
                 pending_size += len(line)
@@ -423,21 +432,32 @@ class AuditTrailWriter:
             for s, (c, r, t) in sorted(self._pending_loss.items())
         ]
 
+    def _new_day(self, now: int) -> bool:
+        return self._rotate_daily and self._day is not None and self._utc_day(now) != self._day
+
     def _rotation_body(self, now: int) -> dict[str, str]:
-        reason = "time" if self._rotate_daily and self._utc_day(now) != self._day else "size"
+        reason = "time" if self._new_day(now) else "size"
         return {"next_file": chain_file_name(self.stream_id, self._index + 1), "reason": reason}
 
-    def _needs_rotation(self, pending: int, body_size: int, now: int) -> bool:
-        if self._rotate_daily and self._utc_day(now) != self._day:
+    def _needs_rotation(self, pending: int, kind: str, body_json: bytes, now: int) -> bool:
+        """§8: rotate before a record whose UTC day differs from the file's first record's, or whose line would
+        take a non-empty file past ``rotate_bytes``."""
+        used = self._size + pending
+        if used == 0:
+            return False
+        if self._new_day(now):
             return True
-        return self._size + pending + body_size + 400 > self._rotate_bytes and self._size + pending > 0
+        line_length = len(body_json) + 83 + len(
+            envelope_suffix(kind, self._head, self._seq + 1, self.stream_id, format_time_ns(now))
+        )
+        return used + line_length > self._rotate_bytes
 
     def _checkpoint_due(self) -> str | None:
         if self._records_since_checkpoint <= 0:
             return None
         if self._records_since_checkpoint >= self._checkpoint_records:
             return "interval"
-        if self._clock() - self._last_checkpoint_ns >= self._checkpoint_interval_ns:
+        if time.monotonic_ns() - self._last_checkpoint_ns >= self._checkpoint_interval_ns:
             return "interval"
         return None
 
@@ -446,7 +466,7 @@ class AuditTrailWriter:
             return False
         if self._fsync_policy != "interval":
             return True
-        return self._clock() - self._last_fsync_ns >= int(self._fsync_interval * 1e9)
+        return time.monotonic_ns() - self._last_fsync_ns >= int(self._fsync_interval * 1e9)
 
     def _write_out(self, lines: list[bytes], *, fsync: bool) -> None:
         if lines:
@@ -459,13 +479,13 @@ class AuditTrailWriter:
             self.stats["bytes"] += len(blob)
         if fsync:
             os.fsync(self._fd)
-            self._last_fsync_ns = self._clock()
+            self._last_fsync_ns = time.monotonic_ns()
             self.stats["fsyncs"] += 1
 
     def _append_checkpoint_file(self, cp_line: bytes) -> None:
         os.write(self._checkpoint_fd, cp_line)
         os.fsync(self._checkpoint_fd)
-        self._last_checkpoint_ns = self._clock()
+        self._last_checkpoint_ns = time.monotonic_ns()
         self._records_since_checkpoint = 0
         self.stats["checkpoints"] += 1
 

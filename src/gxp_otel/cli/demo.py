@@ -1,0 +1,71 @@
+"""`gxp-otel demo`: the main job end to end (what `make demo` runs); see `gxp_otel.demo` for the steps.
+
+Exit codes: 0 every run's trace is in Phoenix and the trail verified; 1 otherwise (the summary says what failed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gxp_otel.demo import DEMO_PROJECT, DemoError, DemoResult, run_demo
+from gxp_otel.phoenix.server import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, PhoenixError, resolve_data_dir
+
+
+def _summary(result: DemoResult) -> str:
+    report = result.report
+    spans = sum(r.run.spans for r in result.runs)
+    in_phoenix = sum(r.spans_in_phoenix for r in result.runs)
+    events = sum(r.run.stream_events for r in result.runs)
+    lines = ["", "Summary"]
+    lines.append(f"  workflow runs      {len(result.runs)}  ({result.example_seconds:.1f} s)")
+    lines.append(f"  spans              {spans} in the audit trail, {in_phoenix} in Phoenix"
+                 + ("" if result.all_arrived else "  <- NOT ALL ARRIVED"))
+    lines.append(f"  stream events      {events}")
+    if report is not None:
+        signed = sum(s.signed_checkpoints for s in report.streams)
+        chain = "verified" if report.ok else f"FAILED: {len(report.problems)} problem(s)"
+        lines.append(f"  audit records      {report.records} in {len(report.streams)} chain(s), {report.files} file(s)")
+        lines.append(f"  chain status       {chain}; {signed} signed checkpoint(s), key {result.public_key_file}")
+        for problem in report.problems[:5]:
+            lines.append(f"    {problem.file}:{problem.line} seq {problem.seq}: {problem.kind}: {problem.detail}")
+    lines.append("")
+    lines.append(f"Traces in Phoenix (project {result.project}):")
+    for r in result.runs:
+        lines.append(f"  run {r.run.run_id or '?'}: {r.spans_in_phoenix}/{r.run.spans} spans  {r.trace_url}")
+        if r.annotation:
+            lines.append(f"      {r.annotation}")
+    lines.append("")
+    lines.append(f"Phoenix keeps running at {result.phoenix_url} so you can look; stop it with: gxp-otel phoenix stop")
+    lines.append(f"Verify the trail yourself: gxp-otel verify {result.audit_dir} --trusted-key $(cat {result.public_key_file})")
+    lines.append(f"Done in {result.wall_seconds:.1f} s" + (f" (Phoenix start {result.phoenix_start_seconds:.1f} s)." if result.phoenix_started else "."))
+    return "\n".join(lines)
+
+
+def demo(
+    data_dir: Annotated[
+        Optional[Path], typer.Option("--data-dir", envvar="GXP_OTEL_DATA_DIR", help="Data directory (default ./data).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", envvar="GXP_OTEL_PHOENIX_PORT", help="Phoenix HTTP port.")] = DEFAULT_HTTP_PORT,
+    grpc_port: Annotated[
+        int, typer.Option("--grpc-port", envvar="GXP_OTEL_PHOENIX_GRPC_PORT", help="Phoenix gRPC port.")
+    ] = DEFAULT_GRPC_PORT,
+    example: Annotated[Optional[Path], typer.Option(help="Workflow script to run instead of the example.")] = None,
+    project: Annotated[str, typer.Option(help="Phoenix project for the traces.")] = DEMO_PROJECT,
+) -> None:
+    """Run the example pharma workflow traced into a local Phoenix, verify its audit trail, link each trace."""
+    try:
+        result = run_demo(resolve_data_dir(data_dir), http_port=port, grpc_port=grpc_port, example=example,
+                          project=project, echo=typer.echo)
+    except (DemoError, PhoenixError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(_summary(result))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

@@ -1,0 +1,43 @@
+"""``gxp-otel keygen``: create the Ed25519 key a writer signs its checkpoints with."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gxp_otel.audit.signing import PASSPHRASE_ENV, generate_key_pem
+
+
+def keygen(
+    out: Annotated[Path, typer.Argument(help="Private key file to create (PKCS#8 PEM, mode 0600).")],
+    passphrase_env: Annotated[
+        Optional[str], typer.Option(help=f"Encrypt with the passphrase in this variable (writers read {PASSPHRASE_ENV}).")
+    ] = None,
+) -> None:
+    """Create a checkpoint signing key; also writes OUT.pub (hex public key) for `verify --trusted-key`."""
+    if out.exists():
+        typer.echo(f"error: {out} exists; keys are never overwritten", err=True)
+        raise typer.Exit(2)
+    passphrase = None
+    if passphrase_env:
+        value = os.environ.get(passphrase_env)
+        if not value:
+            typer.echo(f"error: ${passphrase_env} is empty", err=True)
+            raise typer.Exit(2)
+        passphrase = value.encode()
+    pem, signer = generate_key_pem(passphrase)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    public_path = out.with_name(out.name + ".pub")
+    public_path.write_text(signer.public_key_hex + "\n")
+    typer.echo(f"key id {signer.key_id}\nprivate key {out} (keep it off the trail's host if you can)\n"
+               f"public key {public_path}: {signer.public_key_hex}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(keygen)

@@ -1,0 +1,101 @@
+"""``gxp-otel verify``: check a trail's chains, checkpoints and signatures; optionally ALCOA+ findings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from gxp_otel.audit.report import PROBLEM_WORDS, TrailReport
+from gxp_otel.audit.verifier import verify_trail
+
+
+def _trusted_key(value: str) -> str:
+    """A hex public key, or a file holding one (``keygen`` writes ``KEY.pub``)."""
+    path = Path(value)
+    text = path.read_text().strip() if path.is_file() else value.strip()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise typer.BadParameter(f"{value!r} is not a 64-hex-digit Ed25519 public key or a file holding one")
+    return text
+
+
+def _total_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.iterdir() if p.name.startswith("audit-") and ".jsonl" in p.name)
+
+
+def verify(
+    path: Annotated[Path, typer.Argument(exists=True, help="Trail directory (or one chain file).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")] = False,
+    alcoa: Annotated[bool, typer.Option("--alcoa", help="Also compute ALCOA+ findings per record.")] = False,
+    trusted_key: Annotated[
+        Optional[list[str]], typer.Option("--trusted-key", help="Trusted checkpoint public key (hex or file); repeatable.")
+    ] = None,
+    checkpoints: Annotated[
+        Optional[list[Path]],
+        typer.Option("--checkpoints", exists=True, help="A checkpoint file held elsewhere (detects rollback)."),
+    ] = None,
+    max_delay: Annotated[float, typer.Option(help="Contemporaneous: max seconds from event to record.")] = 300.0,
+) -> None:
+    """Verify a trail. Exit 0: intact; 1: a problem was found; 2: usage error."""
+    keys = [_trusted_key(k) for k in trusted_key or []]
+    err = Console(stderr=True)
+    show_progress = not as_json and sys.stderr.isatty()
+    if show_progress:
+        columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("verifying", total=_total_bytes(path))
+            report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
+                                  max_delay_s=max_delay, progress=lambda n: bar.advance(task, n))
+    else:
+        report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
+                              max_delay_s=max_delay)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report, Console())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_report(report: TrailReport, out: Console) -> None:
+    chains = f"{len(report.streams)} chain{'s' if len(report.streams) != 1 else ''}"
+    if report.ok:
+        out.print(f"[bold green]VERIFIED[/]: {report.path}: {chains}, {report.files} files, {report.records} records, "
+                  "no problems found.")
+    else:
+        out.print(f"[bold red]NOT VERIFIED[/]: {report.path}: {len(report.problems)} problem(s) in {chains}, "
+                  f"{report.files} files, {report.records} records.")
+    for s in report.streams:
+        span = f"seq {s.first_seq}..{s.last_seq}" if s.last_seq is not None else "no records"
+        state = "closed" if s.closed else "open"
+        line = f"  stream {s.stream}: {span}, {s.sessions} session(s), {state}"
+        if s.last_checkpoint:
+            cp = s.last_checkpoint
+            line += f"; last checkpoint seals seq {cp['seq']} at {cp['time']}, signer {cp['key_id']}"
+        out.print(line + f" (keys {s.key_source})", highlight=False)
+        for note in s.notes:
+            out.print(f"    note: {note}", highlight=False)
+    for p in report.problems:
+        where = f"{p.file}" + (f" line {p.line}" if p.line else "") + (f" seq {p.seq}" if p.seq is not None else "")
+        out.print(f"  [red]{p.kind}[/]: {where}: {PROBLEM_WORDS.get(p.kind, p.kind)} ({p.detail})", highlight=False)
+    if report.alcoa:
+        table = Table(title=f"ALCOA+ ({report.alcoa['records_assessed']} records assessed)")
+        for column in ("principle", "passed", "failed", "first failing record"):
+            table.add_column(column)
+        for name, finding in report.alcoa["principles"].items():
+            example = finding["examples"][0] if finding["examples"] else None
+            where = f"{example['file']}:{example['line']} seq {example['seq']}: {example['reason']}" if example else ""
+            table.add_row(name.capitalize(), str(finding["passed"]), str(finding["failed"]), where)
+        out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(verify)
