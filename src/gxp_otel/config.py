@@ -156,6 +156,7 @@ ENV_VARS: dict[str, tuple[str | None, str]] = {
     "GXP_OTEL_EXCLUDE_EVENTS": ("logging.exclude_event_types", "Comma list: never record these stream event types"),
     "GXP_OTEL_BRIDGE_LOGGERS": ("logging.bridge_loggers", "Comma list of Python loggers sent to OTel logs (default pharma)"),
     "GXP_OTEL_CONFIG": (None, "TOML file read before the environment"),
+    "GXP_OTEL_AUTO_SETUP": (None, "false: the zero-code instrumentor uses the global providers as they are"),
     "OTEL_SERVICE_NAME": ("service_name", "service.name (default gxp-otel)"),
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": (None, "Full OTLP/HTTP traces URL (overrides the two below)"),
     "OTEL_EXPORTER_OTLP_ENDPOINT": (None, "OTLP/HTTP base URL; /v1/traces is appended"),

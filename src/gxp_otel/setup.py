@@ -234,6 +234,13 @@ def instrument(
         return handle
 
 
+def auto_setup() -> InstrumentationHandle:
+    """The zero-code path: `instrument()` from the environment; OTLP only if no SDK provider is installed yet
+    (an application or distro that installed one owns its export). Providers shut down (and flush) at exit."""
+    has_sdk = isinstance(trace.get_tracer_provider(), TracerProvider)
+    return instrument(otlp_endpoint=None) if has_sdk else instrument()
+
+
 def active_handle() -> InstrumentationHandle | None:
     """The live handle of `instrument()`, if any."""
     return _active

@@ -18,11 +18,18 @@ Keyword arguments: `tracer_provider`, `logger_provider`, `meter_provider`, `conf
 `capture_content` (False hides every payload: one switch), `payload_max_chars` (default 4096), `event_filter`
 (`EventFilter`), `event_router` (`EventRouter` or None), `statistics` (`TelemetryStatistics`).
 Defaults come from the global providers and the `OPENINFERENCE_HIDE_INPUTS`/`OPENINFERENCE_HIDE_OUTPUTS` variables.
+
+Without a `tracer_provider` (the zero-code path: `opentelemetry-instrument` passes none), it runs
+`gxp_otel.setup.auto_setup()`: `gxp_otel.instrument()` configured from the environment (OTLP to Phoenix unless
+`OTEL_TRACES_EXPORTER=none`, the audit trail when `GXP_OTEL_AUDIT_DIR` is set), or, when the application (or a
+distro) already installed SDK providers, only the audit trail and the instrumentation on top of them.
+`GXP_OTEL_AUTO_SETUP=false` turns this off (then the global providers are used as they are).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -70,6 +77,13 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         from gxp_otel.instrumentation.workflow_spans import PropagationSpanHandler, WorkflowSpanEnricher
 
+        if not kwargs.get("tracer_provider") and os.environ.get("GXP_OTEL_AUTO_SETUP", "true").lower() != "false":
+            # Zero-code (`opentelemetry-instrument`) or a bare `instrument()`: set up like gxp_otel.instrument(),
+            # from the environment. That call instruments this (singleton) instrumentor with explicit providers.
+            from gxp_otel.setup import auto_setup
+
+            auto_setup()
+            return
         tracer_provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
         logger_provider = kwargs.get("logger_provider") or _logs.get_logger_provider()
         meter_provider = kwargs.get("meter_provider") or metrics.get_meter_provider()

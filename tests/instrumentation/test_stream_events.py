@@ -1,0 +1,115 @@
+"""Every stream event becomes exactly one log record and one span event on the emitting step's span."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from instr_helpers import HumanInTheLoop, Decision, Approval, ThreeStep, Weird, run_collecting
+
+from gxp_otel.attribution import attribution
+
+
+def test_one_log_record_and_one_span_event_per_stream_event(telemetry):
+    _, run_id, streamed = asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    progress = [ev for ev in streamed if type(ev).__name__ == "Progress"]
+    logs = telemetry.log_records()
+    assert len(progress) == 3 and len(logs) == 3
+    for name, log in zip(("a", "b", "c"), sorted(logs, key=lambda r: r.attributes["gxp.step.name"])):
+        step_span = telemetry.span_named(f"ThreeStep.{name}")
+        (span_event,) = step_span.events
+        assert span_event.name == "Progress" == log.event_name
+        assert log.trace_id == step_span.context.trace_id
+        assert log.span_id == step_span.context.span_id
+        assert log.attributes["gxp.workflow.run_id"] == run_id == span_event.attributes["gxp.workflow.run_id"]
+        assert log.attributes["gxp.step.name"] == name
+        assert log.attributes["gxp.event.source"] == "stream"
+        assert log.body == json.loads(span_event.attributes["gxp.event.payload"])
+        assert log.body["step"] == name
+        assert log.attributes["gxp.event.payload.sha256"] == span_event.attributes["gxp.event.payload.sha256"]
+    assert not telemetry.span_named("ThreeStep.run").events
+
+
+def test_the_users_stream_is_not_consumed(telemetry):
+    _, _, streamed = asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    assert [type(ev).__name__ for ev in streamed] == ["Progress", "Progress", "Progress", "StopEvent"]
+
+
+def test_payloads_json_cannot_hold_are_coerced_and_flagged_and_the_run_succeeds(telemetry):
+    result, _, _ = asyncio.run(run_collecting(Weird(timeout=10)))
+    assert result == "survived"
+    (log,) = telemetry.log_records()
+    coerced = log.attributes["gxp.event.payload.coerced"]
+    assert {c.split(": ")[1] for c in coerced} >= {"non-finite-float", "bytes", "not-json-type:object", "cycle",
+                                                   "int-out-of-range", "invalid-utf8"}
+    assert log.attributes["gxp.event.payload.truncated"] is True
+    assert log.attributes["gxp.event.payload.size"] > 100_000
+    from gxp_otel.instrumentation import GxpWorkflowInstrumentor
+
+    assert GxpWorkflowInstrumentor().statistics.snapshot()["errors"] == 0
+
+
+def test_event_filter_excludes_event_types(telemetry_factory):
+    from gxp_otel.instrumentation import EventFilter
+
+    telemetry = telemetry_factory(event_filter=EventFilter(exclude=["Progress"]))
+    asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    assert telemetry.log_records() == []
+    assert all(not s.events for s in telemetry.finished_spans())
+
+
+def test_input_required_and_human_response_are_attributable_actions(telemetry):
+    async def scenario():
+        with attribution(user_id="author"):
+            handler = HumanInTheLoop(timeout=10).run()
+        async for ev in handler.stream_events():
+            if isinstance(ev, Approval):
+                with attribution(user_id="qa.reviewer"):
+                    handler.ctx.send_event(Decision(response="yes", approved=True))
+        return await handler, str(handler.run_id)
+
+    result, run_id = asyncio.run(scenario())
+    assert result == {"approved": True}
+    by_name = {r.event_name: r for r in telemetry.log_records()}
+    asked, answered = by_name["Approval"], by_name["Decision"]
+    ask_span = telemetry.span_named("HumanInTheLoop.ask")
+    run_span = telemetry.span_named("HumanInTheLoop.run")
+    assert asked.attributes["gxp.event.source"] == "step-return"
+    assert asked.attributes["enduser.id"] == "author"
+    assert asked.span_id == ask_span.context.span_id
+    assert answered.attributes["gxp.event.source"] == "human-response"
+    assert answered.attributes["enduser.id"] == "qa.reviewer"
+    assert answered.attributes["gxp.hitl.responder"] == "qa.reviewer"
+    assert answered.attributes["gxp.workflow.run_id"] == run_id
+    assert answered.trace_id == run_span.context.trace_id and answered.span_id == run_span.context.span_id
+    assert [e.name for e in run_span.events] == ["Decision"]
+    assert [e.name for e in ask_span.events] == ["Approval"]
+
+
+def test_python_logging_from_a_step_is_bridged_with_trace_correlation(telemetry):
+    from gxp_otel.instrumentation.logging_bridge import OTelLoggingHandler
+    from workflows import Context, Workflow, step
+    from workflows.events import StartEvent, StopEvent
+
+    class Logs(Workflow):
+        @step
+        async def a(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            logging.getLogger("pharma.categorization").warning("category %s chosen", 5, extra={"obj": object()})
+            return StopEvent(result=None)
+
+    logger = logging.getLogger("pharma")
+    handler = OTelLoggingHandler(telemetry.logger_provider)
+    logger.addHandler(handler)
+    try:
+        asyncio.run(run_collecting(Logs(timeout=10)))
+    finally:
+        logger.removeHandler(handler)
+    (record,) = telemetry.log_records()
+    (step_span,) = [s for s in telemetry.finished_spans() if s.attributes.get("gxp.step.name") == "a"]
+    assert record.body == "category 5 chosen"
+    assert record.severity_text == "WARN"
+    assert record.span_id == step_span.context.span_id
+    assert record.attributes["log.logger"] == "pharma.categorization"
+    assert list(record.attributes["gxp.log.coerced"]) == ["attributes/obj: not-json-type:object"]
+    assert record.attributes["gxp.workflow.run_id"] == step_span.attributes["gxp.workflow.run_id"]
