@@ -80,6 +80,14 @@ func appendEnvelopeTail(dst []byte, env Envelope) []byte {
 	return append(dst, `"}`...)
 }
 
+// LineLength is the length of the line EncodeRecord produces for env and a body of bodyLen bytes (Prev does not
+// change it), without building it.
+func LineLength(env Envelope, bodyLen int) int {
+	var buf [256]byte
+	env.Prev = Hash{}
+	return len(`{"body":`) + bodyLen + len(`,"hash":"`) + 64 + len(`"`) + len(appendEnvelopeTail(buf[:0], env)) + 1
+}
+
 // RecordHash computes record_hash over the canonical JSON of a record without its hash member.
 func RecordHash(unhashed []byte) Hash {
 	h := sha256.New()

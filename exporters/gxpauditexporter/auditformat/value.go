@@ -87,7 +87,8 @@ func ParseJSON(data []byte) (Value, error) {
 }
 
 // AppendCanonical appends the RFC 8785 serialisation of v. Numbers are re-rendered with AppendDouble; an error is
-// returned for a number that is not finite as a double or for a duplicate member name.
+// returned for a number that is not finite as a double. Of members with the same name only the last is kept, so a
+// text with repeated names is never byte-identical to its canonical form.
 func AppendCanonical(dst []byte, v *Value) ([]byte, error) {
 	switch v.Kind {
 	case Null:
@@ -124,13 +125,15 @@ func AppendCanonical(dst []byte, v *Value) ([]byte, error) {
 	}
 	sortIndexes(order, func(a, b int) int { return CompareKeys(v.Members[a].Name, v.Members[b].Name) })
 	dst = append(dst, '{')
+	first := true
 	for i, m := range order {
-		if i > 0 {
-			if v.Members[order[i-1]].Name == v.Members[m].Name {
-				return nil, fmt.Errorf("duplicate member %q", v.Members[m].Name)
-			}
+		if i+1 < len(order) && v.Members[order[i+1]].Name == v.Members[m].Name {
+			continue // a repeated name: the last one wins, as in every common JSON parser
+		}
+		if !first {
 			dst = append(dst, ',')
 		}
+		first = false
 		dst = AppendString(dst, v.Members[m].Name)
 		dst = append(dst, ':')
 		var err error

@@ -1,0 +1,166 @@
+package auditformat
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// Per-line problem kinds of §10, in the order they are checked.
+const (
+	ProblemTorn         = "torn-line"
+	ProblemMalformed    = "malformed"
+	ProblemNonCanonical = "non-canonical"
+	ProblemModified     = "modified"
+)
+
+// knownKinds are the kinds a verifier accepts: the version 1 kinds and the reserved ones (§4).
+var knownKinds = map[string]bool{
+	KindGenesis: true, KindSpan: true, KindLog: true, KindCheckpoint: true, KindRotation: true, KindRecovery: true,
+	KindGap: true, "signature": true, "correction": true, "purge": true,
+}
+
+var envelopeMembers = []string{"body", "hash", "kind", "prev", "seq", "stream", "time"}
+
+// Record is a parsed record line.
+type Record struct {
+	Kind   string
+	Stream string
+	Seq    uint64
+	Prev   string
+	Hash   string
+	Time   string
+	Body   Value
+}
+
+// CheckLine applies the per-line checks of §10 to one line without its "\n": valid UTF-8 JSON with the record shape
+// and no JSON number (else "malformed"), byte-identical to its canonical form (else "non-canonical"), hash
+// recomputed from that form (else "modified"). It trusts nothing in the line. problem is "" for a good record; the
+// record is returned for non-canonical and modified lines too.
+func CheckLine(line []byte) (rec Record, problem, detail string) {
+	v, err := ParseJSON(line)
+	if err != nil {
+		return rec, ProblemMalformed, "not valid UTF-8 JSON: " + err.Error()
+	}
+	if v.Kind != Object {
+		return rec, ProblemMalformed, "a record must be a JSON object"
+	}
+	if why := shapeProblem(&v, &rec); why != "" {
+		return Record{}, ProblemMalformed, why
+	}
+	if v.HasNumber() {
+		return Record{}, ProblemMalformed, "the line holds a JSON number; the format stores numbers as strings"
+	}
+	body, err := AppendCanonical(nil, &rec.Body)
+	if err != nil {
+		return Record{}, ProblemMalformed, err.Error()
+	}
+	hashHex := rec.Hash
+	prev, _ := decodeHash(rec.Prev)
+	canonical, sum := EncodeRecord(nil, Envelope{Kind: rec.Kind, Stream: rec.Stream, Seq: rec.Seq, Prev: prev, Time: rec.Time}, body)
+	// EncodeRecord wrote the recomputed hash; splice in the line's own hash to compare the rest of the bytes.
+	at := bytes.Index(canonical, []byte(`,"hash":"`)) // the first one: body is canonical, so none is inside it
+	canonical = canonical[:len(canonical)-1]
+	withOwn := append(append(append([]byte{}, canonical[:at+9]...), hashHex...), canonical[at+9+64:]...)
+	if !bytes.Equal(withOwn, line) {
+		return rec, ProblemNonCanonical, "the line is not the RFC 8785 form of its record"
+	}
+	if sum.Hex() != hashHex {
+		return rec, ProblemModified, fmt.Sprintf("content hashes to %s…, the line says %s…", sum.Hex()[:16], hashHex[:16])
+	}
+	return rec, "", ""
+}
+
+func shapeProblem(v *Value, rec *Record) string {
+	seen := map[string]*Value{}
+	for i := range v.Members {
+		seen[v.Members[i].Name] = &v.Members[i].Value
+	}
+	var missing, extra []string
+	for _, name := range envelopeMembers {
+		if seen[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	for name := range seen {
+		if !isEnvelopeMember(name) {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		return fmt.Sprintf("record members wrong (missing %v, unexpected %v)", missing, extra)
+	}
+	str := func(name string, ok func(string) bool, what string) (string, string) {
+		m := seen[name]
+		if m.Kind != String || !ok(m.Str) {
+			return "", fmt.Sprintf("member %q must be %s", name, what)
+		}
+		return m.Str, ""
+	}
+	var why string
+	if rec.Kind, why = str("kind", func(s string) bool { return knownKinds[s] }, "a known kind"); why != "" {
+		return why
+	}
+	if rec.Stream, why = str("stream", StreamPattern.MatchString, "a stream id"); why != "" {
+		return why
+	}
+	seq, why := str("seq", SeqPattern.MatchString, "a decimal string")
+	if why != "" {
+		return why
+	}
+	rec.Seq, _ = strconv.ParseUint(seq, 10, 64) // 19 digits at most: always fits
+	if rec.Prev, why = str("prev", Hex64Pattern.MatchString, "64 lowercase hex digits"); why != "" {
+		return why
+	}
+	if rec.Hash, why = str("hash", Hex64Pattern.MatchString, "64 lowercase hex digits"); why != "" {
+		return why
+	}
+	if rec.Time, why = str("time", TimePattern.MatchString, "a recorded time YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"); why != "" {
+		return why
+	}
+	if seen["body"].Kind != Object {
+		return `member "body" must be an object`
+	}
+	rec.Body = *seen["body"]
+	return ""
+}
+
+func isEnvelopeMember(name string) bool {
+	for _, m := range envelopeMembers {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeHash parses 64 lowercase hex digits.
+func decodeHash(s string) (Hash, bool) {
+	var h Hash
+	if len(s) != 64 {
+		return h, false
+	}
+	for i := 0; i < 32; i++ {
+		hi, lo := unhex(s[2*i]), unhex(s[2*i+1])
+		if hi < 0 || lo < 0 {
+			return Hash{}, false
+		}
+		h[i] = byte(hi<<4 | lo)
+	}
+	return h, true
+}
+
+// ParseHash parses a hash in its record form.
+func ParseHash(s string) (Hash, bool) { return decodeHash(s) }
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}

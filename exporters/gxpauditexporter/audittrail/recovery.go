@@ -1,0 +1,354 @@
+package audittrail
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
+)
+
+// RecoveryError says the newest chain file is damaged beyond one torn line: the writer refuses to continue it and
+// leaves the evidence as it is (§9.3).
+type RecoveryError struct{ Msg string }
+
+func (e *RecoveryError) Error() string { return e.Msg }
+
+// tail is what recovery learned about the end of the stream.
+type tail struct {
+	seq              int64 // -1: no record yet
+	head             auditformat.Hash
+	size             int64 // size of the newest plain file after removing a torn line
+	clean            bool  // the last record is a close checkpoint
+	needsNewFile     bool  // the newest file is compressed (closed): continue in the next one
+	tornBytes        int
+	quarantineFile   string
+	quarantineSHA256 string
+}
+
+// acquireStream takes the exclusive flock of the stream's lock file; without a stream id it takes the first free
+// "<host>.N" (host reduced to the allowed characters), so a restarted process resumes its own chain.
+func acquireStream(dir, stream, host string) (*os.File, string, error) {
+	candidates := []string{stream}
+	if stream == "" {
+		var b strings.Builder
+		for _, c := range host {
+			if c < 0x80 && (c == '.' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')) {
+				b.WriteRune(c)
+			} else {
+				b.WriteByte('_')
+			}
+		}
+		base := b.String()
+		if len(base) > 56 {
+			base = base[:56]
+		}
+		if base == "" {
+			base = "host"
+		}
+		candidates = candidates[:0]
+		for n := 0; n < 10_000; n++ {
+			candidates = append(candidates, base+"."+strconv.Itoa(n))
+		}
+	}
+	for _, candidate := range candidates {
+		f, err := os.OpenFile(dir+"/"+auditformat.LockFileName(candidate), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				continue
+			}
+			return nil, "", err
+		}
+		return f, candidate, nil
+	}
+	return nil, "", fmt.Errorf("%s: stream %q is held by another writer", dir, stream)
+}
+
+// streamFiles lists the stream's chain files in (index, plain before .gz) order.
+func streamFiles(dir, stream string) ([]auditformat.ChainFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []auditformat.ChainFile
+	for _, e := range entries {
+		if cf, ok := auditformat.ParseChainFileName(e.Name()); ok && cf.Stream == stream {
+			files = append(files, cf)
+		}
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if files[i].Index != files[j].Index {
+			return files[i].Index < files[j].Index
+		}
+		return !files[i].Compressed && files[j].Compressed
+	})
+	return files, nil
+}
+
+// openStream starts the session: genesis for a new stream, else recovery of the newest file and a recovery record
+// with its checkpoint.
+func (w *Writer) openStream() error {
+	files, err := streamFiles(w.opts.Directory, w.opts.Stream)
+	if err != nil {
+		return err
+	}
+	w.seq, w.head, w.recordsSinceCheckpoint = -1, auditformat.Hash{}, 0
+	w.lastCheckpoint = time.Now()
+	var t *tail
+	if len(files) > 0 {
+		if t, err = recoverTail(w.opts.Directory, w.opts.Stream, files); err != nil {
+			return err
+		}
+	}
+	if t == nil || t.seq < 0 {
+		size := int64(-1)
+		if t != nil {
+			size = 0
+		}
+		if err := w.openFile(1, size); err != nil {
+			return err
+		}
+		genesis := append([]auditformat.Member{
+			str("format", auditformat.FormatVersion), str("stream", w.opts.Stream),
+			str("retention_days", strconv.Itoa(w.opts.RetentionDays)),
+		}, w.identity...)
+		return w.commit([]record{{auditformat.KindGenesis, object(genesis...)}}, "", "", true)
+	}
+	w.seq, w.head = t.seq, t.head
+	newest := files[len(files)-1]
+	if t.needsNewFile {
+		err = w.openFile(newest.Index+1, -1)
+	} else {
+		err = w.openFile(newest.Index, t.size)
+	}
+	if err != nil {
+		return err
+	}
+	if w.compressor != nil {
+		for _, cf := range files[:len(files)-1] {
+			if _, err := os.Stat(w.path(cf.Plain() + ".gz")); !cf.Compressed && os.IsNotExist(err) {
+				w.compressor.submit(cf.Plain())
+			}
+		}
+	}
+	reason := "unclean-shutdown"
+	if t.clean {
+		reason = "clean-restart"
+	}
+	recovery := append([]auditformat.Member{
+		str("reason", reason), str("torn_bytes", strconv.Itoa(t.tornBytes)),
+		str("quarantine_file", t.quarantineFile), str("quarantine_sha256", t.quarantineSHA256),
+	}, w.identity...)
+	return w.commit([]record{{auditformat.KindRecovery, object(recovery...)}}, "", auditformat.ReasonRecovery, false)
+}
+
+// recoverTail finds the last valid record of the stream; a torn final line of the newest file is copied to a
+// quarantine file, fsynced, and only then cut from the chain file (§9).
+func recoverTail(dir, stream string, files []auditformat.ChainFile) (*tail, error) {
+	newest := files[len(files)-1]
+	if newest.Compressed {
+		rec, err := lastRecordOf(dir, newest)
+		if err != nil || rec == nil {
+			return nil, &RecoveryError{fmt.Sprintf("%s/%s: closed file without a readable last record", dir, newest.Name())}
+		}
+		return &tail{seq: int64(rec.Seq), head: mustHash(rec.Hash), clean: isClose(rec), needsNewFile: true}, nil
+	}
+	path := dir + "/" + newest.Plain()
+	data, offset, size, err := lastLines(path)
+	if err != nil {
+		return nil, err
+	}
+	cut := bytes.LastIndexByte(data, '\n') + 1
+	torn := append([]byte(nil), data[cut:]...)
+	lines := bytes.Split(data[:cut], []byte("\n"))
+	lines = lines[:len(lines)-1]
+	if offset > 0 && len(lines) > 0 {
+		lines = lines[1:] // the first piece may be part of a line that began before the chunk
+	}
+	goodEnd := size - int64(len(torn))
+	var rec *auditformat.Record
+	if len(lines) > 0 {
+		last := lines[len(lines)-1]
+		if r, problem, _ := auditformat.CheckLine(last); problem == "" {
+			rec = &r
+		} else { // a complete-looking but invalid final line is torn too (§9.1)
+			goodEnd -= int64(len(last)) + 1
+			torn = append(append(append([]byte(nil), last...), '\n'), torn...)
+			if len(lines) > 1 {
+				before, problem, _ := auditformat.CheckLine(lines[len(lines)-2])
+				if problem != "" {
+					return nil, &RecoveryError{fmt.Sprintf("%s: the last two lines are invalid (%s); refusing to continue this chain", path, problem)}
+				}
+				rec = &before
+			}
+		}
+	}
+	t := &tail{seq: -1}
+	if len(torn) > 0 {
+		afterSeq := uint64(0)
+		if rec != nil {
+			afterSeq = rec.Seq + 1
+		}
+		name, err := quarantine(dir, stream, newest.Index, afterSeq, torn)
+		if err != nil {
+			return nil, err
+		}
+		if err := truncateSync(path, goodEnd); err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(torn)
+		t.tornBytes, t.quarantineFile, t.quarantineSHA256 = len(torn), name, hex.EncodeToString(sum[:])
+	}
+	if rec == nil && goodEnd > 0 {
+		return nil, &RecoveryError{fmt.Sprintf("%s: no valid record found at the end of the file", path)}
+	}
+	if rec == nil && len(files) > 1 {
+		if rec, err = lastRecordOf(dir, files[len(files)-2]); err != nil {
+			return nil, err
+		}
+	}
+	if rec == nil {
+		return t, nil
+	}
+	t.seq, t.head, t.size, t.clean = int64(rec.Seq), mustHash(rec.Hash), goodEnd, isClose(rec)
+	return t, nil
+}
+
+// lastLines returns the trailing bytes of path holding at least its last two complete lines (or the whole file),
+// their offset in the file and the file size.
+func lastLines(path string) ([]byte, int64, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	size := info.Size()
+	start := size
+	var data []byte
+	for start > 0 && bytes.Count(data, []byte("\n")) < 3 {
+		step := min(int64(1<<16), start)
+		start -= step
+		chunk := make([]byte, step)
+		if _, err := f.ReadAt(chunk, start); err != nil && err != io.EOF {
+			return nil, 0, 0, err
+		}
+		data = append(chunk, data...)
+	}
+	return data, start, size, nil
+}
+
+// lastRecordOf parses the last complete line of a chain file (plain or gzip); nil when it has none.
+func lastRecordOf(dir string, cf auditformat.ChainFile) (*auditformat.Record, error) {
+	f, err := os.Open(dir + "/" + cf.Name())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if cf.Compressed {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		r = gz
+	}
+	reader := bufio.NewReaderSize(r, 1<<16)
+	var last []byte
+	for {
+		line, err := reader.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			last = line[:len(line)-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if last == nil {
+		return nil, nil
+	}
+	rec, problem, detail := auditformat.CheckLine(last)
+	if problem == auditformat.ProblemMalformed {
+		return nil, &RecoveryError{fmt.Sprintf("%s/%s: last record is malformed: %s", dir, cf.Name(), detail)}
+	}
+	return &rec, nil
+}
+
+func isClose(rec *auditformat.Record) bool {
+	if rec.Kind != auditformat.KindCheckpoint {
+		return false
+	}
+	statement, ok := rec.Body.Get("statement")
+	if !ok {
+		return false
+	}
+	reason, ok := statement.Get("reason")
+	return ok && reason.Kind == auditformat.String && reason.Str == auditformat.ReasonClose
+}
+
+func mustHash(s string) auditformat.Hash {
+	h, _ := auditformat.ParseHash(s)
+	return h
+}
+
+// quarantine writes the torn bytes to a new quarantine file (never overwriting one) and fsyncs it and the directory.
+func quarantine(dir, stream string, index int, seq uint64, data []byte) (string, error) {
+	base := auditformat.QuarantineFileName(stream, index, seq)
+	name := base
+	var f *os.File
+	for n := 2; ; n++ {
+		var err error
+		f, err = os.OpenFile(dir+"/"+name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			break
+		}
+		if !os.IsExist(err) {
+			return "", err
+		}
+		name = strings.TrimSuffix(base, ".bin") + "." + strconv.Itoa(n) + ".bin"
+	}
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	return name, syncDir(dir)
+}
+
+func truncateSync(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Sync()
+}

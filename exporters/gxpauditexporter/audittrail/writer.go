@@ -1,0 +1,498 @@
+package audittrail
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
+)
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("audit trail writer is closed")
+
+// WriteError says records could not be made durable. They were rolled back, counted as lost, and a gap record will
+// name them at the next successful write.
+type WriteError struct {
+	File string
+	Err  error
+}
+
+func (e *WriteError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Stats are the writer's counters since it was opened.
+type Stats struct {
+	Records, Spans, Logs, Bytes, Fsyncs, Checkpoints, Rotations, Gaps, Lost, Errors int64
+}
+
+// Writer appends records to one stream. All methods are safe for concurrent use: sequencing, hashing and appending
+// happen under one mutex, so any number of callers produce one well-ordered chain.
+type Writer struct {
+	opts     Options
+	identity []auditformat.Member // writer, host, pid, config_fingerprint, key_id, public_key
+
+	mu                     sync.Mutex
+	closed                 bool
+	lockFile, cpFile, file *os.File
+	index                  int
+	size                   int64
+	day                    int64 // UTC day of the file's first record sealed in this session; -1 before it
+	seq                    int64 // -1 before genesis
+	head                   auditformat.Hash
+	recordsSinceCheckpoint int
+	lastCheckpoint         time.Time // monotonic readings: intervals never use the record clock
+	lastFsync              time.Time
+	pendingLoss            map[string]*loss
+	compressor             *compressor
+	buf                    []byte
+	stats                  Stats
+}
+
+type loss struct {
+	count     int64
+	reason    string
+	firstTime string
+}
+
+// record is one record to seal: its kind and canonical body.
+type record struct {
+	kind string
+	body []byte
+}
+
+// Open opens (or starts) the stream in opts.Directory: it takes the stream's lock, recovers the newest file if the
+// stream exists (§9) and writes the first record of the session (genesis, or recovery with its checkpoint).
+func Open(opts Options) (*Writer, error) {
+	if err := opts.applyDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.Directory, 0o700); err != nil {
+		return nil, err
+	}
+	w := &Writer{opts: opts, pendingLoss: map[string]*loss{}}
+	lockFile, stream, err := acquireStream(opts.Directory, opts.Stream, opts.Host)
+	if err != nil {
+		return nil, err
+	}
+	w.lockFile, w.opts.Stream = lockFile, stream
+	if w.opts.ConfigFingerprint == "" {
+		w.opts.ConfigFingerprint = w.opts.fingerprint()
+	}
+	w.identity = []auditformat.Member{
+		str("writer", w.opts.WriterName), str("host", w.opts.Host), str("pid", strconv.Itoa(w.opts.PID)),
+		str("config_fingerprint", w.opts.ConfigFingerprint), str("key_id", w.opts.keyID()),
+		str("public_key", w.opts.publicKeyHex()),
+	}
+	if opts.Compress {
+		w.compressor = newCompressor(opts.Directory)
+	}
+	w.cpFile, err = os.OpenFile(w.path(auditformat.CheckpointFileName(stream)), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err == nil {
+		err = w.openStream()
+	}
+	if err != nil {
+		w.release()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Stream is the stream id this writer holds.
+func (w *Writer) Stream() string { return w.opts.Stream }
+
+// CurrentFile is the path of the chain file being appended to.
+func (w *Writer) CurrentFile() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.path(auditformat.ChainFileName(w.opts.Stream, w.index))
+}
+
+// Stats returns a copy of the counters.
+func (w *Writer) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// Append seals one record per body (kind "span" or "log"; bodies canonical JSON) and returns after they are
+// written and fsynced per the policy, as one group commit.
+func (w *Writer) Append(kind string, bodies [][]byte) error {
+	records := make([]record, len(bodies))
+	for i, b := range bodies {
+		records[i] = record{kind, b}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	return w.commit(records, kind, "", false)
+}
+
+// NoteLoss records that count spans or logs never reached the writer; a gap record follows at the next write.
+func (w *Writer) NoteLoss(signal string, count int64, reason string) {
+	if count <= 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.noteLossLocked(signal, count, reason, "")
+}
+
+// NoteLossAt is NoteLoss with the recorded time of the first loss given (Unix nanoseconds).
+func (w *Writer) NoteLossAt(signal string, count int64, reason string, firstNs int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.noteLossLocked(signal, count, reason, auditformat.FormatTime(firstNs))
+}
+
+// Checkpoint writes a checkpoint now, into the chain and then into the checkpoint file.
+func (w *Writer) Checkpoint(reason string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	return w.commit(nil, "", reason, false)
+}
+
+// Flush writes pending gap records and fsyncs: afterwards every appended record is on stable storage.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	return w.commit(nil, "", "", true)
+}
+
+// Close ends the session with a close checkpoint, fsyncs, waits for background compression and releases the
+// stream. It is idempotent.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	err := w.commit(nil, "", auditformat.ReasonClose, false)
+	w.closed = true
+	w.release()
+	w.mu.Unlock()
+	return err
+}
+
+func (w *Writer) release() {
+	for _, f := range []*os.File{w.file, w.cpFile} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	if w.lockFile != nil {
+		_ = syscall.Flock(int(w.lockFile.Fd()), syscall.LOCK_UN)
+		_ = w.lockFile.Close()
+	}
+	if w.compressor != nil {
+		w.compressor.close()
+	}
+}
+
+func (w *Writer) path(name string) string { return filepath.Join(w.opts.Directory, name) }
+
+func (w *Writer) noteLossLocked(signal string, count int64, reason, firstTime string) {
+	entry := w.pendingLoss[signal]
+	if entry == nil {
+		if firstTime == "" {
+			firstTime = auditformat.FormatTime(time.Now().UnixNano())
+		}
+		entry = &loss{reason: reason, firstTime: firstTime}
+		w.pendingLoss[signal] = entry
+	}
+	entry.count += count
+	w.stats.Lost += count
+}
+
+// commit seals and writes pending gap records, records and any due checkpoint; on an I/O error it rolls back to the
+// last durable line. Each record takes exactly one clock reading, when it is sealed, in seq order (§8); a rotation
+// record takes the reading that triggered the rotation.
+func (w *Writer) commit(records []record, dataKind, checkpointReason string, forceFsync bool) (err error) {
+	type state struct {
+		seq  int64
+		head auditformat.Hash
+		size int64
+	}
+	durable := state{w.seq, w.head, w.size}
+	durableData, bufferedData := 0, 0
+	buf := w.buf[:0]
+	gaps := w.gapRecords()
+	var cpBody []byte
+	defer func() {
+		w.buf = buf[:0]
+		if err != nil {
+			w.seq, w.head = durable.seq, durable.head
+			if w.file.Truncate(durable.size) == nil {
+				w.size = durable.size
+			}
+			w.stats.Errors++
+			if dataKind != "" {
+				w.noteLossLocked(dataKind+"s", int64(len(records)-durableData), "write failed: "+err.Error(), "")
+			}
+			err = &WriteError{File: w.path(auditformat.ChainFileName(w.opts.Stream, w.index)), Err: err}
+		}
+	}()
+	all := append(gaps, records...)
+	for position, r := range all {
+		now := w.opts.Clock()
+		if w.needsRotation(int64(len(buf)), r, now) {
+			buf = w.seal(buf, auditformat.KindRotation, w.rotationBody(now), now)
+			var rotationCp []byte
+			buf, rotationCp = w.checkpointRecord(buf, auditformat.ReasonRotation)
+			if err = w.writeOut(buf, true); err != nil {
+				return err
+			}
+			if err = w.appendCheckpointFile(rotationCp); err != nil {
+				return err
+			}
+			if err = w.rotate(); err != nil {
+				return err
+			}
+			durable, durableData = state{w.seq, w.head, w.size}, bufferedData
+			buf = buf[:0]
+			now = w.opts.Clock()
+		}
+		buf = w.seal(buf, r.kind, r.body, now)
+		if position >= len(gaps) {
+			bufferedData++
+		}
+		if w.opts.Fsync == FsyncAlways {
+			if err = w.writeOut(buf, true); err != nil {
+				return err
+			}
+			durable, durableData = state{w.seq, w.head, w.size}, bufferedData
+			buf = buf[:0]
+		}
+	}
+	w.recordsSinceCheckpoint += len(records)
+	due := checkpointReason
+	if due == "" {
+		due = w.checkpointDue()
+	}
+	if due != "" {
+		buf, cpBody = w.checkpointRecord(buf, due)
+	}
+	if err = w.writeOut(buf, w.shouldFsync(forceFsync || due != "" || len(all) > 0)); err != nil {
+		return err
+	}
+	if len(gaps) > 0 {
+		clear(w.pendingLoss)
+	}
+	switch dataKind {
+	case auditformat.KindSpan:
+		w.stats.Spans += int64(len(records))
+	case auditformat.KindLog:
+		w.stats.Logs += int64(len(records))
+	}
+	w.stats.Records += int64(len(records))
+	w.stats.Gaps += int64(len(gaps))
+	if cpBody != nil && w.appendCheckpointFile(cpBody) != nil {
+		w.stats.Errors++ // the checkpoint is durable in the chain; the next one is copied again
+	}
+	return nil
+}
+
+// seal appends the line of the next record, stamped at ns, and makes it the head.
+func (w *Writer) seal(dst []byte, kind string, body []byte, ns int64) []byte {
+	var timeBuf [32]byte
+	env := auditformat.Envelope{
+		Kind: kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Prev: w.head,
+		Time: string(auditformat.AppendTime(timeBuf[:0], ns)),
+	}
+	dst, w.head = auditformat.EncodeRecord(dst, env, body)
+	w.seq++
+	if w.day < 0 {
+		w.day = utcDay(ns)
+	}
+	return dst
+}
+
+// checkpointRecord appends a checkpoint record over the current head and returns its body for the checkpoint file.
+func (w *Writer) checkpointRecord(dst []byte, reason string) ([]byte, []byte) {
+	now := w.opts.Clock()
+	statement := auditformat.Statement{
+		Stream: w.opts.Stream, Seq: uint64(w.seq), Head: w.head.Hex(),
+		File: auditformat.ChainFileName(w.opts.Stream, w.index), Time: auditformat.FormatTime(now), Reason: reason,
+	}
+	body := auditformat.CheckpointBody(nil, statement, w.opts.SigningKey)
+	return w.seal(dst, auditformat.KindCheckpoint, body, now), body
+}
+
+func (w *Writer) gapRecords() []record {
+	if len(w.pendingLoss) == 0 {
+		return nil
+	}
+	signals := make([]string, 0, len(w.pendingLoss))
+	for s := range w.pendingLoss {
+		signals = append(signals, s)
+	}
+	sort.Strings(signals)
+	out := make([]record, 0, len(signals))
+	for _, s := range signals {
+		l := w.pendingLoss[s]
+		out = append(out, record{auditformat.KindGap, object(
+			str("signal", s), str("count", strconv.FormatInt(l.count, 10)), str("reason", l.reason),
+			str("first_time", l.firstTime))})
+	}
+	return out
+}
+
+func (w *Writer) newDay(now int64) bool {
+	return w.opts.RotateDaily && w.day >= 0 && utcDay(now) != w.day
+}
+
+func (w *Writer) rotationBody(now int64) []byte {
+	reason := "size"
+	if w.newDay(now) {
+		reason = "time"
+	}
+	return object(str("next_file", auditformat.ChainFileName(w.opts.Stream, w.index+1)), str("reason", reason))
+}
+
+// needsRotation applies §8: rotate a non-empty file before a record whose UTC day differs from the file's first
+// record's, or whose full line would take the file past the rotation size.
+func (w *Writer) needsRotation(pending int64, r record, now int64) bool {
+	used := w.size + pending
+	if used == 0 {
+		return false
+	}
+	if w.newDay(now) {
+		return true
+	}
+	env := auditformat.Envelope{Kind: r.kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Time: auditformat.FormatTime(now)}
+	return used+int64(auditformat.LineLength(env, len(r.body))) > w.opts.RotateBytes
+}
+
+func (w *Writer) checkpointDue() string {
+	if w.recordsSinceCheckpoint <= 0 {
+		return ""
+	}
+	if w.recordsSinceCheckpoint >= w.opts.CheckpointRecords {
+		return auditformat.ReasonInterval
+	}
+	if time.Since(w.lastCheckpoint) >= w.opts.CheckpointInterval {
+		return auditformat.ReasonInterval
+	}
+	return ""
+}
+
+func (w *Writer) shouldFsync(wanted bool) bool {
+	if !wanted {
+		return false
+	}
+	if w.opts.Fsync != FsyncInterval {
+		return true
+	}
+	return time.Since(w.lastFsync) >= w.opts.FsyncInterval
+}
+
+func (w *Writer) writeOut(data []byte, fsync bool) error {
+	if len(data) > 0 {
+		n, err := w.file.Write(data)
+		w.size += int64(n)
+		w.stats.Bytes += int64(n)
+		if err != nil {
+			return err
+		}
+	}
+	if fsync {
+		if err := w.file.Sync(); err != nil {
+			return err
+		}
+		w.lastFsync = time.Now()
+		w.stats.Fsyncs++
+	}
+	return nil
+}
+
+func (w *Writer) appendCheckpointFile(body []byte) error {
+	line := append(append(make([]byte, 0, len(body)+1), body...), '\n')
+	if _, err := w.cpFile.Write(line); err != nil {
+		return err
+	}
+	if err := w.cpFile.Sync(); err != nil {
+		return err
+	}
+	w.lastCheckpoint = time.Now()
+	w.recordsSinceCheckpoint = 0
+	w.stats.Checkpoints++
+	return nil
+}
+
+func (w *Writer) rotate() error {
+	closed := auditformat.ChainFileName(w.opts.Stream, w.index)
+	if err := w.file.Close(); err != nil {
+		return err
+	}
+	if err := w.openFile(w.index+1, -1); err != nil {
+		return err
+	}
+	w.stats.Rotations++
+	if w.compressor != nil {
+		w.compressor.submit(closed)
+	}
+	return nil
+}
+
+// openFile opens chain file index for appending: a new file when existingSize < 0 (created exclusively, its
+// directory entry fsynced), else an existing one of that size.
+func (w *Writer) openFile(index int, existingSize int64) error {
+	flags := os.O_WRONLY | os.O_APPEND
+	if existingSize < 0 {
+		flags |= os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(w.path(auditformat.ChainFileName(w.opts.Stream, index)), flags, 0o600)
+	if err != nil {
+		return err
+	}
+	w.file, w.index, w.size, w.day = f, index, max(existingSize, 0), -1
+	if existingSize < 0 {
+		return syncDir(w.opts.Directory)
+	}
+	return nil
+}
+
+func utcDay(ns int64) int64 {
+	day := ns / 86_400_000_000_000
+	if ns < 0 && ns%86_400_000_000_000 != 0 {
+		day--
+	}
+	return day
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func str(name, value string) auditformat.Member {
+	return auditformat.Member{Name: name, Value: auditformat.Value{Kind: auditformat.String, Str: value}}
+}
+
+// object is the canonical JSON of an object of string members.
+func object(members ...auditformat.Member) []byte {
+	v := auditformat.Value{Kind: auditformat.Object, Members: members}
+	out, _ := auditformat.AppendCanonical(nil, &v)
+	return out
+}
