@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import glob
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,3 +123,12 @@ async def run_collecting(workflow: Workflow, **start: Any) -> tuple[Any, str, li
     handler = workflow.run(**start)
     streamed = [ev async for ev in handler.stream_events()]
     return await handler, str(handler.run_id), streamed
+
+
+def trail_records(audit_dir: Any) -> list[dict]:
+    """Every record of every plain chain file in `audit_dir`, in file order."""
+    records = []
+    for path in sorted(glob.glob(f"{audit_dir}/audit-*-[0-9]*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            records.extend(json.loads(line) for line in f)
+    return records

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import glob
-import json
 import socket
 
 import pytest
@@ -18,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gxp_otel import setup as gxp_setup
 from gxp_otel.attribution import attribution
-from instr_helpers import ThreeStep, run_collecting
+from instr_helpers import ThreeStep, run_collecting, trail_records
 
 
 @pytest.fixture
@@ -33,14 +31,6 @@ def handle_factory():
     yield make
     for h in handles:
         h.shutdown()
-
-
-def trail_records(audit_dir) -> list[dict]:
-    records = []
-    for path in sorted(glob.glob(f"{audit_dir}/audit-*-[0-9]*.jsonl")):
-        with open(path, encoding="utf-8") as f:
-            records.extend(json.loads(line) for line in f)
-    return records
 
 
 def test_after_instrument_the_globals_are_the_sdk_providers_in_use_and_shutdown_restores(handle_factory):
