@@ -14,7 +14,6 @@ For other code (the `gxp-otel demo` command): `run_pharma_test_generation(...)` 
 the workflow class. This file is not in a package: load it with `importlib` (see `load_example` in the demo docs).
 """
 
-from __future__ import annotations
 
 import argparse
 import asyncio
