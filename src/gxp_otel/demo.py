@@ -49,6 +49,7 @@ class RunResult:
 @dataclass
 class DemoResult:
     phoenix_url: str
+    data_dir: Path
     phoenix_started: bool
     phoenix_start_seconds: float
     project: str
@@ -125,7 +126,7 @@ def run_demo(
     audit_dir = server.data_dir / "audit"
     key_file = server.data_dir / "keys" / "demo-checkpoint-key.pem"
     public_file = ensure_signing_key(key_file)
-    result = DemoResult(url, phoenix_started, phoenix_seconds, project, audit_dir, public_file, 0.0)
+    result = DemoResult(url, server.data_dir, phoenix_started, phoenix_seconds, project, audit_dir, public_file, 0.0)
 
     since = _trail_time_now()
     env = dict(os.environ)

@@ -38,7 +38,9 @@ def _summary(result: DemoResult) -> str:
         if r.annotation:
             lines.append(f"      {r.annotation}")
     lines.append("")
-    lines.append(f"Phoenix keeps running at {result.phoenix_url} so you can look; stop it with: gxp-otel phoenix stop")
+    default_dir = result.data_dir == resolve_data_dir(None)
+    stop = "gxp-otel phoenix stop" + ("" if default_dir else f" --data-dir {result.data_dir}")
+    lines.append(f"Phoenix keeps running at {result.phoenix_url} so you can look; stop it with: {stop}")
     lines.append(f"Verify the trail yourself: gxp-otel verify {result.audit_dir} --trusted-key $(cat {result.public_key_file})")
     lines.append(f"Done in {result.wall_seconds:.1f} s" + (f" (Phoenix start {result.phoenix_start_seconds:.1f} s)." if result.phoenix_started else "."))
     return "\n".join(lines)

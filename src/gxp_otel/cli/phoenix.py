@@ -19,7 +19,6 @@ from gxp_otel.phoenix.server import (
     PhoenixError,
     PhoenixServer,
     PhoenixStatus,
-    free_port,
 )
 
 DataDirOption = Annotated[
@@ -66,7 +65,7 @@ def start(
     as_json: JsonOption = False,
 ) -> None:
     """Start Phoenix in the background (or find ours already running) and wait until it is healthy."""
-    server = PhoenixServer(data_dir, http_port=port or free_port(), grpc_port=grpc_port or free_port())
+    server = PhoenixServer(data_dir, http_port=port, grpc_port=grpc_port)
     already = server.status().process is not None
     try:
         status = server.start(timeout=timeout)

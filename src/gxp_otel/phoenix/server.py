@@ -127,7 +127,7 @@ class PhoenixServer:
     """Start, stop and inspect one background Phoenix bound to 127.0.0.1, keyed by its data directory.
 
     One data directory holds at most one Phoenix launched by this class; its ports are recorded there, so
-    ``status()`` and ``stop()`` from another process (the CLI) find it again.
+    ``status()`` and ``stop()`` from another process (the CLI) find it again. Port 0 means any free port.
     """
 
     def __init__(
@@ -140,8 +140,8 @@ class PhoenixServer:
         self.phoenix_dir = self.data_dir / "phoenix"
         self.record_file = self.phoenix_dir / "server.json"
         self.log_file = self.phoenix_dir / "phoenix.log"
-        self.http_port = http_port
-        self.grpc_port = grpc_port
+        self.http_port = http_port or free_port()
+        self.grpc_port = grpc_port or free_port()
         self._child: subprocess.Popen[bytes] | None = None
 
     @property
