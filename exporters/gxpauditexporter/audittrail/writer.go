@@ -163,6 +163,17 @@ func (w *Writer) Checkpoint(reason string) error {
 	return w.commit(nil, "", reason, false)
 }
 
+// CheckpointIfDue writes pending gap records and a checkpoint when one is due by interval, and under the interval
+// fsync policy fsyncs when that interval has passed. Callers run it periodically while no data arrives.
+func (w *Writer) CheckpointIfDue() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	return w.commit(nil, "", "", w.opts.Fsync == FsyncInterval)
+}
+
 // Flush writes pending gap records and fsyncs: afterwards every appended record is on stable storage.
 func (w *Writer) Flush() error {
 	w.mu.Lock()

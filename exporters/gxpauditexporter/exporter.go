@@ -1,0 +1,230 @@
+package gxpauditexporter
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditbody"
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/audittrail"
+)
+
+// auditExporter owns one stream writer, shared by the traces and logs exporters created from the same
+// configuration: one component id, one stream, one chain.
+type auditExporter struct {
+	cfg    *Config
+	logger *zap.Logger
+
+	mu     sync.Mutex
+	users  int
+	writer *audittrail.Writer
+	stop   chan struct{}
+	ticker sync.WaitGroup
+
+	encoders sync.Pool // *bodyBatch
+}
+
+var exporters = struct {
+	sync.Mutex
+	byConfig map[*Config]*auditExporter
+}{byConfig: map[*Config]*auditExporter{}}
+
+// sharedExporter returns the exporter of cfg, creating it on first use.
+func sharedExporter(cfg *Config, set exporter.Settings) *auditExporter {
+	exporters.Lock()
+	defer exporters.Unlock()
+	e := exporters.byConfig[cfg]
+	if e == nil {
+		e = &auditExporter{cfg: cfg, logger: set.Logger}
+		e.encoders.New = func() any { return &bodyBatch{} }
+		exporters.byConfig[cfg] = e
+	}
+	return e
+}
+
+// start opens the writer on the first Start of the traces or logs exporter: lock, recovery, genesis or recovery
+// record. A trail that cannot be continued (§9.3) fails the collector's start.
+func (e *auditExporter) start(_ context.Context, _ component.Host) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.users++
+	if e.writer != nil {
+		return nil
+	}
+	opts, err := e.cfg.writerOptions()
+	if err != nil {
+		e.users--
+		return err
+	}
+	w, err := audittrail.Open(opts)
+	if err != nil {
+		e.users--
+		return fmt.Errorf("gxpaudit: %w", err)
+	}
+	e.writer, e.stop = w, make(chan struct{})
+	e.ticker.Add(1)
+	go e.tick(w, e.stop)
+	e.logger.Info("audit trail open", zap.String("directory", e.cfg.Directory), zap.String("stream", w.Stream()))
+	return nil
+}
+
+// shutdown closes the writer at the last Shutdown: a close checkpoint, fsync, the stream released.
+func (e *auditExporter) shutdown(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.users == 0 {
+		return nil
+	}
+	e.users--
+	if e.users > 0 || e.writer == nil {
+		return nil
+	}
+	close(e.stop)
+	e.ticker.Wait()
+	err := e.writer.Close()
+	e.writer = nil
+	exporters.Lock()
+	delete(exporters.byConfig, e.cfg)
+	exporters.Unlock()
+	return err
+}
+
+// tick writes due checkpoints (and interval fsyncs) while no data arrives, so the window a checkpoint does not
+// cover stays bounded by the checkpoint interval.
+func (e *auditExporter) tick(w *audittrail.Writer, stop <-chan struct{}) {
+	defer e.ticker.Done()
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if err := w.CheckpointIfDue(); err != nil {
+				e.logger.Warn("audit trail checkpoint failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (e *auditExporter) current() *audittrail.Writer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.writer
+}
+
+// bodyBatch holds the canonical bodies of one export call in one buffer.
+type bodyBatch struct {
+	enc    auditbody.Encoder
+	buf    []byte
+	ends   []int
+	bodies [][]byte
+}
+
+func (b *bodyBatch) reset() {
+	b.buf, b.ends, b.bodies = b.buf[:0], b.ends[:0], b.bodies[:0]
+}
+
+func (b *bodyBatch) slices() [][]byte {
+	start := 0
+	for _, end := range b.ends {
+		b.bodies = append(b.bodies, b.buf[start:end:end])
+		start = end
+	}
+	return b.bodies
+}
+
+func (e *auditExporter) pushTraces(_ context.Context, td ptrace.Traces) error {
+	b := e.encoders.Get().(*bodyBatch)
+	defer e.encoders.Put(b)
+	b.reset()
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		res := b.enc.Resource(rs.Resource(), rs.SchemaUrl())
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			scope := b.enc.Scope(ss.Scope(), ss.SchemaUrl())
+			for k := 0; k < ss.Spans().Len(); k++ {
+				b.buf = b.enc.Span(b.buf, res, scope, ss.Spans().At(k))
+				b.ends = append(b.ends, len(b.buf))
+			}
+		}
+	}
+	return e.append(auditformat.KindSpan, b)
+}
+
+func (e *auditExporter) pushLogs(_ context.Context, ld plog.Logs) error {
+	b := e.encoders.Get().(*bodyBatch)
+	defer e.encoders.Put(b)
+	b.reset()
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		res := b.enc.Resource(rl.Resource(), rl.SchemaUrl())
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			scope := b.enc.Scope(sl.Scope(), sl.SchemaUrl())
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				b.buf = b.enc.Log(b.buf, res, scope, sl.LogRecords().At(k))
+				b.ends = append(b.ends, len(b.buf))
+			}
+		}
+	}
+	return e.append(auditformat.KindLog, b)
+}
+
+// append hands the batch to the writer. An I/O failure is returned as retryable (the helper retries it, and the
+// writer has already noted the loss as a gap); a closed writer is permanent.
+func (e *auditExporter) append(kind string, b *bodyBatch) error {
+	if len(b.ends) == 0 {
+		return nil
+	}
+	w := e.current()
+	if w == nil {
+		return consumererror.NewPermanent(errors.New("gxpaudit: the audit trail writer is not open"))
+	}
+	err := w.Append(kind, b.slices())
+	if errors.Is(err, audittrail.ErrClosed) {
+		return consumererror.NewPermanent(err)
+	}
+	return err
+}
+
+// writerOptions turns the configuration into writer options, reading the signing key.
+func (cfg *Config) writerOptions() (audittrail.Options, error) {
+	opts := audittrail.Options{
+		Directory:          cfg.Directory,
+		Stream:             cfg.Stream,
+		Fsync:              cfg.Fsync,
+		FsyncInterval:      cfg.FsyncInterval,
+		RotateBytes:        cfg.Rotation.MaxBytes,
+		RotateDaily:        cfg.Rotation.Daily,
+		Compress:           cfg.Compress,
+		CheckpointInterval: cfg.Checkpoint.Interval,
+		CheckpointRecords:  cfg.Checkpoint.MaxRecords,
+		RetentionDays:      cfg.RetentionDays,
+	}
+	if cfg.SigningKeyFile != "" {
+		data, err := os.ReadFile(cfg.SigningKeyFile)
+		if err != nil {
+			return opts, fmt.Errorf("gxpaudit: signing_key_file: %w", err)
+		}
+		key, err := auditformat.ParsePrivateKey(data)
+		if err != nil {
+			return opts, fmt.Errorf("gxpaudit: signing_key_file %s: %w", cfg.SigningKeyFile, err)
+		}
+		opts.SigningKey = ed25519.PrivateKey(key)
+	}
+	return opts, nil
+}
