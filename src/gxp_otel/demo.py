@@ -3,9 +3,9 @@
 Steps, each checked rather than assumed:
 
 1. Phoenix: reuse the one answering at the chosen port, else start ours (``PhoenixServer``) and leave it running.
-2. Run the example workflow script in a child process, configured only through the environment that
-   ``gxp_otel.instrument()`` reads (Phoenix endpoint and project, audit directory, signing key), so the script's one
-   ``instrument()`` call is all the instrumentation there is. The child's exit flushes and closes everything.
+2. Run the example workflow script in a child process (``--audit-dir --otlp-endpoint --signing-key --runs --json``;
+   the Phoenix project through ``PHOENIX_PROJECT_NAME``), so the script's one ``instrument()`` call is all the
+   instrumentation there is. The child's exit flushes and closes everything; its JSON gives runs and statistics.
 3. Find the runs the script recorded in the trail (records written since step 2 began), and confirm through
    Phoenix's REST API that every run's trace arrived with exactly as many spans as the trail holds for it.
 4. Verify the whole trail (signatures checked against the demo key's public half, not the trail's own claim).
@@ -16,6 +16,7 @@ Running it again appends new runs to the same trail (the writer resumes its stre
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,6 +58,7 @@ class DemoResult:
     public_key_file: Path
     example_seconds: float
     runs: list[RunResult] = field(default_factory=list)
+    example_output: dict = field(default_factory=dict)
     report: TrailReport | None = None
     wall_seconds: float = 0.0
 
@@ -104,6 +106,7 @@ def run_demo(
     grpc_port: int,
     example: Path | None = None,
     project: str = DEMO_PROJECT,
+    runs: int = 2,
     arrival_timeout: float = 60.0,
     echo=print,
 ) -> DemoResult:
@@ -140,24 +143,30 @@ def run_demo(
         env.pop(variable, None)
     echo(f"Workflow: running {script.name} (audit trail in {audit_dir})")
     t0 = time.monotonic()
-    completed = subprocess.run([sys.executable, str(script)], env=env, cwd=script.parent, check=False)
+    command = [sys.executable, str(script), "--audit-dir", str(audit_dir), "--otlp-endpoint", url,
+               "--signing-key", str(key_file), "--runs", str(runs), "--json"]
+    completed = subprocess.run(command, env=env, cwd=script.parent, check=False, stdout=subprocess.PIPE)
     result.example_seconds = time.monotonic() - t0
     if completed.returncode != 0:
         raise DemoError(f"{script.name} exited with status {completed.returncode}")
+    try:
+        result.example_output = json.loads(completed.stdout)
+    except ValueError as error:
+        raise DemoError(f"{script.name} did not print its JSON result: {completed.stdout[-500:]!r}") from error
 
-    runs = [r for r in runs_in_trail(audit_dir, since=since) if r.root_span_id]
-    if not runs:
+    recorded = [r for r in runs_in_trail(audit_dir, since=since) if r.root_span_id]
+    if not recorded:
         raise DemoError(f"{script.name} finished but recorded no workflow run in {audit_dir}")
     client = PhoenixClient(url)
-    ids = [r.trace_id for r in runs]
-    counts = client.wait_for_spans(project, ids, {r.trace_id: r.spans for r in runs}, timeout=arrival_timeout)
+    ids = [r.trace_id for r in recorded]
+    counts = client.wait_for_spans(project, ids, {r.trace_id: r.spans for r in recorded}, timeout=arrival_timeout)
     try:
         project_id = client.project_id(project)
     except PhoenixApiError:
         project_id = ""
     result.runs = [
         RunResult(r, counts.get(r.trace_id, 0), client.trace_url(project_id, r.trace_id) if project_id else "")
-        for r in runs
+        for r in recorded
     ]
 
     result.report = verify_trail(audit_dir, trusted_keys=[public_file.read_text().strip()])

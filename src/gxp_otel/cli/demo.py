@@ -24,6 +24,9 @@ def _summary(result: DemoResult) -> str:
     lines.append(f"  spans              {spans} in the audit trail, {in_phoenix} in Phoenix"
                  + ("" if result.all_arrived else "  <- NOT ALL ARRIVED"))
     lines.append(f"  stream events      {events}")
+    stats = result.example_output.get("statistics") or {}
+    if stats:
+        lines.append(f"  telemetry errors   {stats.get('errors', '?')} {stats.get('errors_by_kind') or ''}".rstrip())
     if report is not None:
         signed = sum(s.signed_checkpoints for s in report.streams)
         chain = "verified" if report.ok else f"FAILED: {len(report.problems)} problem(s)"
@@ -33,15 +36,19 @@ def _summary(result: DemoResult) -> str:
             lines.append(f"    {problem.file}:{problem.line} seq {problem.seq}: {problem.kind}: {problem.detail}")
     lines.append("")
     lines.append(f"Traces in Phoenix (project {result.project}):")
+    outcomes = {str(o.get("run_id")): o.get("result") or {} for o in result.example_output.get("runs", [])}
     for r in result.runs:
-        lines.append(f"  run {r.run.run_id or '?'}: {r.spans_in_phoenix}/{r.run.spans} spans  {r.trace_url}")
+        outcome = outcomes.get(r.run.run_id, {})
+        what = f" ({outcome.get('status')} by {outcome.get('reviewer')}, {outcome.get('test_cases')} test cases)" if outcome else ""
+        lines.append(f"  run {r.run.run_id or '?'}{what}: {r.spans_in_phoenix}/{r.run.spans} spans in Phoenix")
+        lines.append(f"      {r.trace_url}")
         if r.annotation:
             lines.append(f"      {r.annotation}")
     lines.append("")
     default_dir = result.data_dir == resolve_data_dir(None)
     stop = "gxp-otel phoenix stop" + ("" if default_dir else f" --data-dir {result.data_dir}")
     lines.append(f"Phoenix keeps running at {result.phoenix_url} so you can look; stop it with: {stop}")
-    lines.append(f"Verify the trail yourself: gxp-otel verify {result.audit_dir} --trusted-key $(cat {result.public_key_file})")
+    lines.append(f"Verify the trail yourself: gxp-otel verify {result.audit_dir} --trusted-key {result.public_key_file}")
     lines.append(f"Done in {result.wall_seconds:.1f} s" + (f" (Phoenix start {result.phoenix_start_seconds:.1f} s)." if result.phoenix_started else "."))
     return "\n".join(lines)
 
@@ -56,11 +63,12 @@ def demo(
     ] = DEFAULT_GRPC_PORT,
     example: Annotated[Optional[Path], typer.Option(help="Workflow script to run instead of the example.")] = None,
     project: Annotated[str, typer.Option(help="Phoenix project for the traces.")] = DEMO_PROJECT,
+    runs: Annotated[int, typer.Option(min=1, help="Concurrent workflow runs.")] = 2,
 ) -> None:
     """Run the example pharma workflow traced into a local Phoenix, verify its audit trail, link each trace."""
     try:
         result = run_demo(resolve_data_dir(data_dir), http_port=port, grpc_port=grpc_port, example=example,
-                          project=project, echo=typer.echo)
+                          project=project, runs=runs, echo=typer.echo)
     except (DemoError, PhoenixError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
