@@ -407,12 +407,14 @@ class AuditTrailWriter:
             if due:
                 line, cp_line = self._checkpoint_lines(due)
                 buffer.append(line)
-            self._write_out(buffer, fsync=self._should_fsync(force_fsync or bool(due or records or gaps)))
+            wanted = force_fsync or bool(buffer) if self._fsync_policy == "always" else bool(due or records or gaps)
+            self._write_out(buffer, fsync=self._should_fsync(force_fsync or wanted))
         except OSError as exc:
             self._rollback(durable)
             self.stats["errors"] += 1
             if data_kind is not None:
-                self._note_loss_locked(data_kind, len(records) - durable_data, f"write failed: {exc}")
+                signal = {"span": "spans", "log": "logs"}.get(data_kind, data_kind)
+                self._note_loss_locked(signal, len(records) - durable_data, f"write failed: {exc}")
             raise AuditWriteError(f"{self.current_file}: {exc}") from exc
         if gaps:
             self._pending_loss.clear()
