@@ -8,7 +8,8 @@ What `instrument()` on this class does (and `uninstrument()` undoes):
 1. instruments OpenInference's `LlamaIndexInstrumentor` unless something already did (its dependency check is
    skipped: it asks for `llama-index-core`, which workflows apps may not have under that name);
 2. wraps OpenInference's `_Span.process_input`/`process_output` so workflow run and step spans carry the real payloads,
-   run id, step, worker and retry (`workflow_spans`), instead of OpenInference's BrokerState encoding;
+   run id, step, worker and retry (`workflow_spans`), instead of OpenInference's BrokerState encoding, and its
+   `EventHandler.handle` to skip the output summaries those payloads replace;
 3. wraps `workflows.context.context.Context.write_event_to_stream` (one log record + one span event per stream event)
    and `Context.send_event` (a `HumanResponseEvent` sent into a run is recorded as an attributable action);
 4. adds a dispatcher span handler for trace-context propagation across processes;
@@ -113,6 +114,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_input", enricher.process_input)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_output", enricher.process_output)
+        wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.write_event_to_stream", self._write_event_to_stream)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.send_event", self._send_event)
 
@@ -127,6 +129,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         unwrap(oi_handler._Span, "process_input")
         unwrap(oi_handler._Span, "process_output")
+        unwrap(oi_handler.EventHandler, "handle")
         unwrap(workflows_context.Context, "write_event_to_stream")
         unwrap(workflows_context.Context, "send_event")
         from llama_index_instrumentation import get_dispatcher

@@ -7,8 +7,8 @@ by `to_jsonable`, which never raises: values JSON cannot hold are recorded in th
 
 `PayloadCapture.capture` then serialises it once (orjson), hashes the full text (SHA-256) and keeps at most
 `max_chars` characters of it; when content capture is off, the text is replaced by `__REDACTED__` (OpenInference's
-marker) but the size and hash of the real value are still recorded, so the trail proves *what* was there without
-showing it.
+marker). Whenever the recorded text is not the full value (cut or hidden), the size and SHA-256 of the full value
+are recorded with it, so the trail proves *what* was there without showing all of it.
 """
 
 from __future__ import annotations
@@ -41,34 +41,52 @@ class CapturedPayload:
 
     text: str  # JSON text, cut to the cap (or REDACTED)
     value: Any  # the JSON-safe value when it fits the cap and content is shown, else `text`
-    sha256: str  # of the full UTF-8 JSON text, before any cut or redaction
+    sha256: str  # of the full UTF-8 JSON text, computed only when the text is cut or redacted ("" otherwise)
     size: int  # length in bytes of the full JSON text
     truncated: bool
     redacted: bool
     coerced: tuple[str, ...]
 
     def attributes(self, prefix: str) -> dict[str, Any]:
-        """Span/log attributes `<prefix>`, `<prefix>.sha256`, `.size`, and `.truncated`/`.redacted`/`.coerced` when set."""
-        attributes: dict[str, Any] = {
-            prefix: self.text,
-            f"{prefix}.sha256": self.sha256,
-            f"{prefix}.size": self.size,
-        }
-        if self.truncated:
-            attributes[f"{prefix}.truncated"] = True
-        if self.redacted:
-            attributes[f"{prefix}.redacted"] = True
+        """`<prefix>` = the text; when it is cut or hidden also `<prefix>.sha256` and `.size` of the full value and
+        `.truncated`/`.redacted`; `.coerced` when something was coerced. (A full text is its own evidence: hashing
+        it again would only repeat it.)"""
+        attributes: dict[str, Any] = {prefix: self.text}
+        if self.truncated or self.redacted:
+            attributes[f"{prefix}.sha256"] = self.sha256
+            attributes[f"{prefix}.size"] = self.size
+            attributes[f"{prefix}.truncated" if self.truncated else f"{prefix}.redacted"] = True
         if self.coerced:
             attributes[f"{prefix}.coerced"] = list(self.coerced)
         return attributes
 
 
 class PayloadCapture:
-    """Turns any Python value into a `CapturedPayload`; thread-safe (no shared mutable state)."""
+    """Turns any Python value into a `CapturedPayload`. Thread-safe: the only shared state is a small identity cache
+    of recently captured events, replaced atomically."""
+
+    _CACHE_SIZE = 64
 
     def __init__(self, *, max_chars: int = 4096, capture_content: bool = True) -> None:
         self.max_chars = max(16, int(max_chars))
         self.capture_content = capture_content
+        self._recent: dict[int, tuple[Any, CapturedPayload]] = {}
+
+    def capture_event(self, event: Any) -> CapturedPayload:
+        """`capture(event_payload(event))`, reusing the result for the same event object seen recently.
+
+        A step's output event is the next step's input: it is captured once. (Between the two points no user code
+        runs on it, so reuse cannot hide a change.)"""
+        hit = self._recent.get(id(event))
+        if hit is not None and hit[0] is event:
+            return hit[1]
+        captured = self.capture(event_payload(event))
+        recent = self._recent
+        if len(recent) >= self._CACHE_SIZE:
+            recent = {}
+        recent[id(event)] = (event, captured)
+        self._recent = recent
+        return captured
 
     def capture(self, value: Any) -> CapturedPayload:
         coerced: list[str] = []
@@ -79,15 +97,15 @@ class PayloadCapture:
             data = f"<unencodable {type(value).__name__}: {exc!r}>"
             coerced.append(f": not-json-type:{type(value).__name__}")
             raw = orjson.dumps(data)
-        digest = hashlib.sha256(raw).hexdigest()
-        text = raw.decode("utf-8")
-        truncated = len(text) > self.max_chars
         if not self.capture_content:
+            digest = hashlib.sha256(raw).hexdigest()
             return CapturedPayload(REDACTED, REDACTED, digest, len(raw), False, True, tuple(coerced))
-        if truncated:
+        text = raw.decode("utf-8")
+        if len(text) > self.max_chars:
+            digest = hashlib.sha256(raw).hexdigest()
             text = text[: self.max_chars]
-            data = text
-        return CapturedPayload(text, data, digest, len(raw), truncated, False, tuple(coerced))
+            return CapturedPayload(text, text, digest, len(raw), True, False, tuple(coerced))
+        return CapturedPayload(text, data, "", len(raw), False, False, tuple(coerced))
 
 
 def event_payload(event: Any) -> Any:

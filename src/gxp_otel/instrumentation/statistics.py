@@ -3,7 +3,8 @@
 `TelemetryStatistics.snapshot()` is what `instrument(...).statistics()` returns. Counting is thread-safe (one lock,
 held for a few dictionary updates) and never raises. The same counts are exported as OTel metrics when a meter
 provider is given: `gxp.workflow.events` (attribute `gxp.event.type`), `gxp.workflow.runs`
-(attribute `gxp.run.outcome`) and `gxp.telemetry.errors` (attribute `gxp.error.kind`).
+(attribute `gxp.run.outcome`) and `gxp.telemetry.errors` (attribute `gxp.error.kind`). They are observable
+(asynchronous) counters read from the tallies at collection time, so counting costs nothing extra per event.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 
 _log = logging.getLogger("gxp_otel.instrumentation")
 
@@ -29,30 +30,39 @@ class TelemetryStatistics:
         self._filtered = 0
         self._errors: Counter[str] = Counter()
         self._runs: Counter[str] = Counter()
-        self._event_counter = self._error_counter = self._run_counter = None
+        self._bound: set[int] = set()
         if meter_provider is not None:
             self.bind_meter(meter_provider)
 
     def bind_meter(self, meter_provider: MeterProvider) -> None:
+        """Export the tallies as observable counters of `meter_provider` (once per provider)."""
+        if id(meter_provider) in self._bound:
+            return
+        self._bound.add(id(meter_provider))
         try:
             meter = meter_provider.get_meter("gxp_otel.instrumentation")
-            self._event_counter = meter.create_counter(
-                "gxp.workflow.events", unit="{event}", description="Workflow stream events recorded"
-            )
-            self._run_counter = meter.create_counter(
-                "gxp.workflow.runs", unit="{run}", description="Workflow runs seen, by outcome"
-            )
-            self._error_counter = meter.create_counter(
-                "gxp.telemetry.errors", unit="{error}", description="Telemetry errors contained (never raised)"
-            )
+            meter.create_observable_counter(
+                "gxp.workflow.events", callbacks=[self._observe(lambda: self._events, "gxp.event.type")],
+                unit="{event}", description="Workflow stream events recorded")
+            meter.create_observable_counter(
+                "gxp.workflow.runs", callbacks=[self._observe(lambda: self._runs, "gxp.run.outcome")],
+                unit="{run}", description="Workflow runs seen, by outcome")
+            meter.create_observable_counter(
+                "gxp.telemetry.errors", callbacks=[self._observe(lambda: self._errors, "gxp.error.kind")],
+                unit="{error}", description="Telemetry errors contained (never raised)")
         except Exception:  # a broken meter provider must not stop tracing
             _log.debug("metrics unavailable", exc_info=True)
+
+    def _observe(self, counter: Any, key: str) -> Any:
+        def callback(options: CallbackOptions) -> list[Observation]:
+            with self._lock:
+                return [Observation(value, {key: name}) for name, value in counter().items()]
+
+        return callback
 
     def event(self, event_type: str) -> None:
         with self._lock:
             self._events[event_type] += 1
-        if self._event_counter is not None:
-            self._event_counter.add(1, {"gxp.event.type": event_type})
 
     def filtered(self) -> None:
         with self._lock:
@@ -61,8 +71,6 @@ class TelemetryStatistics:
     def run(self, outcome: str) -> None:
         with self._lock:
             self._runs[outcome] += 1
-        if self._run_counter is not None:
-            self._run_counter.add(1, {"gxp.run.outcome": outcome})
 
     def error(self, kind: str, exc: BaseException | None = None) -> None:
         with self._lock:
@@ -70,8 +78,6 @@ class TelemetryStatistics:
             first = self._errors[kind] == 1
         try:
             _log.log(logging.WARNING if first else logging.DEBUG, "telemetry error contained: %s", kind, exc_info=exc)
-            if self._error_counter is not None:
-                self._error_counter.add(1, {"gxp.error.kind": kind})
         except Exception:
             pass
 

@@ -8,9 +8,12 @@ step span current. Each recorded event becomes:
 - a log record with `event_name` = the event class, body = the (bounded, maskable) payload, the step span's trace
   and span ids, and the same attributes except the payload text (the body holds it).
 
-Both carry `gxp.event.type`, `gxp.event.source` (`stream`, `step-return` for an `InputRequiredEvent` a step returned,
-`human-response` for a `HumanResponseEvent` sent into the run), `gxp.workflow.run_id`, `gxp.step.name` when inside a
-step, and the payload as `gxp.event.payload` with `.sha256`, `.size` and `.truncated`/`.redacted`/`.coerced` flags.
+The log record carries `gxp.event.type`, `gxp.event.source` (`stream`, `step-return` for an `InputRequiredEvent` a
+step returned, `human-response` for a `HumanResponseEvent` sent into the run), `gxp.step.name` when inside a step,
+the run id and attribution (added by the attribution processor from the context), and the payload flags
+(`gxp.event.payload.sha256`/`.size`/`.truncated`/`.redacted`/`.coerced`, see `payload.py`). The span event carries
+only what its step span does not: the payload text `gxp.event.payload` with the same flags, and the source when
+it is not `stream`.
 The user's stream is never consumed. Nothing here raises into the workflow: failures are counted.
 """
 
@@ -119,24 +122,25 @@ class StreamEventRecorder:
         if not self.event_filter.allows(event_type):
             self.statistics.filtered()
             return
-        captured = self.capture.capture(event_payload(event) if hasattr(event, "model_dump") else event)
-        attributes = attribution_now()
-        if run_id is not None:
-            attributes[RUN_ID] = run_id
-        attributes[EVENT_TYPE] = event_type
-        attributes[EVENT_SOURCE] = source
-        step = current_step_name()
-        if step is not None:
-            attributes[STEP_NAME] = step
+        captured = self.capture.capture_event(event) if hasattr(event, "model_dump") else self.capture.capture(event)
+        # Span event: only what the enclosing step span does not already say.
+        event_attributes = captured.attributes(EVENT_PAYLOAD)
+        if source != "stream":
+            event_attributes[EVENT_SOURCE] = source
         if extra:
-            attributes.update(extra)
-        payload_attributes = captured.attributes(EVENT_PAYLOAD)
+            event_attributes.update(extra)
         now = time.time_ns()
         target = span if span is not None else trace.get_current_span()
         if target.is_recording():
-            target.add_event(event_type, {**attributes, **payload_attributes}, timestamp=now)
-        del payload_attributes[EVENT_PAYLOAD]  # the log record's body holds the payload itself
-        attributes.update(payload_attributes)
+            target.add_event(event_type, event_attributes, timestamp=now)
+        # Log record: self-contained (the attribution processor adds who and the run id from the context).
+        del event_attributes[EVENT_PAYLOAD]  # the body holds the payload itself
+        attributes = {EVENT_TYPE: event_type, EVENT_SOURCE: source, **event_attributes}
+        if run_id is not None:
+            attributes[RUN_ID] = run_id
+        step = current_step_name()
+        if step is not None:
+            attributes.setdefault(STEP_NAME, step)
         context: Context | None = trace.set_span_in_context(target) if span is not None else None
         self.logger.emit(
             timestamp=now,

@@ -9,13 +9,15 @@ two: for workflow run and step spans it records the real payloads itself (bounde
 maskable) and skips OpenInference's JSON encoding; every other span (LLM, retriever, tool...) goes through
 OpenInference unchanged.
 
-Attributes set (through OpenInference's own attribute map, so its masking `TraceConfig` applies to input/output):
+Attributes set (payload masking follows OpenInference's `TraceConfig` hide_inputs/hide_outputs, applied by our own
+capture, see `payload.py`):
 
 - run span: `input.value` (the start event's payload), `gxp.workflow.name`, `gxp.workflow.class`,
   `gxp.workflow.run_id`, `gxp.workflow.start_event`, `output.value` and `gxp.workflow.output_event`;
 - step span: `input.value` (the input event's payload), `gxp.step.name`, `gxp.step.input_event`, `gxp.step.worker`,
   `gxp.step.retry`, `gxp.workflow.run_id`, `output.value`, `gxp.step.output_event`;
-- `gxp.input.sha256`/`.size`/`.truncated`/`.coerced` and the same for `gxp.output.*`.
+- when a payload is cut or hidden, `gxp.input.sha256`/`.size`/`.truncated` (or `.redacted`), and the same for
+  `gxp.output.*`; `.coerced` when values were coerced.
 
 Errors are recorded by OpenInference (status ERROR, exception event); waiting for an event and cancellation end a
 span OK (the workflows runtime and OpenInference already treat them so). `PropagationSpanHandler` implements the
@@ -42,28 +44,38 @@ from workflows import Workflow
 from workflows.events import InputRequiredEvent, StopEvent
 from workflows.plugins.basic import get_current_run_id
 from workflows.runtime.types.results import StepWorkerStateContextVar
+from workflows.runtime.types.step_function import WorkflowRunOutputEvent, WorkflowStepOutputEvent
 
 INPUT_VALUE, INPUT_MIME_TYPE = "input.value", "input.mime_type"
 OUTPUT_VALUE, OUTPUT_MIME_TYPE = "output.value", "output.mime_type"
 JSON_MIME = "application/json"
 WORKFLOW_NAME = "gxp.workflow.name"
 PROPAGATION_KEY = "gxp_otel"
+_OUTPUT_SUMMARY_EVENTS = (WorkflowStepOutputEvent, WorkflowRunOutputEvent)
 
 
-def _set_payload(span: Any, captured: CapturedPayload, value_key: str, mime_key: str, prefix: str) -> None:
-    span[value_key] = captured.text
-    span[mime_key] = JSON_MIME
-    span[f"{prefix}.sha256"] = captured.sha256
-    span[f"{prefix}.size"] = captured.size
-    if captured.truncated:
-        span[f"{prefix}.truncated"] = True
+def _payload(captured: CapturedPayload, value_key: str, mime_key: str, prefix: str) -> dict[str, Any]:
+    attributes = {value_key: captured.text, mime_key: JSON_MIME}
+    if captured.truncated or captured.redacted:
+        attributes[f"{prefix}.sha256"] = captured.sha256
+        attributes[f"{prefix}.size"] = captured.size
+        attributes[f"{prefix}.truncated" if captured.truncated else f"{prefix}.redacted"] = True
     if captured.coerced:
-        span[f"{prefix}.coerced"] = list(captured.coerced)
+        attributes[f"{prefix}.coerced"] = list(captured.coerced)
+    return attributes
+
+
+def _sdk_span(span: Any) -> Any:
+    """The SDK span under OpenInference's masking proxy: our attributes are set on it in one call (our own payload
+    capture already applies the masking), which costs a third of going through the proxy key by key."""
+    otel_span = span._otel_span
+    return getattr(otel_span, "__wrapped__", otel_span)
 
 
 class WorkflowSpanEnricher:
-    """The `process_input`/`process_output` wrappers; `span` below is OpenInference's `_Span` (item assignment sets
-    an attribute applied when the span ends)."""
+    """The `process_input`/`process_output` wrappers; `span` below is OpenInference's `_Span`. Its role marker
+    (`gxp.workflow.name` or `gxp.step.name`) goes into OpenInference's own attribute map, everything else straight
+    onto the SDK span."""
 
     def __init__(self, capture: PayloadCapture, recorder: StreamEventRecorder, statistics: TelemetryStatistics) -> None:
         self.capture = capture
@@ -98,60 +110,92 @@ class WorkflowSpanEnricher:
             self.statistics.error("span-output", exc)
         return wrapped(*args, **kwargs)
 
+    def handle_event(self, wrapped: Any, handler: Any, args: tuple, kwargs: dict) -> Any:
+        """OpenInference's dispatcher event handler: skip the step/run output summaries, which only set the
+        `output.value` we replace with the real output event anyway."""
+        event = args[0] if args else kwargs.get("event")
+        if type(event) in _OUTPUT_SUMMARY_EVENTS:
+            return event
+        return wrapped(*args, **kwargs)
+
     # -- run spans ------------------------------------------------------------------------------------------
     def _run_started(self, span: Any, workflow: Workflow, bound_args: inspect.BoundArguments) -> None:
         cls = type(workflow)
         span[WORKFLOW_NAME] = cls.__name__
-        span["gxp.workflow.class"] = f"{cls.__module__}.{cls.__qualname__}"
+        sdk_span = _sdk_span(span)
         run_id = get_current_run_id()
         if run_id:
-            span[RUN_ID] = run_id
             self.recorder.run_spans.opened(run_id, span._otel_span)
+        self.statistics.run("started")
+        if not sdk_span.is_recording():
+            return
+        attributes: dict[str, Any] = {"gxp.workflow.class": f"{cls.__module__}.{cls.__qualname__}"}
+        if run_id and not (sdk_span.attributes or {}).get(RUN_ID):  # normally set by the attribution processor
+            attributes[RUN_ID] = run_id
         start_event = bound_args.arguments.get("start_event")
         if start_event is not None:
-            span["gxp.workflow.start_event"] = type(start_event).__name__
-            _set_payload(span, self.capture.capture(event_payload(start_event)), INPUT_VALUE, INPUT_MIME_TYPE, "gxp.input")
-        self.statistics.run("started")
+            attributes["gxp.workflow.start_event"] = type(start_event).__name__
+            attributes.update(_payload(self.capture.capture_event(start_event), INPUT_VALUE, INPUT_MIME_TYPE,
+                                       "gxp.input"))
+        sdk_span.set_attributes(attributes)
 
     def _run_finished(self, span: Any, result: Any) -> None:
-        self.recorder.run_spans.closed(span._attributes.get(RUN_ID))
+        sdk_span = _sdk_span(span)
+        self.recorder.run_spans.closed((sdk_span.attributes or {}).get(RUN_ID))
         self.statistics.run("completed")
-        if result is None:
+        if result is None or not sdk_span.is_recording():
             return
-        span["gxp.workflow.output_event"] = type(result).__name__
+        span._attributes.pop(OUTPUT_VALUE, None)  # OpenInference's 200-character summary
+        span._attributes.pop(OUTPUT_MIME_TYPE, None)
         value = result.result if type(result) is StopEvent else event_payload(result)
-        _set_payload(span, self.capture.capture(value), OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output")
+        attributes = {"gxp.workflow.output_event": type(result).__name__}
+        attributes.update(_payload(self.capture.capture(value), OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output"))
+        sdk_span.set_attributes(attributes)
 
     # -- step spans -----------------------------------------------------------------------------------------
     def _step_started(self, span: Any, step_ctx: Any) -> None:
         state = step_ctx.state
         span[STEP_NAME] = state.step_name
-        run_id = get_current_run_id()
-        if run_id:
-            span[RUN_ID] = run_id
+        sdk_span = _sdk_span(span)
+        if not sdk_span.is_recording():
+            return
+        attributes: dict[str, Any] = {"gxp.step.retry": int(getattr(step_ctx.retry, "retry_number", 0) or 0)}
+        if RUN_ID not in (sdk_span.attributes or {}):  # normally set by the attribution processor
+            run_id = get_current_run_id()
+            if run_id:
+                attributes[RUN_ID] = run_id
         worker = state.work_item_id or state.invocation_id
         if worker:
-            span["gxp.step.worker"] = str(worker)
-        span["gxp.step.retry"] = int(getattr(step_ctx.retry, "retry_number", 0) or 0)
+            attributes["gxp.step.worker"] = str(worker)
         event = step_ctx.event
         if event is not None:
-            span["gxp.step.input_event"] = type(event).__name__
-            _set_payload(span, self.capture.capture(event_payload(event)), INPUT_VALUE, INPUT_MIME_TYPE, "gxp.input")
+            attributes["gxp.step.input_event"] = type(event).__name__
+            attributes.update(_payload(self.capture.capture_event(event), INPUT_VALUE, INPUT_MIME_TYPE,
+                                       "gxp.input"))
+        sdk_span.set_attributes(attributes)
 
     def _step_finished(self, span: Any, result: Any) -> None:
         if result is None:
             return
+        sdk_span = _sdk_span(span)
         events = result if isinstance(result, list) else [result]
-        span["gxp.step.output_event"] = ",".join(type(e).__name__ for e in events)
-        value = [event_payload(e) for e in events] if isinstance(result, list) else event_payload(result)
-        _set_payload(span, self.capture.capture(value), OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output")
+        if sdk_span.is_recording():
+            span._attributes.pop(OUTPUT_VALUE, None)  # OpenInference's summary of the same event
+            span._attributes.pop(OUTPUT_MIME_TYPE, None)
+            if isinstance(result, list):
+                captured = self.capture.capture([event_payload(e) for e in events])
+            else:
+                captured = self.capture.capture_event(result)
+            attributes = {"gxp.step.output_event": ",".join(type(e).__name__ for e in events)}
+            attributes.update(_payload(captured, OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output"))
+            sdk_span.set_attributes(attributes)
         for event in events:
             if isinstance(event, InputRequiredEvent):  # published to the stream by the runtime, not by the step
                 self.recorder.record(
                     event,
                     source="step-return",
                     span=span._otel_span,
-                    run_id=span._attributes.get(RUN_ID),
+                    run_id=(sdk_span.attributes or {}).get(RUN_ID),
                     extra={STEP_NAME: span._attributes[STEP_NAME], "gxp.hitl.action": "input-required"},
                 )
 

@@ -1,0 +1,218 @@
+"""Per-run overhead of instrumenting a 3-step LlamaIndex workflow (one stream event per step).
+
+Modes, measured in one process, interleaved in blocks (A/B/C/D, then B/C/D/A, ...) so drift and noise hit all alike:
+
+- `uninstrumented`: the workflow alone;
+- `openinference`: OpenInference's LlamaIndexInstrumentor, spans through a BatchSpanProcessor into an exporter that
+  encodes them as OTLP protobuf (what goes to Phoenix) and discards the bytes (no network);
+- `gxp-otel`: `gxp_otel.instrument()` with the same OTLP-encoding exporter plus the audit trail (real files, fsync per
+  batch) for spans and logs: OpenInference + run/step enrichment + stream events (log record + span event);
+- `gxp-otel-no-trail`: the same without the audit trail (shows what the trail costs).
+
+Per block of runs: wall time of each run as the caller sees it, and process CPU time (all threads, background
+export included) over the block *including* a final force_flush, divided by the runs. Overhead = mode minus
+uninstrumented. Usage:
+
+    .venv/bin/python bench/bench_instrumentation.py --runs 300 --block 10 [--markdown docs/benchmarks-instrumentation.md]
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from workflows import Context, Workflow, step
+from workflows.events import Event, StartEvent, StopEvent
+
+
+class Progress(Event):
+    step: str
+    n: int
+
+
+class AEvent(Event):
+    n: int
+
+
+class BEvent(Event):
+    n: int
+
+
+class ThreeStep(Workflow):
+    @step
+    async def a(self, ctx: Context, ev: StartEvent) -> AEvent:
+        ctx.write_event_to_stream(Progress(step="a", n=ev.get("n", 0)))
+        return AEvent(n=ev.get("n", 0) + 1)
+
+    @step
+    async def b(self, ctx: Context, ev: AEvent) -> BEvent:
+        ctx.write_event_to_stream(Progress(step="b", n=ev.n))
+        return BEvent(n=ev.n + 1)
+
+    @step
+    async def c(self, ctx: Context, ev: BEvent) -> StopEvent:
+        ctx.write_event_to_stream(Progress(step="c", n=ev.n))
+        return StopEvent(result={"n": ev.n + 1})
+
+
+class OtlpEncodingExporter(SpanExporter):
+    """Encodes spans exactly as the OTLP exporter would, then drops the bytes (the network is not measured)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def export(self, spans: Any) -> SpanExportResult:
+        self.bytes += len(encode_spans(spans).SerializeToString())
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+class Mode:
+    """setup() -> flush callable; teardown() restores the uninstrumented state."""
+
+    name = "uninstrumented"
+
+    def setup(self) -> Callable[[], Any]:
+        return lambda: None
+
+    def teardown(self) -> None:
+        return None
+
+
+class OpenInferenceMode(Mode):
+    name = "openinference"
+
+    def setup(self) -> Callable[[], Any]:
+        from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+
+        self.provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+        self.provider.add_span_processor(BatchSpanProcessor(OtlpEncodingExporter()))
+        LlamaIndexInstrumentor().instrument(tracer_provider=self.provider)
+        return self.provider.force_flush
+
+    def teardown(self) -> None:
+        from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+
+        LlamaIndexInstrumentor().uninstrument()
+        self.provider.shutdown()
+
+
+class GxpMode(Mode):
+    def __init__(self, name: str, trail: bool, root: str) -> None:
+        self.name = name
+        self.trail = trail
+        self.root = root
+        self.blocks = 0
+
+    def setup(self) -> Callable[[], Any]:
+        from gxp_otel.setup import instrument
+
+        self.blocks += 1
+        audit_dir = os.path.join(self.root, self.name) if self.trail else None
+        self.handle = instrument(service_name="bench", otlp_endpoint=None, audit_dir=audit_dir,
+                                 span_exporters=[OtlpEncodingExporter()])
+        return self.handle.force_flush
+
+    def teardown(self) -> None:
+        self.handle.shutdown()
+
+
+async def run_block(workflow: Workflow, runs: int) -> list[float]:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        handler = workflow.run(n=i)
+        async for _ in handler.stream_events():
+            pass
+        await handler
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def measure(modes: list[Mode], runs: int, block: int, warmup: int) -> dict[str, dict[str, Any]]:
+    workflow = ThreeStep(timeout=30)
+    for mode in modes:  # warm-up: imports, caches, first trail files
+        flush = mode.setup()
+        asyncio.run(run_block(workflow, warmup))
+        flush()
+        mode.teardown()
+    walls: dict[str, list[float]] = {m.name: [] for m in modes}
+    cpus: dict[str, list[float]] = {m.name: [] for m in modes}
+    for round_no in range(runs // block):
+        order = modes[round_no % len(modes):] + modes[: round_no % len(modes)]
+        for mode in order:
+            flush = mode.setup()
+            cpu0 = time.process_time()
+            walls[mode.name].extend(asyncio.run(run_block(workflow, block)))
+            flush()
+            cpus[mode.name].append((time.process_time() - cpu0) / block)
+            mode.teardown()
+    base_wall = statistics.median(walls["uninstrumented"])
+    base_cpu = statistics.median(cpus["uninstrumented"])
+    results = {}
+    for mode in modes:
+        wall, cpu = walls[mode.name], cpus[mode.name]
+        results[mode.name] = {
+            "runs": len(wall),
+            "wall_median_ms": statistics.median(wall) * 1e3,
+            "wall_p90_ms": sorted(wall)[int(len(wall) * 0.9)] * 1e3,
+            "cpu_per_run_ms": statistics.median(cpu) * 1e3,
+            "overhead_wall_ms": (statistics.median(wall) - base_wall) * 1e3,
+            "overhead_cpu_ms": (statistics.median(cpu) - base_cpu) * 1e3,
+        }
+    return results
+
+
+def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [
+        "| mode | runs | wall median (ms) | wall p90 (ms) | CPU per run incl. export (ms) | overhead wall (ms) | overhead CPU (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['runs']} | {r['wall_median_ms']:.2f} | {r['wall_p90_ms']:.2f} | "
+                     f"{r['cpu_per_run_ms']:.2f} | {r['overhead_wall_ms']:+.2f} | {r['overhead_cpu_ms']:+.2f} |")
+    lines.append("")
+    lines.append(f"Command: `.venv/bin/python bench/bench_instrumentation.py --runs {args.runs} --block {args.block}`"
+                 f" (python {sys.version.split()[0]}, {os.cpu_count()} CPUs).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=300, help="runs per mode")
+    parser.add_argument("--block", type=int, default=10, help="runs per interleaved block")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--markdown", help="also write the table to this file")
+    args = parser.parse_args(argv)
+    os.environ["LOG_CONSOLE"] = "false"
+    os.environ.pop("GXP_OTEL_CONFIG", None)
+    logging.getLogger("opentelemetry").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="gxp-bench-") as root:
+        modes = [Mode(), OpenInferenceMode(), GxpMode("gxp-otel", True, root), GxpMode("gxp-otel-no-trail", False, root)]
+        results = measure(modes, args.runs, args.block, args.warmup)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    table = markdown(results, args)
+    print(table)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
