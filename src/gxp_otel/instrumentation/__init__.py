@@ -12,7 +12,9 @@ What `instrument()` on this class does (and `uninstrument()` undoes):
    `EventHandler.handle` to skip the output summaries those payloads replace;
 3. wraps `workflows.context.context.Context.write_event_to_stream` (one log record + one span event per stream event)
    and `Context.send_event` (a `HumanResponseEvent` sent into a run is recorded as an attributable action);
-4. adds a dispatcher span handler for trace-context propagation across processes;
+4. adds a dispatcher span handler for trace-context propagation across processes, and wraps `Context.to_dict`,
+   `Context.from_dict` and `Workflow.run` so a run resumed from a serialised context stays in its trace
+   (`context_carrier`);
 5. puts the attribution processors at the front of SDK tracer and logger providers.
 
 Keyword arguments: `tracer_provider`, `logger_provider`, `meter_provider`, `config` (OpenInference `TraceConfig`),
@@ -76,6 +78,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from openinference.instrumentation import TraceConfig
         from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
 
+        from gxp_otel.instrumentation.context_carrier import ContextCarrier
         from gxp_otel.instrumentation.workflow_spans import PropagationSpanHandler, WorkflowSpanEnricher
 
         if not kwargs.get("tracer_provider") and os.environ.get("GXP_OTEL_AUTO_SETUP", "true").lower() != "false":
@@ -117,6 +120,10 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.write_event_to_stream", self._write_event_to_stream)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.send_event", self._send_event)
+        carrier = ContextCarrier(self._recorder.run_spans, self._statistics)
+        wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.to_dict", carrier.to_dict)
+        wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.from_dict", carrier.from_dict)
+        wrapt.wrap_function_wrapper("workflows.workflow", "Workflow.run", carrier.run)
 
         from llama_index_instrumentation import get_dispatcher
 
@@ -132,6 +139,11 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         unwrap(oi_handler.EventHandler, "handle")
         unwrap(workflows_context.Context, "write_event_to_stream")
         unwrap(workflows_context.Context, "send_event")
+        unwrap(workflows_context.Context, "to_dict")
+        unwrap(workflows_context.Context, "from_dict")
+        from workflows import workflow as workflows_workflow
+
+        unwrap(workflows_workflow.Workflow, "run")
         from llama_index_instrumentation import get_dispatcher
 
         dispatcher = get_dispatcher()

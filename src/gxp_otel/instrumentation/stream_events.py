@@ -65,16 +65,20 @@ def current_step_name() -> str | None:
 
 
 class RunSpans:
-    """Open run spans by run id (bounded), so events sent into a run from outside land in its trace."""
+    """Run spans by run id (bounded): open ones, so events sent into a run from outside land on it, and the span
+    contexts of recent runs, open or ended, so a serialised context can name its run's trace."""
 
     def __init__(self, capacity: int = 4096) -> None:
         self._spans: OrderedDict[str, trace.Span] = OrderedDict()
+        self._contexts: OrderedDict[str, tuple[trace.SpanContext, dict[str, Any]]] = OrderedDict()
         self._capacity = capacity
 
-    def opened(self, run_id: str, span: trace.Span) -> None:
+    def opened(self, run_id: str, span: trace.Span, attribution: dict[str, Any] | None = None) -> None:
         self._spans[run_id] = span
-        while len(self._spans) > self._capacity:
-            self._spans.popitem(last=False)
+        self._contexts[run_id] = (span.get_span_context(), dict(attribution or {}))
+        for table in (self._spans, self._contexts):
+            while len(table) > self._capacity:
+                table.popitem(last=False)
 
     def closed(self, run_id: str | None) -> None:
         if run_id is not None:
@@ -82,6 +86,10 @@ class RunSpans:
 
     def get(self, run_id: str | None) -> trace.Span | None:
         return self._spans.get(run_id) if run_id is not None else None
+
+    def context_of(self, run_id: str | None) -> tuple[trace.SpanContext, dict[str, Any]] | None:
+        """The run span's context and the attribution block the run started under."""
+        return self._contexts.get(run_id) if run_id is not None else None
 
 
 class StreamEventRecorder:

@@ -13,7 +13,8 @@ Attributes set (payload masking follows OpenInference's `TraceConfig` hide_input
 capture, see `payload.py`):
 
 - run span: `input.value` (the start event's payload), `gxp.workflow.name`, `gxp.workflow.class`,
-  `gxp.workflow.run_id`, `gxp.workflow.start_event`, `output.value` and `gxp.workflow.output_event`;
+  `gxp.workflow.run_id`, `gxp.workflow.start_event`, `output.value` and `gxp.workflow.output_event`, and
+  `gxp.workflow.resumed_from` for a run resumed from a serialised context;
 - step span: `input.value` (the input event's payload), `gxp.step.name`, `gxp.step.input_event`, `gxp.step.worker`,
   `gxp.step.retry`, `gxp.workflow.run_id`, `output.value`, `gxp.step.output_event`;
 - when a payload is cut or hidden, `gxp.input.sha256`/`.size`/`.truncated` (or `.redacted`), and the same for
@@ -36,6 +37,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gxp_otel.attribution import RUN_ID, block_attributes, restore_block_attributes
+from gxp_otel.instrumentation.context_carrier import RESUMED_FROM, resumed_from
 from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 from gxp_otel.instrumentation.stream_events import STEP_NAME, StreamEventRecorder
@@ -125,13 +127,16 @@ class WorkflowSpanEnricher:
         sdk_span = _sdk_span(span)
         run_id = get_current_run_id()
         if run_id:
-            self.recorder.run_spans.opened(run_id, span._otel_span)
+            self.recorder.run_spans.opened(run_id, span._otel_span, dict(block_attributes()))
         self.statistics.run("started")
         if not sdk_span.is_recording():
             return
         attributes: dict[str, Any] = {"gxp.workflow.class": f"{cls.__module__}.{cls.__qualname__}"}
         if run_id and not (sdk_span.attributes or {}).get(RUN_ID):  # normally set by the attribution processor
             attributes[RUN_ID] = run_id
+        previous_run = resumed_from.get()
+        if previous_run:
+            attributes[RESUMED_FROM] = previous_run
         start_event = bound_args.arguments.get("start_event")
         if start_event is not None:
             attributes["gxp.workflow.start_event"] = type(start_event).__name__

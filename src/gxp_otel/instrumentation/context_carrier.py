@@ -1,0 +1,102 @@
+"""Serialised workflow contexts carry their trace: a run resumed from `Context.to_dict()` stays in its trace.
+
+`ctx.to_dict()` gains one key, `"gxp_otel"`: the W3C `traceparent` of the run's span, the run id and the attribution
+block the run started under. `Context.from_dict(...)` removes that key again (the workflows runtime never
+sees it) and keeps it on the restored `Context`. `Workflow.run(ctx=restored)` then starts the new run as a child of
+the original run span, with `gxp.workflow.resumed_from` = the original run id, and, when the caller set no
+attribution of its own, with the serialised one. A caller that already has a current span keeps it: explicit
+context wins. Nothing here raises into the application.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from gxp_otel.attribution import block_attributes, restore_block_attributes
+from gxp_otel.instrumentation.statistics import TelemetryStatistics
+from gxp_otel.instrumentation.stream_events import RunSpans
+
+CARRIER_KEY = "gxp_otel"
+_CARRIER_ATTR = "_gxp_otel_carrier"
+RESUMED_FROM = "gxp.workflow.resumed_from"
+
+# Set around `Workflow.run(ctx=restored)`; the run task copies it, the run span enrichment reads it.
+resumed_from: ContextVar[str | None] = ContextVar("gxp_otel_resumed_from", default=None)
+
+
+class ContextCarrier:
+    def __init__(self, run_spans: RunSpans, statistics: TelemetryStatistics) -> None:
+        self.run_spans = run_spans
+        self.statistics = statistics
+        self._propagator = TraceContextTextMapPropagator()
+
+    def to_dict(self, wrapped: Any, ctx: Any, args: tuple, kwargs: dict) -> Any:
+        data = wrapped(*args, **kwargs)
+        try:
+            from gxp_otel.instrumentation import _run_id_of
+
+            run_id = _run_id_of(ctx)
+            known = self.run_spans.context_of(run_id)
+            if isinstance(data, dict) and known is not None:
+                span_context, attribution = known
+                carrier: dict[str, Any] = {"run_id": run_id}
+                self._propagator.inject(carrier, context=trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
+                if attribution:
+                    carrier["attribution"] = dict(attribution)
+                data[CARRIER_KEY] = carrier
+        except Exception as exc:
+            self.statistics.error("context-to-dict", exc)
+        return data
+
+    def from_dict(self, wrapped: Any, cls: Any, args: tuple, kwargs: dict) -> Any:
+        carrier = None
+        data = args[1] if len(args) > 1 else kwargs.get("data")
+        if isinstance(data, dict) and CARRIER_KEY in data:
+            data = dict(data)
+            carrier = data.pop(CARRIER_KEY)
+            if len(args) > 1:
+                args = (args[0], data, *args[2:])
+            else:
+                kwargs = {**kwargs, "data": data}
+        ctx = wrapped(*args, **kwargs)
+        if isinstance(carrier, dict):
+            try:
+                setattr(ctx, _CARRIER_ATTR, carrier)
+            except Exception as exc:
+                self.statistics.error("context-from-dict", exc)
+        return ctx
+
+    def run(self, wrapped: Any, workflow: Any, args: tuple, kwargs: dict) -> Any:
+        carrier = getattr(kwargs.get("ctx"), _CARRIER_ATTR, None)
+        if not isinstance(carrier, dict):
+            return wrapped(*args, **kwargs)
+        tokens = []
+        try:
+            if not trace.get_current_span().get_span_context().is_valid and "traceparent" in carrier:
+                tokens.append(context_api.attach(self._propagator.extract(carrier)))
+            tokens.append(resumed_from.set(str(carrier.get("run_id") or "")))
+            attribution = carrier.get("attribution")
+            if isinstance(attribution, dict) and not block_attributes():
+                previous = dict(block_attributes())
+                restore_block_attributes(attribution)
+                tokens.append(previous)
+        except Exception as exc:
+            self.statistics.error("context-resume", exc)
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            for token in reversed(tokens):
+                try:
+                    if isinstance(token, dict):
+                        restore_block_attributes(token)
+                    elif hasattr(token, "var"):
+                        token.var.reset(token)
+                    else:
+                        context_api.detach(token)
+                except Exception:
+                    pass
