@@ -98,8 +98,12 @@ def _is_our_process(record: PhoenixProcess) -> bool:
 
 
 def port_is_free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:``port`` (checked by binding it, then letting go)."""
+    """True when nothing listens on 127.0.0.1:``port`` (checked by binding it, then letting go).
+
+    SO_REUSEADDR as the servers themselves use it, so connections of a just-stopped Phoenix still in TIME_WAIT do not
+    make its port look taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
         except OSError:

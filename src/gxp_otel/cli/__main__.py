@@ -1,0 +1,3 @@
+from gxp_otel.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""Phoenix is optional for the workflow and for the audit trail: down from the start, or restarted mid-run, the
+workflow completes, nothing crashes, and the trail is complete and verifies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gxp_otel.audit.verifier import verify_trail
+from gxp_otel.phoenix import free_port
+from gxp_otel.phoenix.audit_status import runs_in_trail
+
+pytestmark = [pytest.mark.phoenix, pytest.mark.usefixtures("no_otel_env")]
+
+LOOP = Path(__file__).with_name("workflow_loop.py")
+
+
+def _loop(audit_dir: Path, endpoint: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(LOOP), "--audit-dir", str(audit_dir), "--otlp-endpoint", endpoint, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_runs(process: subprocess.Popen[str], count: int) -> list[str]:
+    """Read the child's ``run <id> <status>`` lines until ``count`` more runs finished."""
+    seen = []
+    while len(seen) < count:
+        line = process.stdout.readline()
+        assert line, f"the workflow process ended early: {process.stderr.read()[-2000:]}"
+        assert line.startswith("run "), line
+        seen.append(line.split()[1])
+    return seen
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[dict, str]:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1]), err
+
+
+def test_phoenix_down_the_workflow_completes_and_the_trail_is_complete(tmp_path: Path) -> None:
+    dead_endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result, err = _finish(_loop(tmp_path, dead_endpoint, "--max-runs", "2"))
+
+    assert len(result["runs"]) == 2 and result["statistics"]["runs"] == {"started": 2, "completed": 2}
+    assert "Failed to export" in err or "Transient error" in err, "the OTLP exporter never tried Phoenix"
+    report = verify_trail(tmp_path)
+    assert report.ok, report.problems
+    runs = runs_in_trail(tmp_path)
+    assert sorted(r.run_id for r in runs) == sorted(result["runs"])
+    assert len({r.spans for r in runs}) == 1 and runs[0].spans > 10, "a run lost spans from the trail"
+    assert all(r.stream_events > 0 for r in runs)
+
+
+def test_phoenix_restarted_mid_run_nothing_crashes_and_runs_after_the_restart_arrive_whole(phoenix, tmp_path) -> None:
+    stop_file = tmp_path / "stop"
+    audit_dir = tmp_path / "audit"
+    process = _loop(audit_dir, phoenix.url, "--stop-file", str(stop_file))
+    try:
+        _wait_for_runs(process, 1)
+        phoenix.server.stop()
+        _wait_for_runs(process, 2)
+        phoenix.server.start(timeout=180)
+        after_restart = _wait_for_runs(process, 2)
+    finally:
+        stop_file.touch()
+        if process.poll() is None and not stop_file.exists():
+            process.kill()
+    result, _ = _finish(process)
+
+    started, completed = result["statistics"]["runs"]["started"], result["statistics"]["runs"]["completed"]
+    assert started == completed == len(result["runs"]) >= 5
+    report = verify_trail(audit_dir)
+    assert report.ok, report.problems
+    runs = {r.run_id: r for r in runs_in_trail(audit_dir)}
+    assert set(runs) == set(result["runs"]), "a run is missing from the trail"
+    later = [runs[run_id] for run_id in after_restart]
+    counts = phoenix.client.wait_for_spans("resilience", [r.trace_id for r in later], {r.trace_id: r.spans for r in later})
+    assert counts == {r.trace_id: r.spans for r in later}
