@@ -132,3 +132,28 @@ def trail_records(audit_dir: Any) -> list[dict]:
         with open(path, encoding="utf-8") as f:
             records.extend(json.loads(line) for line in f)
     return records
+
+
+class Flaky(Workflow):
+    """Fails its first attempt, succeeds on the retry."""
+
+    attempts = 0
+
+    from workflows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
+
+    @step(retry_policy=retry_policy(wait=wait_fixed(0), stop=stop_after_attempt(3)))
+    async def a(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        type(self).attempts += 1
+        if type(self).attempts == 1:
+            raise RuntimeError("transient instrument error")
+        return StopEvent(result="ok")
+
+
+class Waits(Workflow):
+    """Its only step waits for an event that never comes; the run is then cancelled."""
+
+    @step
+    async def a(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        ctx.write_event_to_stream(Progress(step="a", n=0))
+        await asyncio.sleep(30)
+        return StopEvent(result="never")

@@ -115,3 +115,34 @@ def test_uninstrument_removes_every_hook(telemetry):
                                          logger_provider=telemetry.logger_provider)
     asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
     assert len(telemetry.finished_spans()) == 4 and len(telemetry.log_records()) == 3
+
+
+def test_a_retried_step_has_one_span_per_attempt_with_its_retry_number(telemetry):
+    from instr_helpers import Flaky
+
+    Flaky.attempts = 0
+    result, _, _ = asyncio.run(run_collecting(Flaky(timeout=10)))
+    assert result == "ok"
+    attempts = sorted((s for s in telemetry.finished_spans() if s.name == "Flaky.a"), key=lambda s: s.start_time)
+    assert [s.attributes["gxp.step.retry"] for s in attempts] == [0, 1]
+    assert [s.status.status_code for s in attempts] == [StatusCode.ERROR, StatusCode.OK]
+    assert telemetry.span_named("Flaky.run").status.status_code == StatusCode.OK
+
+
+def test_a_run_cancelled_by_the_user_is_not_an_error(telemetry):
+    from instr_helpers import Waits
+    from workflows.errors import WorkflowCancelledByUser
+
+    async def scenario():
+        handler = Waits(timeout=10).run()
+        async for ev in handler.stream_events():
+            await handler.cancel_run()
+            break
+        with pytest.raises(WorkflowCancelledByUser):
+            await handler
+
+    asyncio.run(scenario())
+    run, step_a = telemetry.span_named("Waits.run"), telemetry.span_named("Waits.a")
+    assert run.status.status_code == StatusCode.OK and step_a.status.status_code == StatusCode.OK
+    assert "span.cancelled" in [e.name for e in run.events]
+    assert [e.name for e in step_a.events] == ["Progress", "span.cancelled"]
