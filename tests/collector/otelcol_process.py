@@ -1,0 +1,124 @@
+"""The otelcol-gxp collector as a real process for tests: started from the repository's own config on free
+loopback ports with temporary directories, waited for through its health check, and stopped (SIGTERM, or SIGKILL
+for crash tests) by the test that started it.
+
+The binaries come from `make collector` (a prerequisite of `make test`). Outside CI a missing build skips these
+tests with the command to run; in CI it fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from gxp_otel.phoenix import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+OTELCOL = ROOT / "build" / "otelcol-gxp"
+GO_VERIFY = ROOT / "build" / "gxpaudit-verify"
+CONFIG = ROOT / "collector-config" / "otelcol-gxp.yaml"
+
+
+def require_build() -> None:
+    missing = [p for p in (OTELCOL, GO_VERIFY) if not p.exists()]
+    if missing:
+        message = f"{', '.join(str(p) for p in missing)} missing: run `make collector`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class Collector:
+    """One otelcol-gxp process; `start()` returns once its health check answers."""
+
+    work: Path
+    config: Path = CONFIG
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    def __post_init__(self) -> None:
+        self.audit_dir = self.work / "audit"
+        self.state_dir = self.work / "state"
+        self.http_port, self.grpc_port, self.health_port = free_port(), free_port(), free_port()
+        self.log_path = self.work / "otelcol.log"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, timeout: float = 30.0) -> "Collector":
+        env = {
+            **os.environ,
+            "GXP_AUDIT_DIR": str(self.audit_dir),
+            "GXP_COLLECTOR_STATE_DIR": str(self.state_dir),
+            "GXP_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.http_port}",
+            "GXP_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc_port}",
+            "GXP_HEALTH_ENDPOINT": f"127.0.0.1:{self.health_port}",
+            "GXP_PHOENIX_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # no Phoenix here: that pipeline only retries
+            **self.env,
+        }
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([str(OTELCOL), "--config", str(self.config)], env=env, stdout=log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"otelcol-gxp exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"otelcol-gxp not healthy within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait: the collector drains its queues and the audit exporter writes its close checkpoint."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing flushed or closed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def post(self, signal_path: str, payload: dict, timeout: float = 10.0) -> int:
+        """POST one OTLP/JSON request; returns the HTTP status (raises on connection errors)."""
+        request = urllib.request.Request(f"{self.http_url}/v1/{signal_path}", data=json.dumps(payload).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+
+def go_verify(trail: Path, *args: str) -> tuple[int, dict]:
+    """Run the Go verifier with --json; returns (exit status, report)."""
+    done = subprocess.run([str(GO_VERIFY), "--json", *args, str(trail)], capture_output=True, text=True, timeout=60)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
