@@ -173,3 +173,31 @@ def test_bridged_pharma_logger_and_mixin_events_reach_the_logs(handle_factory):
     assert by_name["AgentInteractionEvent"].attributes["gxp.agent.id"] == "planner-agent"
     assert "gxp.agent.id" not in by_name["TestPlanningEvent"].attributes
     assert len({r.span_id for r in records}) == 1
+
+
+def test_console_lines_go_to_category_loggers_and_are_not_logged_twice(handle_factory, caplog, monkeypatch):
+    import logging
+
+    from gxp_otel.integration import EventLoggingMixin
+    from workflows import Context, Workflow, step
+    from workflows.events import StartEvent, StopEvent
+
+    class Categorising(Workflow, EventLoggingMixin):
+        @step
+        async def a(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            self.log_workflow_event(ctx, "GAMPCategorizationEvent", "category chosen", {"category": 5})
+            self.log_workflow_event(ctx, "ValidationEvent", "validated", {"ok": True})
+            return StopEvent(result="ok")
+
+    monkeypatch.setenv("LOG_CONSOLE", "true")
+    logs = InMemoryLogRecordExporter()
+    handle_factory(log_exporters=[logs], batch=False)
+    with caplog.at_level(logging.INFO, logger="pharma"):
+        _, run_id, _ = asyncio.run(run_collecting(Categorising(timeout=10)))
+    lines = {r.name: r.getMessage() for r in caplog.records if r.name.startswith("pharma.")}
+    assert lines == {
+        "pharma.categorization": f'GAMPCategorizationEvent run={run_id} step=a category chosen {{"category":5}}',
+        "pharma.validation": f'ValidationEvent run={run_id} step=a validated {{"ok":true}}',
+    }
+    assert sorted(d.log_record.event_name for d in logs.get_finished_logs()) == ["GAMPCategorizationEvent",
+                                                                               "ValidationEvent"]

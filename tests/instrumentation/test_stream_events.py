@@ -113,3 +113,4 @@ def test_python_logging_from_a_step_is_bridged_with_trace_correlation(telemetry)
     assert record.attributes["log.logger"] == "pharma.categorization"
     assert list(record.attributes["gxp.log.coerced"]) == ["attributes/obj: not-json-type:object"]
     assert record.attributes["gxp.workflow.run_id"] == step_span.attributes["gxp.workflow.run_id"]
+

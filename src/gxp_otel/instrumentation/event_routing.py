@@ -13,6 +13,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
     "categorization": ("categor", "gamp"),
     "planning": ("plan",),
@@ -43,7 +45,7 @@ def classify(event_type: str) -> str:
 
 
 class EventRouter:
-    """Writes `<event type> run=<id> step=<name> <payload, cut to 200 chars>` to the category logger."""
+    """Writes `<event type> run=<id> step=<name> [<message>] <payload, cut to 200 chars>` to the category logger."""
 
     def __init__(self, prefix: str = "gxp_otel.events", level: int = logging.INFO) -> None:
         self.prefix = prefix
@@ -51,7 +53,8 @@ class EventRouter:
         self._loggers: dict[str, logging.Logger] = {}
         self._categories: dict[str, str] = {}
 
-    def route(self, event_type: str, attributes: dict[str, Any], payload_text: str) -> None:
+    def route(self, event_type: str, attributes: dict[str, Any], payload: Any, payload_text: str) -> None:
+        """One line: `<type> run=<id> step=<name> <message> <payload>`; never raises (logging swallows errors)."""
         category = self._categories.get(event_type)
         if category is None:
             category = self._categories[event_type] = classify(event_type)
@@ -60,13 +63,28 @@ class EventRouter:
             logger = self._loggers[category] = logging.getLogger(f"{self.prefix}.{category}")
         if not logger.isEnabledFor(self.level):
             return
+        message = ""
+        if isinstance(payload, dict) and isinstance(payload.get("message"), str):  # a GxpWorkflowEvent
+            message = payload["message"] + " "
+            inner = payload.get("payload")
+            payload_text = orjson.dumps(inner).decode() if inner is not None else ""
         text = payload_text if len(payload_text) <= 200 else payload_text[:199] + "…"
         logger.log(
             self.level,
-            "%s run=%s step=%s %s",
+            "%s run=%s step=%s %s%s",
             event_type,
-            attributes.get("gxp.workflow.run_id", "-"),
+            attributes.get("gxp.workflow.run_id") or current_run_id() or "-",
             attributes.get("gxp.step.name", "-"),
+            message,
             text,
             extra={GXP_EVENT_LINE: True},
         )
+
+
+def current_run_id() -> str | None:
+    try:
+        from workflows.plugins.basic import get_current_run_id
+
+        return get_current_run_id()
+    except Exception:
+        return None

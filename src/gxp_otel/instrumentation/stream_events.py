@@ -162,7 +162,7 @@ class StreamEventRecorder:
         )
         self.statistics.event(event_type)
         if self.router is not None:
-            self.router.route(event_type, attributes, captured.text)
+            self.router.route(event_type, attributes, captured.value, captured.text)
 
     def record_human_response(self, event: Any, run_id: str | None) -> None:
         """A `HumanResponseEvent` sent into run `run_id`: an attributable action, correlated to the run span."""
