@@ -201,3 +201,26 @@ def test_console_lines_go_to_category_loggers_and_are_not_logged_twice(handle_fa
     }
     assert sorted(d.log_record.event_name for d in logs.get_finished_logs()) == ["GAMPCategorizationEvent",
                                                                                "ValidationEvent"]
+
+
+def test_one_switch_keeps_all_content_out_of_the_trail(handle_factory, tmp_path):
+    from llama_index.core.llms import MockLLM
+    from workflows import Context, Workflow, step
+    from workflows.events import StartEvent, StopEvent
+
+    class Secretive(Workflow):
+        @step
+        async def a(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            ctx.write_event_to_stream(Progress(step=ev.patient, n=1))
+            await MockLLM(max_tokens=8).acomplete(f"summarise {ev.patient}")
+            return StopEvent(result={"patient": ev.patient})
+
+    from instr_helpers import Progress
+
+    handle = handle_factory(audit_dir=tmp_path, capture_content=False, batch=False)
+    asyncio.run(run_collecting(Secretive(timeout=10), patient="PATIENT-0042"))
+    handle.shutdown()
+    text = "".join(path.read_text() for path in tmp_path.glob("audit-*.jsonl"))
+    assert "PATIENT-0042" not in text
+    assert "__REDACTED__" in text
+    assert '"gxp.input.sha256"' in text
