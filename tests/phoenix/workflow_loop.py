@@ -1,6 +1,7 @@
 """Child process of the resilience tests: instrument once, run the pharma example workflow again and again.
 
-Runs until ``--stop-file`` exists or ``--max-runs`` runs are done, printing ``run <run id> <status>`` after each; then
+Runs until ``--stop-file`` exists or ``--max-runs`` runs are done, printing ``run <run id> <status> <start time>``
+(start as Unix seconds) after each; then
 flushes, shuts the instrumentation down and prints ``{"runs": [...], "statistics": {...}}`` as the last line.
 """
 
@@ -11,6 +12,7 @@ import asyncio
 import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pharma_test_generation.py"
@@ -30,7 +32,7 @@ def main() -> int:
     parser.add_argument("--otlp-endpoint", required=True)
     parser.add_argument("--stop-file", default="")
     parser.add_argument("--max-runs", type=int, default=1000)
-    parser.add_argument("--pause", type=float, default=0.2)
+    parser.add_argument("--pause", type=float, default=2.0)
     args = parser.parse_args()
     example = _load_example()
     from gxp_otel.setup import instrument
@@ -41,9 +43,10 @@ def main() -> int:
 
     async def loop() -> None:
         while len(finished) < args.max_runs and not (stop and stop.exists()):
+            started = time.time()
             result = await example.run_pharma_test_generation()
             finished.append(result.run_id)
-            print(f"run {result.run_id} {result.result['status']}", flush=True)
+            print(f"run {result.run_id} {result.result['status']} {started:.3f}", flush=True)
             await asyncio.sleep(args.pause)
 
     try:

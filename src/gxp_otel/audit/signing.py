@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from gxp_otel.audit.canonical import checkpoint_message
 
 UNSIGNED_KEY_ID = "none"
+_HEX_SIGNATURE = re.compile(r"^[0-9a-f]{128}$")
+_HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
 PASSPHRASE_ENV = "GXP_OTEL_SIGNING_KEY_PASSPHRASE"
 
 
@@ -80,7 +83,12 @@ def generate_key_pem(passphrase: bytes | None = None) -> tuple[bytes, Checkpoint
 
 
 def verify_statement(public_key_hex: str, statement: dict[str, str], signature_hex: str) -> bool:
-    """True only for a valid Ed25519 signature by that key over the statement's canonical bytes."""
+    """True only for a valid Ed25519 signature by that key over the statement's canonical bytes.
+
+    Both hex strings must be lowercase (§3): ``bytes.fromhex`` alone would accept an edited, upper-cased copy.
+    """
+    if _HEX_SIGNATURE.match(signature_hex) is None or _HEX_KEY.match(public_key_hex) is None:
+        return False
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
         public.verify(bytes.fromhex(signature_hex), checkpoint_message(statement))

@@ -321,6 +321,8 @@ def _load_held(source: Path, state: _StreamState) -> None:
                 state.report(source.name, number, None, "bad-checkpoint-file", "not a canonical checkpoint line")
                 continue
             if statement["stream"] != state.summary.stream:
+                if source.name == checkpoint_file_name(state.summary.stream):
+                    state.report(source.name, number, seq, "bad-checkpoint-file", "names another stream")
                 continue
             held = state.held.setdefault(seq, _Held(statement["head"], source.name, number))
             held.lines.append((number, source.name, body))

@@ -165,12 +165,19 @@ class PhoenixServer:
         tmp.write_text(json.dumps(asdict(record), indent=2) + "\n")
         os.replace(tmp, self.record_file)
 
+    def _alive(self, record: PhoenixProcess) -> bool:
+        """Whether the recorded process still runs. For the child this object spawned, ask the child itself: between
+        fork and exec its command line is still the parent's, so the /proc check would call it someone else."""
+        if self._child is not None and self._child.pid == record.pid:
+            return self._child.poll() is None
+        return _is_our_process(record)
+
     def _live_record(self) -> PhoenixProcess | None:
         """The PID record if it names a live process we launched; a stale record is removed."""
         record = self.read_record()
         if record is None:
             return None
-        if _is_our_process(record):
+        if self._alive(record):
             return record
         self.record_file.unlink(missing_ok=True)
         return None
@@ -258,7 +265,7 @@ class PhoenixServer:
     def _wait_healthy(self, record: PhoenixProcess, timeout: float) -> PhoenixStatus:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _is_our_process(record):
+            if not self._alive(record):
                 self.record_file.unlink(missing_ok=True)
                 raise PhoenixError(f"Phoenix exited during start-up; see {self.log_file}:\n{self.log_tail()}")
             if is_healthy(record.url, timeout=1.0):
@@ -278,28 +285,24 @@ class PhoenixServer:
             return False
         os.kill(record.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _is_our_process(record) and time.monotonic() < deadline:
-            self._reap_child(block=False)
+        while self._alive(record) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _is_our_process(record):
+        if self._alive(record):
             os.kill(record.pid, signal.SIGKILL)
-            while _is_our_process(record):
+            while self._alive(record):
                 time.sleep(0.05)
         self._reap_child()
         self.record_file.unlink(missing_ok=True)
         (self.phoenix_dir / "tmp" / ".arize-phoenix" / "pids" / str(record.pid)).unlink(missing_ok=True)
         return True
 
-    def _reap_child(self, block: bool = True) -> None:
+    def _reap_child(self) -> None:
         """Collect the exit status of a child this object launched, so it leaves no zombie behind."""
         if self._child is None:
             return
-        if block:
-            try:
-                self._child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                return
-        elif self._child.poll() is None:
+        try:
+            self._child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             return
         self._child = None
 
