@@ -12,6 +12,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -154,7 +155,7 @@ def instrument(
         if _active is not None:
             _log.warning("gxp_otel.instrument() called again: returning the live handle")
             return _active
-        cfg = config if config is not None else GxpOtelConfig.load()
+        cfg = copy.deepcopy(config) if config is not None else GxpOtelConfig.load()
         if service_name is not None:
             cfg.service_name = service_name
         if otlp_endpoint is not _UNSET:
