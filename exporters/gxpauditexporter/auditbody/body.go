@@ -120,13 +120,13 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	e.events = append(e.events[:0], '[')
 	for i := 0; i < span.Events().Len(); i++ {
 		ev := span.Events().At(i)
-		prefix := "events/" + strconv.Itoa(i)
-		evName := e.rest.clean(ev.Name(), prefix+"/name")
+		paths := itemPaths(eventPaths, "events", i, "/name")
+		evName := e.rest.clean(ev.Name(), paths.member)
 		if i > 0 {
 			e.events = append(e.events, ',')
 		}
 		e.events = append(e.events, `{"attributes":`...)
-		e.events = e.rest.attributes(e.events, ev.Attributes(), prefix+"/attributes", &e.scratch)
+		e.events = e.rest.attributes(e.events, ev.Attributes(), paths.attributes, &e.scratch)
 		e.events = append(e.events, `,"name":`...)
 		e.events = auditformat.AppendString(e.events, evName)
 		e.events = append(e.events, `,"time_unix_nano":"`...)
@@ -138,13 +138,13 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	e.links = append(e.links[:0], '[')
 	for i := 0; i < span.Links().Len(); i++ {
 		link := span.Links().At(i)
-		prefix := "links/" + strconv.Itoa(i)
-		state := e.rest.clean(link.TraceState().AsRaw(), prefix+"/trace_state")
+		paths := itemPaths(linkPaths, "links", i, "/trace_state")
+		state := e.rest.clean(link.TraceState().AsRaw(), paths.member)
 		if i > 0 {
 			e.links = append(e.links, ',')
 		}
 		e.links = append(e.links, `{"attributes":`...)
-		e.links = e.rest.attributes(e.links, link.Attributes(), prefix+"/attributes", &e.scratch)
+		e.links = e.rest.attributes(e.links, link.Attributes(), paths.attributes, &e.scratch)
 		e.links = append(e.links, `,"span_id":`...)
 		e.links = appendSpanID(e.links, link.SpanID())
 		e.links = append(e.links, `,"trace_id":`...)
@@ -271,6 +271,32 @@ func (e *Encoder) appendCoerced(dst []byte, res *Resource, scope *Scope, c1, c2,
 		}
 	}
 	return append(dst, ']')
+}
+
+// listPaths are the findings paths of one event or link: its name (or trace state) and its attributes.
+type listPaths struct{ member, attributes string }
+
+// eventPaths and linkPaths hold the paths of the first events and links, so encoding a span builds no strings.
+var eventPaths, linkPaths = pathTable("events", "/name"), pathTable("links", "/trace_state")
+
+func pathTable(list, member string) []listPaths {
+	out := make([]listPaths, 64)
+	for i := range out {
+		out[i] = newListPaths(list, i, member)
+	}
+	return out
+}
+
+func newListPaths(list string, i int, member string) listPaths {
+	prefix := list + "/" + strconv.Itoa(i)
+	return listPaths{prefix + member, prefix + "/attributes"}
+}
+
+func itemPaths(table []listPaths, list string, i int, member string) listPaths {
+	if i < len(table) {
+		return table[i]
+	}
+	return newListPaths(list, i, member)
 }
 
 func kindName(k ptrace.SpanKind) string {

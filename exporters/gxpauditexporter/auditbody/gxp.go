@@ -27,6 +27,14 @@ var gxpFields = [...]struct {
 	{"gamp_category", 8, 9}, {"risk_level", 9, 10}, {"run_id", 10, 11},
 }
 
+// gxpPaths are the fields' findings paths.
+var gxpPaths = func() (out [len(gxpFields)]string) {
+	for i, f := range gxpFields {
+		out[i] = "gxp/" + f.name
+	}
+	return out
+}()
+
 // gxpSorted is the JCS order of the fields (indexes into gxpFields).
 var gxpSorted = [...]int{1, 2, 3, 4, 5, 0}
 
@@ -111,7 +119,7 @@ func resolveGxp(record gxpTexts, resource *gxpTexts) [len(gxpFields)]optText {
 func (f *findings) gxpObject(dst []byte, gxp *[len(gxpFields)]optText) []byte {
 	for i := range gxp {
 		if gxp[i].ok {
-			gxp[i].text = f.clean(gxp[i].text, "gxp/"+gxpFields[i].name)
+			gxp[i].text = f.clean(gxp[i].text, gxpPaths[i])
 		}
 	}
 	dst = append(dst, '{')

@@ -138,3 +138,23 @@ func TestParseRejectsWhatNoRecordMayHold(t *testing.T) {
 		t.Fatalf("number not found: %v", err)
 	}
 }
+
+func TestLineLengthIsTheLengthOfTheEncodedLine(t *testing.T) {
+	for _, seq := range []uint64{0, 9, 10, 12345, 18446744073709551615} {
+		env := Envelope{Kind: KindCheckpoint, Stream: "host.0", Seq: seq, Time: FormatTime(1_764_000_000_123_456_789)}
+		body := []byte(`{"a":"b"}`)
+		line, _ := EncodeRecord(nil, env, body)
+		if got := LineLength(env, len(body)); got != len(line) {
+			t.Errorf("seq %d: LineLength %d, line %d", seq, got, len(line))
+		}
+	}
+}
+
+func TestRecordedTimesHaveNineFractionalDigits(t *testing.T) {
+	if got := FormatTime(1_764_000_005_001_000_000); got != "2025-11-24T16:00:05.001000000Z" {
+		t.Fatalf("got %s", got)
+	}
+	if ns, ok := ParseTime("2025-11-24T16:00:05.001000000Z"); !ok || ns != 1_764_000_005_001_000_000 {
+		t.Fatalf("ParseTime: %d %v", ns, ok)
+	}
+}

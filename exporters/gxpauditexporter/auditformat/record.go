@@ -80,12 +80,16 @@ func appendEnvelopeTail(dst []byte, env Envelope) []byte {
 	return append(dst, `"}`...)
 }
 
-// LineLength is the length of the line EncodeRecord produces for env and a body of bodyLen bytes (Prev does not
-// change it), without building it.
+// LineLength is the length of the line EncodeRecord produces for env and a body of bodyLen bytes, computed
+// without building it (Prev does not change it; Time is always 30 bytes in a valid record).
 func LineLength(env Envelope, bodyLen int) int {
-	var buf [256]byte
-	env.Prev = Hash{}
-	return len(`{"body":`) + bodyLen + len(`,"hash":"`) + 64 + len(`"`) + len(appendEnvelopeTail(buf[:0], env)) + 1
+	digits := 1
+	for n := env.Seq; n >= 10; n /= 10 {
+		digits++
+	}
+	const fixed = len(`{"body":`) + len(`,"hash":"`) + 64 + len(`"`) + len(`,"kind":"`) + len(`","prev":"`) + 64 +
+		len(`","seq":"`) + len(`","stream":"`) + len(`","time":"`) + len(`"}`) + len("\n")
+	return fixed + bodyLen + len(env.Kind) + digits + len(env.Stream) + len(env.Time)
 }
 
 // RecordHash computes record_hash over the canonical JSON of a record without its hash member.

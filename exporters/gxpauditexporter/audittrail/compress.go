@@ -55,7 +55,7 @@ func compressFile(dir, plainName string) error {
 	if err != nil {
 		return err
 	}
-	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed) // background work that shares the cores with the hot path
 	_, err = io.Copy(zw, in)
 	if err == nil {
 		err = zw.Close()

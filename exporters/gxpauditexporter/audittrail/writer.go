@@ -52,6 +52,7 @@ type Writer struct {
 	pendingLoss            map[string]*loss
 	compressor             *compressor
 	buf                    []byte
+	clock                  timeCache
 	stats                  Stats
 }
 
@@ -319,10 +320,8 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 
 // seal appends the line of the next record, stamped at ns, and makes it the head.
 func (w *Writer) seal(dst []byte, kind string, body []byte, ns int64) []byte {
-	var timeBuf [32]byte
 	env := auditformat.Envelope{
-		Kind: kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Prev: w.head,
-		Time: string(auditformat.AppendTime(timeBuf[:0], ns)),
+		Kind: kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Prev: w.head, Time: w.clock.format(ns),
 	}
 	dst, w.head = auditformat.EncodeRecord(dst, env, body)
 	w.seq++
@@ -362,6 +361,9 @@ func (w *Writer) gapRecords() []record {
 	return out
 }
 
+// recordedTimeShape has the length of every recorded time.
+const recordedTimeShape = "2006-01-02T15:04:05.000000000Z"
+
 func (w *Writer) newDay(now int64) bool {
 	return w.opts.RotateDaily && w.day >= 0 && utcDay(now) != w.day
 }
@@ -384,7 +386,7 @@ func (w *Writer) needsRotation(pending int64, r record, now int64) bool {
 	if w.newDay(now) {
 		return true
 	}
-	env := auditformat.Envelope{Kind: r.kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Time: auditformat.FormatTime(now)}
+	env := auditformat.Envelope{Kind: r.kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Time: recordedTimeShape}
 	return used+int64(auditformat.LineLength(env, len(r.body))) > w.opts.RotateBytes
 }
 
@@ -506,4 +508,31 @@ func object(members ...auditformat.Member) []byte {
 	v := auditformat.Value{Kind: auditformat.Object, Members: members}
 	out, _ := auditformat.AppendCanonical(nil, &v)
 	return out
+}
+
+// timeCache formats recorded times, reusing the "YYYY-MM-DDTHH:MM:SS." part while the second does not change.
+type timeCache struct {
+	second int64
+	prefix string
+	out    []byte
+}
+
+func (c *timeCache) format(ns int64) string {
+	second, nanos := ns/1e9, ns%1e9
+	if nanos < 0 {
+		second, nanos = second-1, nanos+1e9
+	}
+	if c.prefix == "" || second != c.second {
+		full := auditformat.FormatTime(second * 1e9)
+		c.second, c.prefix = second, full[:len(full)-len("000000000Z")]
+	}
+	c.out = append(c.out[:0], c.prefix...)
+	var digits [9]byte
+	for i := 8; i >= 0; i-- {
+		digits[i] = byte('0' + nanos%10)
+		nanos /= 10
+	}
+	c.out = append(c.out, digits[:]...)
+	c.out = append(c.out, 'Z')
+	return string(c.out)
 }
