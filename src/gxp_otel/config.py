@@ -163,6 +163,7 @@ ENV_VARS: dict[str, tuple[str | None, str]] = {
     "PHOENIX_COLLECTOR_ENDPOINT": (None, "Phoenix base URL (default http://127.0.0.1:6006)"),
     "OTEL_TRACES_EXPORTER": (None, "none turns OTLP trace export off"),
     "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": ("otlp_logs_endpoint", "Full OTLP/HTTP logs URL (a collector); unset: no OTLP logs"),
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": (None, "Full OTLP/HTTP metrics URL (a collector); unset: metrics stay in-process"),
     "PHOENIX_PROJECT_NAME": (None, "openinference.project.name (default: the service name)"),
     "OPENINFERENCE_HIDE_INPUTS": (None, "OpenInference TraceConfig: hide inputs (also hides event payloads)"),
     "OPENINFERENCE_HIDE_OUTPUTS": (None, "OpenInference TraceConfig: hide outputs (also hides event payloads)"),

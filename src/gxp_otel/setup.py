@@ -172,7 +172,14 @@ def instrument(
         resource = _resource(cfg)
         tracer_provider = _tracer_provider(resource, undo)
         logger_provider = _logger_provider(resource, undo)
-        meter_provider = _meter_provider(resource, metric_readers, undo)
+        readers = list(metric_readers)
+        metrics_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        if metrics_endpoint:  # Phoenix takes no metrics: only when a metrics endpoint (a collector) is configured
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=metrics_endpoint)))
+        meter_provider = _meter_provider(resource, readers, undo)
         statistics.bind_meter(meter_provider)
 
         span_processor = BatchSpanProcessor if batch else SimpleSpanProcessor

@@ -51,7 +51,7 @@ def canonical_number_free(value: Any) -> bytes:
         out = orjson.dumps(value, option=_SORTED)
     except orjson.JSONEncodeError as exc:
         raise ValueError(f"not canonicalisable: {exc}") from None
-    if _ASTRAL_UTF8.search(out) is None:
+    if out.isascii() or _ASTRAL_UTF8.search(out) is None:
         return out
     return rfc8785.dumps(value)
 
@@ -107,11 +107,18 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_last_second: list = [None, ""]  # one-entry cache: records arrive many per second
+
+
 def format_time_ns(ns: int) -> str:
-    """UTC ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` with exactly nine fractional digits."""
+    """UTC ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` with exactly nine fractional digits. Thread-safe (the cache entry is
+    replaced as one list assignment of an immutable pair)."""
     seconds, nanos = divmod(ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{nanos:09d}Z"
+    cached = _last_second
+    if cached[0] != seconds:
+        cached = [seconds, datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")]
+        _last_second[:] = cached
+    return f"{cached[1]}.{nanos:09d}Z"
 
 
 _TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{9})Z$")

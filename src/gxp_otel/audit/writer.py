@@ -449,9 +449,8 @@ class AuditTrailWriter:
             return False
         if self._new_day(now):
             return True
-        line_length = len(body_json) + 83 + len(
-            envelope_suffix(kind, self._head, self._seq + 1, self.stream_id, format_time_ns(now))
-        )
+        # the exact line length: body, the fixed envelope bytes, and the variable members (time is 30 characters)
+        line_length = len(body_json) + 83 + 52 + 64 + len(kind) + len(str(self._seq + 1)) + len(self.stream_id) + 30
         return used + line_length > self._rotate_bytes
 
     def _checkpoint_due(self) -> str | None:
