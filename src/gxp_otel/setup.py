@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from gxp_otel.attribution import attribution_attributes, set_default_attributes
 from gxp_otel.config import GxpOtelConfig
 from gxp_otel.instrumentation import GxpWorkflowInstrumentor
-from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
-from gxp_otel.instrumentation.logging_bridge import OTelLoggingHandler
+from gxp_otel.instrumentation.event_routing import EventFilter
+from gxp_otel.instrumentation.logging_bridge import install_event_lines, install_logging_bridge
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 _log = logging.getLogger("gxp_otel.setup")
@@ -221,8 +220,8 @@ def instrument(
         set_default_attributes(attribution_attributes(
             user_id=user_id, agent_id=agent_id, correlation_id=correlation_id,
             gamp_category=gamp_category, risk_level=risk_level))
-        router = _event_router(cfg, undo)
-        _bridge_loggers(cfg, logger_provider, statistics, undo)
+        router = install_event_lines(cfg.logging, undo.log_handlers, undo.logger_levels)
+        install_logging_bridge(cfg.logging, logger_provider, statistics, undo.log_handlers, undo.logger_levels)
 
         from openinference.instrumentation import TraceConfig
 
@@ -341,48 +340,3 @@ def _signal_url(endpoint: str, signal: str) -> str:
     scheme_sep = stripped.find("://")
     path = stripped[scheme_sep + 3:].partition("/")[2] if scheme_sep >= 0 else ""
     return stripped if path else f"{stripped}/v1/{signal}"
-
-
-# -- Python logging: category lines and the bridge --------------------------------------------------------------
-
-def _event_router(cfg: GxpOtelConfig, undo: _Undo) -> EventRouter | None:
-    log_cfg = cfg.logging
-    if not (log_cfg.enable_console or log_cfg.enable_event_log_file):
-        return None
-    level = logging.getLevelName(log_cfg.log_level.value)
-    prefix_logger = logging.getLogger(log_cfg.category_logger_prefix)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    if log_cfg.enable_console:
-        console = logging.StreamHandler()
-        console.setFormatter(formatter)
-        console.setLevel(level)
-        prefix_logger.addHandler(console)
-        undo.log_handlers.append((prefix_logger, console))
-    if log_cfg.enable_event_log_file:
-        directory = Path(log_cfg.log_directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        size = log_cfg.max_file_size_mb * 1024 * 1024 if log_cfg.enable_rotation else 0
-        file_handler = RotatingFileHandler(directory / "pharma_events.log", maxBytes=size,
-                                           backupCount=log_cfg.max_files if log_cfg.enable_rotation else 0)
-        file_handler.setFormatter(formatter)
-        file_handler.setLevel(level)
-        prefix_logger.addHandler(file_handler)
-        undo.log_handlers.append((prefix_logger, file_handler))
-    _lower_level(prefix_logger, level, undo)
-    return EventRouter(prefix=log_cfg.category_logger_prefix, level=logging.INFO)
-
-
-def _bridge_loggers(cfg: GxpOtelConfig, logger_provider: Any, statistics: TelemetryStatistics, undo: _Undo) -> None:
-    level = logging.getLevelName(cfg.logging.log_level.value)
-    for name in cfg.logging.bridge_loggers:
-        logger = logging.getLogger(name)
-        handler = OTelLoggingHandler(logger_provider, statistics, level=level)
-        logger.addHandler(handler)
-        undo.log_handlers.append((logger, handler))
-        _lower_level(logger, level, undo)
-
-
-def _lower_level(logger: logging.Logger, level: int, undo: _Undo) -> None:
-    if logger.level == logging.NOTSET or logger.level > level:
-        undo.logger_levels.append((logger, logger.level))
-        logger.setLevel(level)

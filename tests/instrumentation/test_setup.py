@@ -224,3 +224,16 @@ def test_one_switch_keeps_all_content_out_of_the_trail(handle_factory, tmp_path)
     assert "PATIENT-0042" not in text
     assert "__REDACTED__" in text
     assert '"gxp.input.sha256"' in text
+
+
+def test_event_lines_can_also_go_to_a_rotating_file(handle_factory, tmp_path, monkeypatch):
+    from gxp_otel.config import GxpOtelConfig
+
+    monkeypatch.setenv("LOG_CONSOLE", "false")
+    config = GxpOtelConfig.load(environ={"LOG_EVENT_FILE": "true", "LOG_DIRECTORY": str(tmp_path / "events")})
+    handle = handle_factory(config=config, batch=False)
+    _, run_id, _ = asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    handle.shutdown()
+    lines = (tmp_path / "events" / "pharma_events.log").read_text().splitlines()
+    assert len(lines) == 3
+    assert all(f"Progress run={run_id}" in line for line in lines)

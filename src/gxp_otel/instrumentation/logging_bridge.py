@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import traceback
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber
 
-from gxp_otel.instrumentation.event_routing import GXP_EVENT_LINE
+from gxp_otel.instrumentation.event_routing import GXP_EVENT_LINE, EventRouter
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", GXP_EVENT_LINE, "taskName"}
@@ -90,3 +92,56 @@ class OTelLoggingHandler(logging.Handler):
             attributes["exception.message"] = str(exc)
             attributes["exception.stacktrace"] = "".join(traceback.format_exception(exc_type, exc, tb))
         return attributes
+
+
+# -- installation by instrument(): every change is recorded in the given lists so shutdown() can undo it ---------
+
+Handlers = list[tuple[logging.Logger, logging.Handler]]
+Levels = list[tuple[logging.Logger, int]]
+
+
+def install_event_lines(config: Any, handlers: Handlers, levels: Levels) -> EventRouter | None:
+    """Console (and optional rotating file) handlers on the category prefix logger; the router that feeds them.
+
+    `config` is a `gxp_otel.config.LoggingConfig`. None when neither console nor file is on (nothing is formatted).
+    """
+    if not (config.enable_console or config.enable_event_log_file):
+        return None
+    level = logging.getLevelName(config.log_level.value)
+    prefix_logger = logging.getLogger(config.category_logger_prefix)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    new: list[logging.Handler] = []
+    if config.enable_console:
+        new.append(logging.StreamHandler())
+    if config.enable_event_log_file:
+        directory = Path(config.log_directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        rotate = config.enable_rotation
+        new.append(RotatingFileHandler(directory / "pharma_events.log",
+                                       maxBytes=config.max_file_size_mb * 1024 * 1024 if rotate else 0,
+                                       backupCount=config.max_files if rotate else 0))
+    for handler in new:
+        handler.setFormatter(formatter)
+        handler.setLevel(level)
+        prefix_logger.addHandler(handler)
+        handlers.append((prefix_logger, handler))
+    _lower_level(prefix_logger, level, levels)
+    return EventRouter(prefix=config.category_logger_prefix, level=logging.INFO)
+
+
+def install_logging_bridge(config: Any, logger_provider: LoggerProvider, statistics: TelemetryStatistics,
+                           handlers: Handlers, levels: Levels) -> None:
+    """An `OTelLoggingHandler` on each of `config.bridge_loggers`, at `config.log_level`."""
+    level = logging.getLevelName(config.log_level.value)
+    for name in config.bridge_loggers:
+        logger = logging.getLogger(name)
+        handler = OTelLoggingHandler(logger_provider, statistics, level=level)
+        logger.addHandler(handler)
+        handlers.append((logger, handler))
+        _lower_level(logger, level, levels)
+
+
+def _lower_level(logger: logging.Logger, level: int, levels: Levels) -> None:
+    if logger.level == logging.NOTSET or logger.level > level:
+        levels.append((logger, logger.level))
+        logger.setLevel(level)
