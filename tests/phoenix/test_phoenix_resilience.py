@@ -50,7 +50,7 @@ def _finish(process: subprocess.Popen[str]) -> tuple[dict, str]:
 
 def test_phoenix_down_the_workflow_completes_and_the_trail_is_complete(tmp_path: Path) -> None:
     dead_endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    result, err = _finish(_loop(tmp_path, dead_endpoint, "--max-runs", "2"))
+    result, err = _finish(_loop(tmp_path, dead_endpoint, "--max-runs", "2", "--pause", "0"))
 
     assert len(result["runs"]) == 2 and result["statistics"]["runs"] == {"started": 2, "completed": 2}
     assert "Failed to export" in err or "Transient error" in err, "the OTLP exporter never tried Phoenix"
