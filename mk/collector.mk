@@ -29,3 +29,12 @@ go-test:
 	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) vet ./... && $(GO_NICE) $(GO) test -p 2 -count=1 ./...
 
 TEST_PREREQS += go-test collector
+
+build/otlpload: $(GXPAUDIT_SOURCES)
+	mkdir -p build
+	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) build -p 2 -trimpath -o ../../build/otlpload ./cmd/otlpload
+
+.PHONY: bench-collector
+bench: bench-collector
+bench-collector: $(STAMP) collector build/otlpload
+	$(BIN)/python bench/bench_collector.py --rounds 3 --seconds 10 --markdown docs/benchmarks-collector.md

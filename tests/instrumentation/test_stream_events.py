@@ -114,3 +114,24 @@ def test_python_logging_from_a_step_is_bridged_with_trace_correlation(telemetry)
     assert list(record.attributes["gxp.log.coerced"]) == ["attributes/obj: not-json-type:object"]
     assert record.attributes["gxp.workflow.run_id"] == step_span.attributes["gxp.workflow.run_id"]
 
+
+
+class _BrokenLogger:
+    def emit(self, *args, **kwargs):
+        raise RuntimeError("log pipeline broken")
+
+
+class _BrokenLoggerProvider:
+    def get_logger(self, *args, **kwargs):
+        return _BrokenLogger()
+
+
+def test_a_broken_log_pipeline_is_counted_never_raised(telemetry_factory):
+    from gxp_otel.instrumentation import GxpWorkflowInstrumentor
+
+    telemetry = telemetry_factory(logger_provider=_BrokenLoggerProvider())
+    result, _, streamed = asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    assert result == {"n": 4} and len(streamed) == 4
+    stats = GxpWorkflowInstrumentor().statistics.snapshot()
+    assert stats["errors_by_kind"] == {"stream-event": 3}
+    assert len(telemetry.finished_spans()) == 4

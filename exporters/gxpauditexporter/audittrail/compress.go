@@ -1,11 +1,12 @@
 package audittrail
 
 import (
-	"compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // compressor gzips closed chain files in order on one goroutine, so compression never holds the writer's lock.
@@ -55,7 +56,8 @@ func compressFile(dir, plainName string) error {
 	if err != nil {
 		return err
 	}
-	zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed) // background work that shares the cores with the hot path
+	// Fastest level of a fast deflate: compression is background work that shares the cores with the hot path.
+	zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed)
 	_, err = io.Copy(zw, in)
 	if err == nil {
 		err = zw.Close()

@@ -36,13 +36,13 @@ def _memoised(obj: object, build) -> Any:
     return value
 
 
-def _encode_resource(resource) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+def _encode_resource(resource) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     coerced: list[str] = []
     attributes = encode_attributes(resource.attributes if resource else None, "resource/attributes", coerced)
     encoded: dict[str, Any] = {"attributes": attributes}
     if resource is not None and resource.schema_url:
         encoded["schema_url"] = resource.schema_url
-    return encoded, attributes, coerced
+    return encoded, _first_found(attributes), coerced
 
 
 def _encode_scope(scope) -> tuple[dict[str, Any], list[str]]:
@@ -58,16 +58,23 @@ def _encode_scope(scope) -> tuple[dict[str, Any], list[str]]:
     return encoded, coerced
 
 
-def gxp_fields(attributes: dict[str, Any], resource_attributes: dict[str, Any]) -> dict[str, str]:
-    """§5.5: for each field the first listed key found in the record's attributes, else in the resource's."""
+def _first_found(attributes: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for field, keys in GXP_FIELDS:
-        for source in (attributes, resource_attributes):
-            text = next((scalar_text(source[k]) for k in keys if k in source and scalar_text(source[k]) is not None), None)
-            if text is not None:
-                found[field] = text
-                break
+        for key in keys:
+            value = attributes.get(key)
+            if value is not None:
+                text = scalar_text(value)
+                if text is not None:
+                    found[field] = text
+                    break
     return found
+
+
+def gxp_fields(attributes: dict[str, Any], resource_fields: dict[str, str]) -> dict[str, str]:
+    """§5.5: for each field the first listed key found in the record's attributes, else in the resource's."""
+    own = _first_found(attributes) if attributes else {}
+    return {**resource_fields, **own} if resource_fields else own
 
 
 def _hex_trace(trace_id: int | None) -> str:
@@ -79,13 +86,13 @@ def _hex_span(span_id: int | None) -> str:
 
 
 def _common(resource, scope, attributes: dict[str, Any], coerced: list[str]) -> dict[str, Any]:
-    encoded_resource, resource_attributes, resource_coerced = _memoised(resource, _encode_resource)
+    encoded_resource, resource_fields, resource_coerced = _memoised(resource, _encode_resource)
     encoded_scope, scope_coerced = _memoised(scope, _encode_scope)
     coerced[:0] = resource_coerced + scope_coerced
     return {
         "resource": encoded_resource,
         "scope": encoded_scope,
-        "gxp": gxp_fields(attributes, resource_attributes),
+        "gxp": gxp_fields(attributes, resource_fields),
     }
 
 

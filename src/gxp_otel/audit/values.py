@@ -30,7 +30,9 @@ def encode_attributes(attributes: Mapping[str, Any] | None, path: str, coerced: 
     out: dict[str, Any] = {}
     if not attributes:
         return out
-    for key, value in attributes.items():
+    # The SDK's BoundedAttributes iterates through the Mapping ABC (slow); its backing dict holds the same items.
+    items = getattr(attributes, "_dict", attributes)
+    for key, value in items.items():
         kind = type(value)
         if type(key) is str:
             if kind is str:
