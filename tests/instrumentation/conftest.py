@@ -19,8 +19,8 @@ def make_telemetry(**instrument_kwargs) -> Telemetry:
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
-    GxpWorkflowInstrumentor().instrument(tracer_provider=tracer_provider, logger_provider=logger_provider,
-                                         **instrument_kwargs)
+    kwargs = {"tracer_provider": tracer_provider, "logger_provider": logger_provider, **instrument_kwargs}
+    GxpWorkflowInstrumentor().instrument(**kwargs)
     return Telemetry(spans, logs, tracer_provider, logger_provider)
 
 
