@@ -1,7 +1,8 @@
-"""A real browser (headless Debian chromium) opens a trace in Phoenix's UI and sees its spans.
+"""A real browser (headless Debian chromium) opens a demo run's trace in Phoenix's UI: it shows the workflow's spans
+and the run's ``audit`` annotation, and the page loads nothing from outside this machine.
 
 The browser is Debian's ``/usr/bin/chromium`` (``make test`` installs it); Playwright's own browser download is never
-used. The screenshot is kept in ``test-artifacts/`` for people to look at.
+used. The screenshot is kept as ``test-artifacts/phoenix-trace.png`` for people to look at.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from gxp_otel.demo import run_demo
 
 pytestmark = [pytest.mark.phoenix, pytest.mark.browser, pytest.mark.usefixtures("no_otel_env")]
 
@@ -25,34 +28,43 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+WORKFLOW_SPANS = (
+    "PharmaTestGenerationWorkflow.run",
+    "PharmaTestGenerationWorkflow.ingest_urs",
+    "PharmaTestGenerationWorkflow.categorize",
+    "PharmaTestGenerationWorkflow.validate",
+    "PharmaTestGenerationWorkflow.finalize",
+)
 
 
-def test_trace_page_shows_every_span_of_the_trace_and_loads_nothing_from_outside(phoenix, send_sample_trace, artifacts_dir: Path) -> None:
+def test_trace_page_shows_the_workflow_spans_and_the_audit_annotation(phoenix, tmp_path: Path, artifacts_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian chromium is missing: run `make chromium` (part of `make test`)"
-    project = phoenix.new_project_name("browser")
-    trace_id, _ = send_sample_trace(phoenix.url, project)
-    assert phoenix.client.wait_for_spans(project, [trace_id], {trace_id: 3}) == {trace_id: 3}
-    trace_url = phoenix.client.trace_url(phoenix.client.project_id(project), trace_id)
+    demo = run_demo(tmp_path, http_port=phoenix.server.http_port, grpc_port=phoenix.server.grpc_port,
+                    project=phoenix.new_project_name("browser"), runs=1, echo=lambda _: None)
+    assert demo.ok
+    (run,) = demo.runs
+    screenshot = artifacts_dir / "phoenix-trace.png"
 
     requested_hosts: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 800}
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 850},
         )
         try:
             page = browser.new_page()
             page.on("request", lambda request: requested_hosts.add(urlsplit(request.url).netloc))
-            page.goto(trace_url)
-            trace_tree = page.get_by_text(trace_id)
-            trace_tree.first.wait_for(timeout=60_000)
-            for name in ("workflow.run", "step.draft", "llm.call"):
+            page.goto(run.trace_url)
+            page.get_by_text(run.run.trace_id).first.wait_for(timeout=60_000)
+            for name in WORKFLOW_SPANS:
                 page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+            page.get_by_text("audit", exact=True).first.wait_for(timeout=30_000)
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=artifacts_dir / "phoenix-trace.png")
+            page.screenshot(path=screenshot)
         finally:
             browser.close()
 
     assert requested_hosts == {urlsplit(phoenix.url).netloc}, f"the UI fetched from {requested_hosts}"
-    assert (artifacts_dir / "phoenix-trace.png").stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000
