@@ -171,7 +171,9 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             event = args[0] if args else kwargs.get("message")
             if isinstance(event, HumanResponseEvent):
-                self._recorder.record_human_response(event, _run_id_of(instance))
+                from gxp_otel.instrumentation.context_carrier import carried_span
+
+                self._recorder.record_human_response(event, _run_id_of(instance), carried_span(instance))
         except Exception as exc:
             self._statistics.error("send-event", exc)
         return result

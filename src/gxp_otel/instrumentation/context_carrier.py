@@ -100,3 +100,12 @@ class ContextCarrier:
                         context_api.detach(token)
                 except Exception:
                     pass
+
+
+def carried_span(ctx: Any) -> trace.Span | None:
+    """The original run span (non-recording) named by a restored context's carrier, or None."""
+    carrier = getattr(ctx, _CARRIER_ATTR, None)
+    if not isinstance(carrier, dict) or "traceparent" not in carrier:
+        return None
+    span = trace.get_current_span(TraceContextTextMapPropagator().extract(carrier))
+    return span if span.get_span_context().is_valid else None

@@ -164,11 +164,13 @@ class StreamEventRecorder:
         if self.router is not None:
             self.router.route(event_type, attributes, captured.value, captured.text)
 
-    def record_human_response(self, event: Any, run_id: str | None) -> None:
-        """A `HumanResponseEvent` sent into run `run_id`: an attributable action, correlated to the run span."""
+    def record_human_response(self, event: Any, run_id: str | None, fallback: trace.Span | None = None) -> None:
+        """A `HumanResponseEvent` sent into run `run_id`: an attributable action, correlated to the run span, or,
+        when that span has not started yet (a run resumed a moment ago), to `fallback` (its trace's origin)."""
         try:
             responder = attribution_now().get(USER_ID, "")
             extra = {HITL_ACTION: "human-response", HITL_RESPONDER: responder}
-            self.record(event, source="human-response", span=self.run_spans.get(run_id), run_id=run_id, extra=extra)
+            span = self.run_spans.get(run_id) or fallback
+            self.record(event, source="human-response", span=span, run_id=run_id, extra=extra)
         except Exception as exc:
             self.statistics.error("human-response", exc)

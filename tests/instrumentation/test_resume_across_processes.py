@@ -1,0 +1,81 @@
+"""A run serialised in one process and resumed in another stays in its trace, as the audit trail shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from instr_helpers import trail_records
+
+SCRIPT = textwrap.dedent("""
+    import asyncio, json, sys
+    from workflows import Context, Workflow, step
+    from workflows.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+    import gxp_otel.setup
+    from gxp_otel.attribution import attribution
+
+    class Approval(InputRequiredEvent):
+        suite: str
+
+    class Decision(HumanResponseEvent):
+        approved: bool
+
+    class Review(Workflow):
+        @step
+        async def ask(self, ctx: Context, ev: StartEvent) -> Approval:
+            return Approval(prefix="approve?", suite="TS-1")
+
+        @step
+        async def decide(self, ctx: Context, ev: Decision) -> StopEvent:
+            return StopEvent(result={"approved": ev.approved})
+
+    async def first(path):
+        with attribution(user_id="author"):
+            handler = Review(timeout=10).run()
+        async for ev in handler.stream_events():
+            if isinstance(ev, Approval):
+                open(path, "w").write(json.dumps(handler.ctx.to_dict()))
+                await handler.cancel_run()
+                break
+        try:
+            await handler
+        except Exception:
+            pass
+
+    async def second(path):
+        workflow = Review(timeout=10)
+        handler = workflow.run(ctx=Context.from_dict(workflow, json.loads(open(path).read())))
+        with attribution(user_id="reviewer"):
+            handler.ctx.send_event(Decision(response="yes", approved=True))
+        print(json.dumps(await handler))
+
+    handle = gxp_otel.setup.instrument(audit_dir=sys.argv[2], otlp_endpoint=None)
+    asyncio.run(first(sys.argv[3]) if sys.argv[1] == "first" else second(sys.argv[3]))
+    handle.shutdown()
+""")
+
+
+def test_a_run_resumed_in_another_process_is_a_child_of_the_original_run_span(tmp_path):
+    from gxp_otel.audit.verifier import verify_trail
+
+    script, trail, saved = tmp_path / "review.py", tmp_path / "trail", tmp_path / "ctx.json"
+    script.write_text(SCRIPT, encoding="utf-8")
+    env = {**os.environ, "LOG_CONSOLE": "false"}
+    for phase in ("first", "second"):
+        done = subprocess.run([sys.executable, str(script), phase, str(trail), str(saved)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"approved": True}
+    assert verify_trail(trail).ok
+    runs = sorted((r["body"] for r in trail_records(trail) if r["kind"] == "span" and r["body"]["name"] == "Review.run"),
+                  key=lambda b: int(b["start_time_unix_nano"]))
+    original, resumed = runs
+    assert resumed["trace_id"] == original["trace_id"]
+    assert resumed["parent_span_id"] == original["span_id"]
+    assert resumed["attributes"]["gxp.workflow.resumed_from"] == original["attributes"]["gxp.workflow.run_id"]
+    assert original["gxp"]["user_id"] == resumed["gxp"]["user_id"] == "author"
+    (answer,) = [r["body"] for r in trail_records(trail) if r["kind"] == "log" and r["body"]["event_name"] == "Decision"]
+    assert answer["gxp"]["user_id"] == "reviewer" and answer["trace_id"] == original["trace_id"]
