@@ -7,6 +7,19 @@
 __version__ = "0.1.0"
 
 from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter  # noqa: E402
+from gxp_otel.audit.processors import (  # noqa: E402
+    ComplianceBatchLogRecordProcessor,
+    ComplianceBatchSpanProcessor,
+)
+from gxp_otel.audit.verifier import verify_trail  # noqa: E402
 from gxp_otel.audit.writer import AuditTrailWriter  # noqa: E402
 
-__all__ = ["AuditTrailWriter", "ComplianceLogExporter", "ComplianceSpanExporter", "__version__"]
+__all__ = [
+    "AuditTrailWriter",
+    "ComplianceBatchLogRecordProcessor",
+    "ComplianceBatchSpanProcessor",
+    "ComplianceLogExporter",
+    "ComplianceSpanExporter",
+    "__version__",
+    "verify_trail",
+]
