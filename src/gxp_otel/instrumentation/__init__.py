@@ -5,8 +5,10 @@ with no code change; `gxp_otel.instrument()` applies it together with providers 
 
 What `instrument()` on this class does (and `uninstrument()` undoes):
 
-1. instruments OpenInference's `LlamaIndexInstrumentor` unless something already did (its dependency check is
-   skipped: it asks for `llama-index-core`, which workflows apps may not have under that name);
+1. instruments OpenInference's `LlamaIndexInstrumentor` unless something already did (OpenInference needs
+   `llama-index-core` but does not declare it; gxp-otel declares it, and lists it in
+   `instrumentation_dependencies`, so a missing core is reported as a dependency conflict instead of silently
+   instrumenting nothing);
 2. wraps OpenInference's `_Span.process_input`/`process_output` so workflow run and step spans carry the real payloads,
    run id, step, worker and retry (`workflow_spans`), instead of OpenInference's BrokerState encoding, and its
    `EventHandler.handle` to skip the output summaries those payloads replace;
@@ -64,7 +66,8 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Singleton (as every `BaseInstrumentor`); `instrument()` twice is a no-op with a warning."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ("llama-index-workflows >= 2.26.1", "openinference-instrumentation-llama-index >= 4.6.1")
+        return ("llama-index-workflows >= 2.26.1", "llama-index-core >= 0.14.25",
+                "openinference-instrumentation-llama-index >= 4.6.1")
 
     @property
     def statistics(self) -> TelemetryStatistics | None:
