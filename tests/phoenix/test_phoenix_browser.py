@@ -1,5 +1,5 @@
 """A real browser (headless Debian chromium) opens a demo run's trace in Phoenix's UI: it shows the workflow's spans
-and the run's ``audit`` annotation, and the page loads nothing from outside this machine.
+and, on the root span, the run's ``audit: verified ...`` annotation, and the page loads nothing from outside this machine.
 
 The browser is Debian's ``/usr/bin/chromium`` (``make test`` installs it); Playwright's own browser download is never
 used. The screenshot is kept as ``test-artifacts/phoenix-trace.png`` for people to look at.
@@ -60,7 +60,10 @@ def test_trace_page_shows_the_workflow_spans_and_the_audit_annotation(phoenix, t
             page.get_by_text(run.run.trace_id).first.wait_for(timeout=60_000)
             for name in WORKFLOW_SPANS:
                 page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
-            page.get_by_text("audit", exact=True).first.wait_for(timeout=30_000)
+            badges = page.get_by_text("audit", exact=True)
+            badges.first.wait_for(timeout=30_000)
+            badges.nth(badges.count() - 1).click()  # the annotation badge of the selected (root) span
+            page.get_by_text(f"audit: verified, stream {run.run.stream} seq {run.run.first_seq}..").first.wait_for(timeout=10_000)
             page.wait_for_load_state("networkidle")
             page.screenshot(path=screenshot)
         finally:
