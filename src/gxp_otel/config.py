@@ -135,6 +135,10 @@ class GxpOtelConfig:
             config.otlp_endpoint = base
         if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
             config.otlp_endpoint = None
+        compliance = config.gamp5_compliance
+        if "ENABLE_GAMP5_COMPLIANCE" in environ and compliance.enable_compliance_logging and not compliance.audit_directory:
+            # The old design's layout: logs/events next to logs/audit.
+            compliance.audit_directory = str(Path(config.logging.log_directory).parent / "audit")
         return config
 
 
@@ -144,7 +148,7 @@ ENV_VARS: dict[str, tuple[str | None, str]] = {
     "LOG_DIRECTORY": ("logging.log_directory", "Directory of the readable event log file (when enabled)"),
     "LOG_CONSOLE": ("logging.enable_console", "One readable console line per stream event (true/false)"),
     "LOG_EVENT_FILE": ("logging.enable_event_log_file", "Also write those lines to <LOG_DIRECTORY>/pharma_events.log"),
-    "ENABLE_GAMP5_COMPLIANCE": ("gamp5_compliance.enable_compliance_logging", "Write the audit trail (needs an audit directory)"),
+    "ENABLE_GAMP5_COMPLIANCE": ("gamp5_compliance.enable_compliance_logging", "true: write the audit trail, by default in `<LOG_DIRECTORY>/../audit` (the old layout, `logs/audit`); false: no trail"),
     "AUDIT_RETENTION_DAYS": ("gamp5_compliance.audit_retention_days", "Retention recorded in the trail's genesis (default 2555)"),
     "ENABLE_TAMPER_EVIDENT": ("gamp5_compliance.enable_tamper_evident", "Sign checkpoints with GXP_OTEL_SIGNING_KEY (false: unsigned)"),
     "GXP_OTEL_AUDIT_DIR": ("gamp5_compliance.audit_directory", "Audit trail directory"),

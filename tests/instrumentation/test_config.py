@@ -59,6 +59,13 @@ def test_toml_file_then_environment_override(tmp_path):
     assert GxpOtelConfig().logging.buffer_size == 1000  # loading never mutates the defaults
 
 
+def test_enabling_compliance_the_old_way_puts_the_trail_next_to_the_event_logs():
+    config = GxpOtelConfig.load(environ={"ENABLE_GAMP5_COMPLIANCE": "true", "LOG_DIRECTORY": "/var/log/pharma/events"})
+    assert config.gamp5_compliance.audit_directory == "/var/log/pharma/audit"
+    assert GxpOtelConfig.load(environ={"ENABLE_GAMP5_COMPLIANCE": "false"}).gamp5_compliance.audit_directory is None
+    assert GxpOtelConfig.load(environ={}).gamp5_compliance.audit_directory is None
+
+
 def test_traces_exporter_none_turns_otlp_off():
     assert GxpOtelConfig.load(environ={"OTEL_TRACES_EXPORTER": "none"}).otlp_endpoint is None
 
