@@ -33,5 +33,8 @@ test: $(STAMP) $(TEST_PREREQS)
 test-faults: $(STAMP) $(TEST_PREREQS)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(BIN)/python bench/bench_audit.py --write
+
 clean:
 	rm -rf build dist .pytest_cache test-artifacts

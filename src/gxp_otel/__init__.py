@@ -12,6 +12,8 @@ from gxp_otel.audit.processors import (  # noqa: E402
     ComplianceBatchSpanProcessor,
 )
 from gxp_otel.audit.verifier import verify_trail  # noqa: E402
+from gxp_otel.attribution import attribution  # noqa: E402
+from gxp_otel.setup import instrument  # noqa: E402
 from gxp_otel.audit.writer import AuditTrailWriter  # noqa: E402
 
 __all__ = [
@@ -21,5 +23,7 @@ __all__ = [
     "ComplianceLogExporter",
     "ComplianceSpanExporter",
     "__version__",
+    "attribution",
+    "instrument",
     "verify_trail",
 ]
