@@ -53,6 +53,11 @@ type Writer struct {
 	compressor             *compressor
 	buf                    []byte
 	clock                  timeCache
+	gen                    uint64 // incremented for every file opened
+	syncedSize             int64  // the current file is durable up to here
+	groupCommit            bool   // set by Append: a batch fsync may be left to syncTo
+	syncPending            bool   // the last commit left its fsync to syncTo
+	syncMu                 sync.Mutex
 	stats                  Stats
 }
 
@@ -130,11 +135,49 @@ func (w *Writer) Append(kind string, bodies [][]byte) error {
 		records[i] = record{kind, b}
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return ErrClosed
 	}
-	return w.commit(records, kind, "", false)
+	w.groupCommit = w.opts.Fsync == FsyncBatch
+	err := w.commit(records, kind, "", false)
+	w.groupCommit = false
+	gen, end, needSync := w.gen, w.size, w.syncPending
+	w.syncPending = false
+	w.mu.Unlock()
+	if err != nil || !needSync {
+		return err
+	}
+	return w.syncTo(gen, end)
+}
+
+// syncTo makes the current file durable up to offset end of file generation gen (group commit, §8 "batch"):
+// the fsync runs outside the writer's lock, and one fsync covers every append written before it started. Closing
+// and rotating fsync the file themselves first, so a file they replaced needs nothing more.
+func (w *Writer) syncTo(gen uint64, end int64) error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	w.mu.Lock()
+	if w.closed || w.gen != gen || w.syncedSize >= end {
+		w.mu.Unlock()
+		return nil
+	}
+	f, target := w.file, w.size
+	w.mu.Unlock()
+	err := f.Sync()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.gen != gen {
+		return nil
+	}
+	if err != nil {
+		w.stats.Errors++
+		return &WriteError{File: w.path(auditformat.ChainFileName(w.opts.Stream, w.index)), Err: err}
+	}
+	w.syncedSize = max(w.syncedSize, target)
+	w.lastFsync = time.Now()
+	w.stats.Fsyncs++
+	return nil
 }
 
 // NoteLoss records that count spans or logs never reached the writer; a gap record follows at the next write.
@@ -250,6 +293,7 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 			w.seq, w.head = durable.seq, durable.head
 			if w.file.Truncate(durable.size) == nil {
 				w.size = durable.size
+				w.syncedSize = min(w.syncedSize, w.size)
 			}
 			w.stats.Errors++
 			if dataKind != "" {
@@ -298,7 +342,11 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 	if due != "" {
 		buf, cpBody = w.checkpointRecord(buf, due)
 	}
-	if err = w.writeOut(buf, w.shouldFsync(forceFsync || due != "" || len(all) > 0)); err != nil {
+	fsync := w.shouldFsync(forceFsync || due != "" || len(all) > 0)
+	if fsync && w.groupCommit && due == "" {
+		fsync, w.syncPending = false, true // a checkpoint is fsynced here: it must be durable before its copy
+	}
+	if err = w.writeOut(buf, fsync); err != nil {
 		return err
 	}
 	if len(gaps) > 0 {
@@ -426,6 +474,7 @@ func (w *Writer) writeOut(data []byte, fsync bool) error {
 		if err := w.file.Sync(); err != nil {
 			return err
 		}
+		w.syncedSize = w.size
 		w.lastFsync = time.Now()
 		w.stats.Fsyncs++
 	}
@@ -473,6 +522,8 @@ func (w *Writer) openFile(index int, existingSize int64) error {
 		return err
 	}
 	w.file, w.index, w.size, w.day = f, index, max(existingSize, 0), -1
+	w.gen++
+	w.syncedSize = w.size
 	if existingSize < 0 {
 		return syncDir(w.opts.Directory)
 	}
