@@ -206,9 +206,10 @@ def instrument(
             from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter
 
             options = {"fsync": compliance.fsync, "retention_days": compliance.audit_retention_days}
-            key = signing_key if signing_key is not None else compliance.signing_key
-            if key is not None and compliance.enable_tamper_evident:
-                options["signing_key"] = key
+            if signing_key is not None:  # an explicit argument wins over the configuration
+                options["signing_key"] = signing_key
+            elif compliance.signing_key and compliance.enable_tamper_evident:
+                options["signing_key"] = compliance.signing_key
             options.update(audit_options or {})
             add_span(ComplianceSpanExporter(trail_dir, **options), compliance.audit_flush_interval_seconds)
             add_log(ComplianceLogExporter(trail_dir, **options), compliance.audit_flush_interval_seconds)

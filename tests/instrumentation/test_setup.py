@@ -237,3 +237,18 @@ def test_event_lines_can_also_go_to_a_rotating_file(handle_factory, tmp_path, mo
     lines = (tmp_path / "events" / "pharma_events.log").read_text().splitlines()
     assert len(lines) == 3
     assert all(f"Progress run={run_id}" in line for line in lines)
+
+
+def test_signing_key_makes_signed_checkpoints_that_verify_under_the_trusted_key(handle_factory, tmp_path):
+    from gxp_otel.audit.signing import generate_key_pem
+    from gxp_otel.audit.verifier import verify_trail
+
+    pem, signer = generate_key_pem()
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(pem)
+    handle = handle_factory(audit_dir=tmp_path / "trail", signing_key=str(key_file))
+    asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    handle.shutdown()
+    report = verify_trail(tmp_path / "trail", trusted_keys=[signer.public_key_hex])
+    assert report.ok, report.problems
+    assert sum(s.signed_checkpoints for s in report.streams) >= 1
