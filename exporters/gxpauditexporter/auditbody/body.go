@@ -18,6 +18,7 @@ type Encoder struct {
 	events  []byte
 	links   []byte
 	body    []byte
+	gxp     []byte
 	// findings of the record being encoded: gxp and scalar members, attributes, the rest (events, links, log body)
 	scalars, attr, rest findings
 }
@@ -112,7 +113,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	items := sortedItems(span.Attributes(), &e.scratch)
 	e.attrs = e.attr.members(e.attrs[:0], items, "attributes", 0)
 	gxp := resolveGxp(collectGxp(items), &res.gxp)
-	gxpJSON := e.scalars.gxpObject(nil, &gxp)
+	e.gxp = e.scalars.gxpObject(e.gxp[:0], &gxp)
 	traceState := e.scalars.clean(span.TraceState().AsRaw(), "trace_state")
 	name := e.scalars.clean(span.Name(), "name")
 	message := e.scalars.clean(span.Status().Message(), "status/message")
@@ -169,7 +170,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	dst = append(dst, `","events":`...)
 	dst = append(dst, e.events...)
 	dst = append(dst, `,"gxp":`...)
-	dst = append(dst, gxpJSON...)
+	dst = append(dst, e.gxp...)
 	dst = append(dst, `,"kind":"`...)
 	dst = append(dst, kindName(span.Kind())...)
 	dst = append(dst, `","links":`...)
@@ -205,7 +206,7 @@ func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord
 	items := sortedItems(lr.Attributes(), &e.scratch)
 	e.attrs = e.attr.members(e.attrs[:0], items, "attributes", 0)
 	gxp := resolveGxp(collectGxp(items), &res.gxp)
-	gxpJSON := e.scalars.gxpObject(nil, &gxp)
+	e.gxp = e.scalars.gxpObject(e.gxp[:0], &gxp)
 	severityText := e.scalars.clean(lr.SeverityText(), "severity_text")
 	eventName := e.scalars.clean(lr.EventName(), "event_name")
 	e.body = e.rest.value(e.body[:0], lr.Body(), "", "body", 0)
@@ -221,7 +222,7 @@ func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord
 	dst = append(dst, `","event_name":`...)
 	dst = auditformat.AppendString(dst, eventName)
 	dst = append(dst, `,"gxp":`...)
-	dst = append(dst, gxpJSON...)
+	dst = append(dst, e.gxp...)
 	dst = append(dst, `,"observed_time_unix_nano":"`...)
 	dst = strconv.AppendUint(dst, uint64(lr.ObservedTimestamp()), 10)
 	dst = append(dst, `","resource":`...)

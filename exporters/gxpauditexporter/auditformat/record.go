@@ -3,6 +3,7 @@ package auditformat
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"strconv"
 	"time"
 )
@@ -49,9 +50,24 @@ type Envelope struct {
 // body must be the canonical JSON of the body object. JCS orders the members body, hash, kind, prev, seq, stream,
 // time, so the hashed text is the line without its hash member and the body is serialised only once.
 func EncodeRecord(dst []byte, env Envelope, body []byte) ([]byte, Hash) {
+	var e RecordEncoder
+	return e.Encode(dst, env, body)
+}
+
+// RecordEncoder is EncodeRecord with its hash state kept between records. Not safe for concurrent use.
+type RecordEncoder struct {
+	h hash.Hash
+}
+
+// Encode is EncodeRecord.
+func (e *RecordEncoder) Encode(dst []byte, env Envelope, body []byte) ([]byte, Hash) {
 	var tailBuf [256]byte
 	tail := appendEnvelopeTail(tailBuf[:0], env)
-	h := sha256.New()
+	if e.h == nil {
+		e.h = sha256.New()
+	}
+	h := e.h
+	h.Reset()
 	h.Write([]byte(RecordDomain + `{"body":`))
 	h.Write(body)
 	h.Write(tail)

@@ -53,6 +53,7 @@ type Writer struct {
 	compressor             *compressor
 	buf                    []byte
 	clock                  timeCache
+	encoder                auditformat.RecordEncoder
 	gen                    uint64 // incremented for every file opened
 	syncedSize             int64  // the current file is durable up to here
 	groupCommit            bool   // set by Append: a batch fsync may be left to syncTo
@@ -302,7 +303,10 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 			err = &WriteError{File: w.path(auditformat.ChainFileName(w.opts.Stream, w.index)), Err: err}
 		}
 	}()
-	all := append(gaps, records...)
+	all := records
+	if len(gaps) > 0 {
+		all = append(gaps, records...)
+	}
 	for position, r := range all {
 		now := w.opts.Clock()
 		if w.needsRotation(int64(len(buf)), r, now) {
@@ -371,7 +375,7 @@ func (w *Writer) seal(dst []byte, kind string, body []byte, ns int64) []byte {
 	env := auditformat.Envelope{
 		Kind: kind, Stream: w.opts.Stream, Seq: uint64(w.seq + 1), Prev: w.head, Time: w.clock.format(ns),
 	}
-	dst, w.head = auditformat.EncodeRecord(dst, env, body)
+	dst, w.head = w.encoder.Encode(dst, env, body)
 	w.seq++
 	if w.day < 0 {
 		w.day = utcDay(ns)
