@@ -146,3 +146,16 @@ def test_a_run_cancelled_by_the_user_is_not_an_error(telemetry):
     assert run.status.status_code == StatusCode.OK and step_a.status.status_code == StatusCode.OK
     assert "span.cancelled" in [e.name for e in run.events]
     assert [e.name for e in step_a.events] == ["Progress", "span.cancelled"]
+
+
+def test_hiding_content_also_applies_to_an_openinference_instrumented_earlier(telemetry_factory):
+    from llama_index.core.llms import MockLLM
+    from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+
+    LlamaIndexInstrumentor().instrument(tracer_provider=TracerProvider())  # someone else's, showing content
+    telemetry = telemetry_factory(capture_content=False)
+    asyncio.run(MockLLM(max_tokens=4).acomplete("patient PATIENT-7"))
+    llm_spans = [s for s in telemetry.finished_spans() if s.attributes.get("openinference.span.kind") == "LLM"]
+    assert llm_spans
+    assert all("PATIENT-7" not in json.dumps(dict(s.attributes)) for s in llm_spans)

@@ -114,6 +114,11 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         openinference = LlamaIndexInstrumentor()
         self._owns_openinference = not openinference.is_instrumented_by_opentelemetry
+        if not self._owns_openinference and not capture_content:
+            # Hiding content is a safety property: an OpenInference instrumented earlier without it (say by
+            # opentelemetry-instrument, before this instrumentor) is redone with the hiding configuration.
+            openinference.uninstrument()
+            self._owns_openinference = True
         if self._owns_openinference:
             openinference.instrument(tracer_provider=tracer_provider, config=trace_config, skip_dep_check=True)
 
