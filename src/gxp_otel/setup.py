@@ -232,7 +232,8 @@ def instrument(
             instrumentor.uninstrument()
         instrumentor.instrument(
             tracer_provider=tracer_provider, logger_provider=logger_provider, meter_provider=meter_provider,
-            config=trace_config, capture_content=cfg.capture_content, payload_max_chars=cfg.payload_max_chars,
+            config=trace_config, capture_content=None if cfg.capture_content else False,
+            payload_max_chars=cfg.payload_max_chars,
             event_filter=EventFilter(cfg.logging.include_event_types, cfg.logging.exclude_event_types),
             event_router=router, statistics=statistics,
         )

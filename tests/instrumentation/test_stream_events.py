@@ -135,3 +135,12 @@ def test_a_broken_log_pipeline_is_counted_never_raised(telemetry_factory):
     stats = GxpWorkflowInstrumentor().statistics.snapshot()
     assert stats["errors_by_kind"] == {"stream-event": 3}
     assert len(telemetry.finished_spans()) == 4
+
+
+def test_openinference_hide_variables_also_hide_event_payloads(telemetry_factory, monkeypatch):
+    monkeypatch.setenv("OPENINFERENCE_HIDE_INPUTS", "true")
+    telemetry = telemetry_factory()
+    asyncio.run(run_collecting(ThreeStep(timeout=10), n=1))
+    assert {r.body for r in telemetry.log_records()} == {"__REDACTED__"}
+    assert all(r.attributes["gxp.event.payload.redacted"] for r in telemetry.log_records())
+    assert telemetry.span_named("ThreeStep.run").attributes["input.value"] == "__REDACTED__"

@@ -95,11 +95,11 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         logger_provider = kwargs.get("logger_provider") or _logs.get_logger_provider()
         meter_provider = kwargs.get("meter_provider") or metrics.get_meter_provider()
         trace_config = kwargs.get("config") or TraceConfig()
-        capture_content = kwargs.get("capture_content")
-        if capture_content is None:
-            capture_content = not (trace_config.hide_inputs or trace_config.hide_outputs)
-        elif not capture_content:
+        explicit = kwargs.get("capture_content")
+        if explicit is False:  # the one switch: OpenInference hides inputs and outputs too
             trace_config = TraceConfig(hide_inputs=True, hide_outputs=True)
+        # Our own payloads (events, run/step input and output) are hidden when either side is hidden.
+        capture_content = explicit is not False and not (trace_config.hide_inputs or trace_config.hide_outputs)
 
         self._statistics = kwargs.get("statistics") or TelemetryStatistics()
         self._statistics.bind_meter(meter_provider)
