@@ -29,7 +29,7 @@ from gxp_otel.audit.signing import generate_key_pem
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.phoenix.audit_status import RunInTrail, audit_annotation, runs_in_trail
 from gxp_otel.phoenix.client import PhoenixApiError, PhoenixClient
-from gxp_otel.phoenix.server import PhoenixServer
+from gxp_otel.phoenix.server import PhoenixServer, free_port, port_is_free
 
 DEMO_PROJECT = "gxp-otel-demo"
 EXAMPLE = Path("examples") / "pharma_test_generation.py"
@@ -120,6 +120,9 @@ def run_demo(
         echo(f"Phoenix: reusing the one at {status.url}")
         url = status.url
     else:
+        if not port_is_free(server.grpc_port):  # e.g. a collector on 4317; the demo sends over HTTP only
+            taken, server.grpc_port = server.grpc_port, free_port()
+            echo(f"Phoenix: gRPC port {taken} is taken, using {server.grpc_port} instead")
         echo(f"Phoenix: starting on {server.url} (data in {server.phoenix_dir}) ...")
         t0 = time.monotonic()
         url = server.start().url

@@ -3,6 +3,7 @@ span carries its audit annotation, and a second run works too."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,29 @@ def test_demo_command_prints_the_summary_with_links_and_how_to_stop_phoenix(phoe
     assert f"{phoenix.url}/projects/" in result.output
     assert "audit: verified" in result.output
     assert f"gxp-otel phoenix stop --data-dir {tmp_path}" in result.output
+
+
+def test_demo_starts_its_own_phoenix_when_none_runs_and_leaves_it_running(tmp_path) -> None:
+    """The fresh-machine path. The gRPC port is taken (as by a local collector on 4317): the demo picks another."""
+    import socket
+
+    from gxp_otel.phoenix import PhoenixServer, free_port
+
+    with socket.socket() as collector:
+        collector.bind(("127.0.0.1", 0))
+        collector.listen()
+        try:
+            result = run_demo(tmp_path, http_port=free_port(), grpc_port=collector.getsockname()[1], runs=1,
+                              echo=lambda _: None)
+            status = PhoenixServer(tmp_path).status()
+            assert result.phoenix_started and result.ok
+            assert status.state == "running" and status.url == result.phoenix_url, "the demo did not leave Phoenix running"
+            assert status.grpc_port != collector.getsockname()[1]
+        finally:
+            pid = PhoenixServer(tmp_path).read_record().pid
+            PhoenixServer(tmp_path).stop()
+    try:
+        os.waitpid(pid, 0)  # it was started from this test process: collect it (stop() has ended it)
+    except ChildProcessError:
+        pass  # already collected by subprocess's own clean-up
+    assert not Path(f"/proc/{pid}").exists(), "the demo's Phoenix survived `phoenix stop`"

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from gxp_otel.demo import DEMO_PROJECT, DemoError, DemoResult, run_demo
+from gxp_otel.phoenix.client import PhoenixApiError
 from gxp_otel.phoenix.server import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, PhoenixError, resolve_data_dir
 
 
@@ -69,7 +70,7 @@ def demo(
     try:
         result = run_demo(resolve_data_dir(data_dir), http_port=port, grpc_port=grpc_port, example=example,
                           project=project, runs=runs, echo=typer.echo)
-    except (DemoError, PhoenixError) as error:
+    except (DemoError, PhoenixError, PhoenixApiError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
     typer.echo(_summary(result))
