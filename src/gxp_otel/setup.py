@@ -186,13 +186,15 @@ def instrument(
         queue = {"max_queue_size": max(cfg.logging.buffer_size, 1),
                  "max_export_batch_size": max(1, min(512, cfg.logging.buffer_size))}
 
-        def add_span(exporter: SpanExporter, delay_s: float) -> None:
+        def add_span(exporter: SpanExporter, delay_s: float, batch_class: Any = None) -> None:
             kwargs = {**queue, "schedule_delay_millis": delay_s * 1000} if batch else {}
-            _add_processor(tracer_provider, span_processor(exporter, **kwargs), undo)
+            processor_class = (batch_class or span_processor) if batch else span_processor
+            _add_processor(tracer_provider, processor_class(exporter, **kwargs), undo)
 
-        def add_log(exporter: LogRecordExporter, delay_s: float) -> None:
+        def add_log(exporter: LogRecordExporter, delay_s: float, batch_class: Any = None) -> None:
             kwargs = {**queue, "schedule_delay_millis": delay_s * 1000} if batch else {}
-            _add_processor(logger_provider, log_processor(exporter, **kwargs), undo)
+            processor_class = (batch_class or log_processor) if batch else log_processor
+            _add_processor(logger_provider, processor_class(exporter, **kwargs), undo)
 
         if cfg.otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -211,8 +213,13 @@ def instrument(
             elif compliance.signing_key and compliance.enable_tamper_evident:
                 options["signing_key"] = compliance.signing_key
             options.update(audit_options or {})
-            add_span(ComplianceSpanExporter(trail_dir, **options), compliance.audit_flush_interval_seconds)
-            add_log(ComplianceLogExporter(trail_dir, **options), compliance.audit_flush_interval_seconds)
+            from gxp_otel.audit.processors import ComplianceBatchLogRecordProcessor, ComplianceBatchSpanProcessor
+
+            # Batch processors that record what a full queue drops as a gap in the trail (never silent loss).
+            add_span(ComplianceSpanExporter(trail_dir, **options), compliance.audit_flush_interval_seconds,
+                     ComplianceBatchSpanProcessor)
+            add_log(ComplianceLogExporter(trail_dir, **options), compliance.audit_flush_interval_seconds,
+                    ComplianceBatchLogRecordProcessor)
         for exporter in span_exporters:
             add_span(exporter, 0.2)
         for exporter in log_exporters:

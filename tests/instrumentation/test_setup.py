@@ -252,3 +252,13 @@ def test_signing_key_makes_signed_checkpoints_that_verify_under_the_trusted_key(
     report = verify_trail(tmp_path / "trail", trusted_keys=[signer.public_key_hex])
     assert report.ok, report.problems
     assert sum(s.signed_checkpoints for s in report.streams) >= 1
+
+
+def test_the_trail_is_fed_by_gap_recording_batch_processors(handle_factory, tmp_path):
+    from gxp_otel.audit.processors import ComplianceBatchLogRecordProcessor, ComplianceBatchSpanProcessor
+
+    handle = handle_factory(audit_dir=tmp_path)
+    span_processors = handle.tracer_provider._active_span_processor._span_processors
+    log_processors = handle.logger_provider._multi_log_record_processor._log_record_processors
+    assert sum(isinstance(p, ComplianceBatchSpanProcessor) for p in span_processors) == 1
+    assert sum(isinstance(p, ComplianceBatchLogRecordProcessor) for p in log_processors) == 1
