@@ -30,7 +30,7 @@ from opentelemetry.context import Context
 from gxp_otel.attribution import RUN_ID, USER_ID
 from gxp_otel.instrumentation.attribution_processors import attribution_now
 from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
-from gxp_otel.instrumentation.payload import PayloadCapture, event_payload
+from gxp_otel.instrumentation.payload import PayloadCapture
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 try:
