@@ -159,3 +159,27 @@ def test_hiding_content_also_applies_to_an_openinference_instrumented_earlier(te
     llm_spans = [s for s in telemetry.finished_spans() if s.attributes.get("openinference.span.kind") == "LLM"]
     assert llm_spans
     assert all("PATIENT-7" not in json.dumps(dict(s.attributes)) for s in llm_spans)
+
+
+def test_a_step_waiting_for_an_event_is_not_an_error(telemetry):
+    from workflows import Context, Workflow, step
+    from workflows.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+
+    class Asks(Workflow):
+        @step
+        async def a(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            answer = await ctx.wait_for_event(HumanResponseEvent, waiter_event=InputRequiredEvent(prefix="ok?"))
+            return StopEvent(result=answer.response)
+
+    async def scenario():
+        handler = Asks(timeout=10).run()
+        async for ev in handler.stream_events():
+            if isinstance(ev, InputRequiredEvent):
+                handler.ctx.send_event(HumanResponseEvent(response="yes"))
+        return await handler
+
+    assert asyncio.run(scenario()) == "yes"
+    attempts = [s for s in telemetry.finished_spans() if s.attributes.get("gxp.step.name") == "a"]
+    assert len(attempts) == 2  # paused (waiting), then replayed with the answer
+    assert all(s.status.status_code != StatusCode.ERROR for s in attempts)
+    assert telemetry.span_named("Asks.run").status.status_code == StatusCode.OK
