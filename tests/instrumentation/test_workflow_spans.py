@@ -183,3 +183,8 @@ def test_a_step_waiting_for_an_event_is_not_an_error(telemetry):
     assert len(attempts) == 2  # paused (waiting), then replayed with the answer
     assert all(s.status.status_code != StatusCode.ERROR for s in attempts)
     assert telemetry.span_named("Asks.run").status.status_code == StatusCode.OK
+    logs = {r.event_name: r for r in telemetry.log_records()}
+    assert sorted(logs) == ["HumanResponseEvent", "InputRequiredEvent"]  # asked once, though the step ran twice
+    assert logs["InputRequiredEvent"].attributes["gxp.event.source"] == "wait-for-event"
+    first_attempt = min(attempts, key=lambda s: s.start_time)
+    assert logs["InputRequiredEvent"].span_id == first_attempt.context.span_id

@@ -12,8 +12,9 @@ What `instrument()` on this class does (and `uninstrument()` undoes):
 2. wraps OpenInference's `_Span.process_input`/`process_output` so workflow run and step spans carry the real payloads,
    run id, step, worker and retry (`workflow_spans`), instead of OpenInference's BrokerState encoding, and its
    `EventHandler.handle` to skip the output summaries those payloads replace;
-3. wraps `workflows.context.context.Context.write_event_to_stream` (one log record + one span event per stream event)
-   and `Context.send_event` (a `HumanResponseEvent` sent into a run is recorded as an attributable action);
+3. wraps `workflows.context.context.Context.write_event_to_stream` (one log record + one span event per stream event),
+   `Context.wait_for_event` (the waiter event a pausing step has published, once) and `Context.send_event` (a
+   `HumanResponseEvent` sent into a run is recorded as an attributable action);
 4. adds a dispatcher span handler for trace-context propagation across processes, and wraps `Context.to_dict`,
    `Context.from_dict` and `Workflow.run` so a run resumed from a serialised context stays in its trace
    (`context_carrier`);
@@ -128,6 +129,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.write_event_to_stream", self._write_event_to_stream)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.send_event", self._send_event)
+        wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.wait_for_event", self._wait_for_event)
         carrier = ContextCarrier(self._recorder.run_spans, self._statistics)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.to_dict", carrier.to_dict)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.from_dict", carrier.from_dict)
@@ -147,6 +149,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         unwrap(oi_handler.EventHandler, "handle")
         unwrap(workflows_context.Context, "write_event_to_stream")
         unwrap(workflows_context.Context, "send_event")
+        unwrap(workflows_context.Context, "wait_for_event")
         unwrap(workflows_context.Context, "to_dict")
         unwrap(workflows_context.Context, "from_dict")
         from workflows import workflow as workflows_workflow
@@ -171,6 +174,25 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if event is not None:
             self._recorder.record(event)
         return result
+
+    def _wait_for_event(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        """A step pausing on `ctx.wait_for_event(..., waiter_event=ev)`: the runtime publishes `ev` (usually an
+        `InputRequiredEvent`) to the stream, so it is recorded like a stream event, once: only when the step
+        really pauses, not when its replay finds the answer waiting."""
+        recorder = self._recorder
+
+        async def waiting() -> Any:
+            from workflows.runtime.types.results import WaitingForEvent
+
+            try:
+                return await wrapped(*args, **kwargs)
+            except WaitingForEvent:
+                waiter = kwargs.get("waiter_event", args[1] if len(args) > 1 else None)
+                if waiter is not None:
+                    recorder.record(waiter, source="wait-for-event", extra={"gxp.hitl.action": "input-required"})
+                raise
+
+        return waiting()
 
     def _send_event(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         result = wrapped(*args, **kwargs)
