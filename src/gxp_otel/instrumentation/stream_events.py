@@ -9,7 +9,8 @@ step span current. Each recorded event becomes:
   and span ids, and the same attributes except the payload text (the body holds it).
 
 The log record carries `gxp.event.type`, `gxp.event.source` (`stream`, `step-return` for an `InputRequiredEvent` a
-step returned, `human-response` for a `HumanResponseEvent` sent into the run), `gxp.step.name` when inside a step,
+step returned, `wait-for-event` for the waiter event of a step pausing in `ctx.wait_for_event`, `human-response`
+for a `HumanResponseEvent` sent into the run), `gxp.step.name` when inside a step,
 the run id and attribution (added by the attribution processor from the context), and the payload flags
 (`gxp.event.payload.sha256`/`.size`/`.truncated`/`.redacted`/`.coerced`, see `payload.py`). The span event carries
 only what its step span does not: the payload text `gxp.event.payload` with the same flags, and the source when
