@@ -245,3 +245,18 @@ def test_checkpoints_are_signed_and_copied_to_the_checkpoint_file(tmp_path):
     assert all(c["body"]["key_id"] == signer.key_id for c in checkpoints)
     report = verify_trail(tmp_path, trusted_keys=[signer.public_key_hex])
     assert report.ok and report.streams[0].signed_checkpoints == len(checkpoints)
+
+
+def test_a_crash_between_rotation_and_the_next_file_resumes_in_the_next_file(tmp_path):
+    writer = AuditTrailWriter(tmp_path, stream_id="s.0", rotate_bytes=4096, compress=False)
+    while writer.stats["rotations"] == 0:
+        writer.append("log", [{"x": {"stringValue": "y" * 300}}])
+    fresh = writer.current_file
+    os.close(writer._fd)
+    os.close(writer._lock_fd)
+    writer._closed = True
+    fresh.unlink()  # the process died after sealing the old file, before the new one existed
+    AuditTrailWriter(tmp_path, stream_id="s.0", compress=False).close()
+    assert fresh.exists()
+    report = verify_trail(tmp_path)
+    assert report.ok, report.problems

@@ -56,6 +56,13 @@ def _is_close(record: dict) -> bool:
     return record["kind"] == "checkpoint" and record["body"].get("statement", {}).get("reason") == "close"
 
 
+def _ends_file(record: dict) -> bool:
+    """The file was closed by a rotation (a crash came before the next file existed): continue in the next one."""
+    if record["kind"] == "rotation":
+        return True
+    return record["kind"] == "checkpoint" and record["body"].get("statement", {}).get("reason") == "rotation"
+
+
 def _last_record_of(directory: Path, parsed: ChainFileName) -> dict | None:
     last = None
     opener = gzip.open if parsed.compressed else open
@@ -113,7 +120,7 @@ def recover_tail(directory: Path, stream: str, files: list[ChainFileName]) -> Re
     extra = {"torn_bytes": len(torn), "quarantine_file": quarantine, "quarantine_sha256": sha256_hex(torn) if torn else ""}
     if record is None:
         return RecoveredTail(-1, "0" * 64, 0, False, False, **extra)
-    return RecoveredTail(int(record["seq"]), record["hash"], good_end, _is_close(record), False, **extra)
+    return RecoveredTail(int(record["seq"]), record["hash"], good_end, _is_close(record), _ends_file(record), **extra)
 
 
 def _quarantine(directory: Path, stream: str, index: int, seq: int, data: bytes) -> str:

@@ -286,7 +286,8 @@ class AuditTrailWriter:
         else:
             self._open_file(files[-1].index, existing_size=tail.size)
         if self._compressor is not None:
-            for parsed in files[:-1]:
+            closed = files if tail.needs_new_file else files[:-1]
+            for parsed in closed:
                 if not parsed.compressed and not (self.directory / (parsed.plain + ".gz")).exists():
                     self._compressor.submit(parsed.plain)
         recovery = {
