@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/internal/metadata"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -60,6 +61,33 @@ func BenchmarkPushTraces(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := e.pushTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// BenchmarkDecodeAndPushTraces adds what the receiver does first (protobuf decoding), as in the collector.
+func BenchmarkDecodeAndPushTraces(b *testing.B) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.Directory = b.TempDir()
+	cfg.Stream = "bench.0"
+	e := sharedExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	defer e.shutdown(context.Background())
+	raw, err := ptraceotlp.NewExportRequestFromTraces(benchmarkSpans(1000)).MarshalProto()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(raw); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.pushTraces(context.Background(), req.Traces()); err != nil {
 			b.Fatal(err)
 		}
 	}
