@@ -155,6 +155,12 @@ class AuditTrailWriter:
         encoded = [self._encode_body(body) for body in bodies]
         with self._lock:
             self._ensure_open()
+            try:
+                self._reattach_if_deleted()
+            except OSError as exc:
+                self.stats["errors"] += 1
+                self._note_loss_locked({"span": "spans", "log": "logs"}.get(kind, kind), len(encoded), str(exc))
+                raise AuditWriteError(f"{self.directory}: cannot write: {exc}") from exc
             self._commit([(kind, body) for body in encoded], data_kind=kind)
 
     def note_loss(self, signal: str, count: int, reason: str, first_time_ns: int | None = None) -> None:
@@ -316,6 +322,32 @@ class AuditTrailWriter:
     @staticmethod
     def _utc_day(ns: int) -> int:
         return ns // 86_400_000_000_000
+
+    def _reattach_if_deleted(self) -> None:
+        """If the chain file was deleted under the running writer, start the next file in a re-created directory.
+
+        Checked before every write (one ``fstat``): records appended to an unlinked file would vanish. The new file
+        begins with a ``recovery`` record (reason ``files-deleted``) so the chain continues and the verifier reports
+        the deleted files as missing; nothing acknowledged after the deletion is lost.
+        """
+        if os.fstat(self._fd).st_nlink > 0:
+            return
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(self._fd)
+        existing = [p.index for p in map(parse_chain_file_name, os.listdir(self.directory))
+                    if p is not None and p.stream == self.stream_id]
+        self._open_file(max([self._index, *existing]) + 1)
+        if os.fstat(self._checkpoint_fd).st_nlink == 0:
+            os.close(self._checkpoint_fd)
+            self._checkpoint_fd = os.open(self.directory / checkpoint_file_name(self.stream_id),
+                                          os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if os.fstat(self._lock_fd).st_nlink == 0:
+            os.close(self._lock_fd)
+            self._lock_fd = os.open(self.directory / lock_file_name(self.stream_id), os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        recovery = {"reason": "files-deleted", "torn_bytes": "0", "quarantine_file": "", "quarantine_sha256": "",
+                    **self._identity()}
+        self._commit([("recovery", canonical_json(recovery))], checkpoint_reason="recovery")
 
     def _ensure_open(self) -> None:
         if self._closed:
