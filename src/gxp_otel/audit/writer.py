@@ -150,8 +150,10 @@ class AuditTrailWriter:
 
     # ------------------------------------------------------------------ public API
 
-    def append(self, kind: str, bodies: Sequence[dict[str, Any]]) -> None:
-        """Append one record per body (``kind`` ``span`` or ``log``) durably, as one group commit."""
+    def append(self, kind: str, bodies: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
+        """Append one record per body durably, as one group commit; return each record's ``(seq, hash)``.
+
+        ``kind`` is ``span``, ``log`` or a reserved kind (``signature``, ``correction``, ``purge``: §12)."""
         encoded = [self._encode_body(body) for body in bodies]
         with self._lock:
             self._ensure_open()
@@ -161,7 +163,7 @@ class AuditTrailWriter:
                 self.stats["errors"] += 1
                 self._note_loss_locked({"span": "spans", "log": "logs"}.get(kind, kind), len(encoded), str(exc))
                 raise AuditWriteError(f"{self.directory}: cannot write: {exc}") from exc
-            self._commit([(kind, body) for body in encoded], data_kind=kind)
+            return self._commit([(kind, body) for body in encoded], data_kind=kind)
 
     def note_loss(self, signal: str, count: int, reason: str, first_time_ns: int | None = None) -> None:
         """Record that ``count`` spans/logs never reached the writer; a ``gap`` record follows at the next write."""
@@ -406,14 +408,17 @@ class AuditTrailWriter:
         data_kind: str | None = None,
         checkpoint_reason: str | None = None,
         force_fsync: bool = False,
-    ) -> None:
-        """Seal and write gap records, ``records`` and any due checkpoint; roll back to the last durable line on error."""
+    ) -> list[tuple[int, str]]:
+        """Seal and write gap records, ``records`` and any due checkpoint; roll back to the last durable line on error.
+
+        Returns ``(seq, hash)`` of each of ``records``."""
         durable = (self._seq, self._head, self._size)
         durable_data = buffered_data = 0
         buffer: list[bytes] = []
         pending_size = 0
         gaps = self._gap_records()
         cp_line = b""
+        sealed: list[tuple[int, str]] = []
         try:
             for position, (kind, body_json) in enumerate(gaps + records):
                 now = self._clock()
@@ -431,6 +436,8 @@ class AuditTrailWriter:
                 buffer.append(line)
                 pending_size += len(line)
                 buffered_data += position >= len(gaps)
+                if position >= len(gaps):
+                    sealed.append((self._seq, self._head))
                 if self._fsync_policy == "always":
                     self._write_out(buffer, fsync=True)
                     durable, durable_data = (self._seq, self._head, self._size), buffered_data
@@ -452,7 +459,7 @@ class AuditTrailWriter:
         if gaps:
             self._pending_loss.clear()
         if data_kind is not None:
-            self.stats[data_kind] += len(records)
+            self.stats[data_kind] = self.stats.get(data_kind, 0) + len(records)
         self.stats["records"] += len(records)
         self.stats["gaps"] += len(gaps)
         if cp_line:
@@ -460,6 +467,7 @@ class AuditTrailWriter:
                 self._append_checkpoint_file(cp_line)
             except OSError:
                 self.stats["errors"] += 1  # the checkpoint is durable in the chain; the copy is re-made at the next one
+        return sealed
 
     def _gap_records(self) -> list[tuple[str, bytes]]:
         return [
