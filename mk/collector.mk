@@ -1,6 +1,7 @@
 # Collector distribution and Go tests (issue 5). `make collector` builds build/otelcol-gxp (the otelcol-gxp
-# distribution, via the upstream builder) and build/gxpaudit-verify (the Go verifier); `make go-test` runs the Go
-# tests of the gxpaudit module. The Go module cache and proxy supply every module; the distribution's checksums are
+# distribution, via the upstream builder), build/gxpaudit-verify (the Go verifier) and build/gxpaudit-vector (plays
+# a test vector against the Go writer, for the Python cross-checks); `make go-test` runs the Go tests of the
+# gxpaudit module. The Go module cache and proxy supply every module; the distribution's checksums are
 # pinned by collector-config/otelcol-gxp.go.sum (copied in before the builder resolves modules).
 GO ?= go
 GXPAUDIT_DIR := exporters/gxpauditexporter
@@ -10,7 +11,7 @@ GO_NICE := nice -n 10 env GOFLAGS=-buildvcs=false
 
 .PHONY: collector go-test
 
-collector: build/otelcol-gxp build/gxpaudit-verify
+collector: build/otelcol-gxp build/gxpaudit-verify build/gxpaudit-vector
 
 build/otelcol-gxp: collector-config/builder-config.yaml collector-config/otelcol-gxp.go.sum $(GXPAUDIT_SOURCES)
 	mkdir -p $(OTELCOL_SRC)
@@ -24,6 +25,10 @@ build/otelcol-gxp: collector-config/builder-config.yaml collector-config/otelcol
 build/gxpaudit-verify: $(GXPAUDIT_SOURCES)
 	mkdir -p build
 	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) build -p 2 -trimpath -o ../../build/gxpaudit-verify ./cmd/gxpaudit-verify
+
+build/gxpaudit-vector: $(GXPAUDIT_SOURCES)
+	mkdir -p build
+	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) build -p 2 -trimpath -o ../../build/gxpaudit-vector ./cmd/gxpaudit-vector
 
 go-test:
 	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) vet ./... && $(GO_NICE) $(GO) test -p 2 -count=1 ./...

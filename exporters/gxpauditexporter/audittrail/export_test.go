@@ -1,23 +1,6 @@
 package audittrail
 
-import (
-	"os"
-	"syscall"
-)
-
-// Abandon drops the writer as a crash would: files closed and the stream released, without a close checkpoint.
-func (w *Writer) Abandon() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed = true
-	_ = w.file.Close()
-	_ = w.cpFile.Close()
-	_ = syscall.Flock(int(w.lockFile.Fd()), syscall.LOCK_UN)
-	_ = w.lockFile.Close()
-	if w.compressor != nil {
-		w.compressor.close()
-	}
-}
+import "os"
 
 // BreakFile swaps the chain file for a read-only handle, so the next write fails as on a broken disk.
 func (w *Writer) BreakFile() {

@@ -244,6 +244,17 @@ func (w *Writer) Close() error {
 	return err
 }
 
+// Abandon drops the writer as a crash would: files closed and the stream released, without a close checkpoint.
+// For tests and the vector tools; a collector never calls it.
+func (w *Writer) Abandon() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		w.closed = true
+		w.release()
+	}
+}
+
 func (w *Writer) release() {
 	for _, f := range []*os.File{w.file, w.cpFile} {
 		if f != nil {
