@@ -173,3 +173,61 @@ def test_go_and_python_writers_write_identical_files(seed: int, tmp_path: Path) 
     assert sorted(go_files) == sorted(python_files)
     for name, text in python_files.items():
         assert go_files[name] == text, f"{name} differs"
+
+
+def tamper(rng: random.Random, trail: Path) -> str:
+    """One random tampering of a trail; returns what was done."""
+    chain = sorted(p for p in trail.iterdir() if p.name.endswith(".jsonl") and "-0" in p.name)
+    checkpoints = sorted(trail.glob("*.checkpoints.jsonl"))
+    target = rng.choice(chain)
+    lines = target.read_bytes().split(b"\n")[:-1]
+    how = rng.choice(["edit", "delete", "duplicate", "swap", "truncate", "drop-file", "checkpoint-file", "byte"])
+    i = rng.randrange(len(lines)) if lines else 0
+    if how == "edit" and lines:
+        lines[i] = lines[i].replace(b'"seq":"', b'"seq":"1', 1) if rng.random() < 0.3 else lines[i][:20] + b"X" + lines[i][21:]
+    elif how == "delete" and lines:
+        del lines[i]
+    elif how == "duplicate" and lines:
+        lines.insert(i, lines[i])
+    elif how == "swap" and len(lines) > 1:
+        j = rng.randrange(len(lines) - 1)
+        lines[j], lines[j + 1] = lines[j + 1], lines[j]
+    elif how == "truncate" and lines:
+        lines = lines[:i]
+    elif how == "drop-file" and len(chain) > 1:
+        target.unlink()
+        return f"{how} {target.name}"
+    elif how == "checkpoint-file" and checkpoints:
+        cp_lines = checkpoints[0].read_bytes().split(b"\n")[:-1]
+        if cp_lines:
+            k = rng.randrange(len(cp_lines))
+            cp_lines[k] = cp_lines[k].replace(b'"seq":"', b'"seq":"9', 1)
+            checkpoints[0].write_bytes(b"".join(line + b"\n" for line in cp_lines))
+        return f"{how} {checkpoints[0].name}"
+    elif how == "byte":
+        data = bytearray(target.read_bytes())
+        if data:
+            data[rng.randrange(len(data))] ^= 0x20
+        target.write_bytes(bytes(data))
+        return f"{how} {target.name}"
+    target.write_bytes(b"".join(line + b"\n" for line in lines))
+    return f"{how} {target.name}:{i + 1}"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_go_and_python_verifiers_report_the_same_problems_on_random_tampering(seed: int, tmp_path: Path) -> None:
+    require_build()
+    from gxp_otel.audit.verifier import verify_trail
+
+    from otelcol_process import go_verify
+
+    rng = random.Random(10_000 + seed)
+    trail = tmp_path / "trail"
+    trail.mkdir()
+    run_steps(Gen(seed).vector(), trail)
+    what = tamper(rng, trail)
+    py = verify_trail(trail)
+    _, go = go_verify(trail)
+    python_problems = [(p.file, p.line, p.seq, p.kind) for p in py.problems]
+    go_problems = [(p["file"], p["line"], p["seq"], p["kind"]) for p in go["problems"]]
+    assert go_problems == python_problems, what
