@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--spans", type=int, default=1000, help="spans per request")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--markdown", type=Path, help="write the results section to this file")
     args = parser.parse_args()
     for binary in (OTELCOL, LOAD, VERIFY):

@@ -42,4 +42,4 @@ build/otlpload: $(GXPAUDIT_SOURCES)
 .PHONY: bench-collector
 bench: bench-collector
 bench-collector: $(STAMP) collector build/otlpload
-	$(BIN)/python bench/bench_collector.py --rounds 3 --seconds 10 --markdown docs/benchmarks-collector.md
+	$(BIN)/python bench/bench_collector.py --rounds 3 --seconds 10 --workers 8 --markdown docs/benchmarks-collector.md

@@ -57,7 +57,7 @@ func CheckLine(line []byte) (rec Record, problem, detail string) {
 		return Record{}, ProblemMalformed, err.Error()
 	}
 	hashHex := rec.Hash
-	prev, _ := decodeHash(rec.Prev)
+	prev, _ := ParseHash(rec.Prev)
 	canonical, sum := EncodeRecord(nil, Envelope{Kind: rec.Kind, Stream: rec.Stream, Seq: rec.Seq, Prev: prev, Time: rec.Time}, body)
 	// EncodeRecord wrote the recomputed hash; splice in the line's own hash to compare the rest of the bytes.
 	at := bytes.Index(canonical, []byte(`,"hash":"`)) // the first one: body is canonical, so none is inside it
@@ -136,8 +136,8 @@ func isEnvelopeMember(name string) bool {
 	return false
 }
 
-// decodeHash parses 64 lowercase hex digits.
-func decodeHash(s string) (Hash, bool) {
+// ParseHash parses a hash in its record form: 64 lowercase hex digits.
+func ParseHash(s string) (Hash, bool) {
 	var h Hash
 	if len(s) != 64 {
 		return h, false
@@ -151,9 +151,6 @@ func decodeHash(s string) (Hash, bool) {
 	}
 	return h, true
 }
-
-// ParseHash parses a hash in its record form.
-func ParseHash(s string) (Hash, bool) { return decodeHash(s) }
 
 func unhex(c byte) int {
 	switch {

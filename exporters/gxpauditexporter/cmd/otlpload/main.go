@@ -24,7 +24,7 @@ import (
 func main() {
 	endpoint := flag.String("endpoint", "http://127.0.0.1:4328/v1/traces", "OTLP/HTTP traces URL")
 	perRequest := flag.Int("spans", 1000, "spans per request")
-	workers := flag.Int("workers", 4, "concurrent requests")
+	workers := flag.Int("workers", 8, "concurrent requests")
 	duration := flag.Duration("duration", 10*time.Second, "measured time")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time before it")
 	flag.Parse()
