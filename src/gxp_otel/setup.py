@@ -34,6 +34,7 @@ from gxp_otel.config import GxpOtelConfig
 from gxp_otel.instrumentation import GxpWorkflowInstrumentor
 from gxp_otel.instrumentation.event_routing import EventFilter
 from gxp_otel.instrumentation.logging_bridge import install_event_lines, install_logging_bridge
+from gxp_otel.instrumentation.counting_exporters import CountingLogRecordExporter, CountingSpanExporter
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 _log = logging.getLogger("gxp_otel.setup")
@@ -199,11 +200,13 @@ def instrument(
         if cfg.otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            add_span(OTLPSpanExporter(endpoint=_signal_url(cfg.otlp_endpoint, "traces")), cfg.logging.flush_interval_seconds)
+            otlp_spans = OTLPSpanExporter(endpoint=_signal_url(cfg.otlp_endpoint, "traces"))
+            add_span(CountingSpanExporter(otlp_spans, statistics, "otlp-export"), cfg.logging.flush_interval_seconds)
         if cfg.otlp_logs_endpoint:
             from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
-            add_log(OTLPLogExporter(endpoint=_signal_url(cfg.otlp_logs_endpoint, "logs")), cfg.logging.flush_interval_seconds)
+            otlp_logs = OTLPLogExporter(endpoint=_signal_url(cfg.otlp_logs_endpoint, "logs"))
+            add_log(CountingLogRecordExporter(otlp_logs, statistics, "otlp-export"), cfg.logging.flush_interval_seconds)
         if trail_dir is not None:
             from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter
 

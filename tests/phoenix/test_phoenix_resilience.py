@@ -54,6 +54,7 @@ def test_phoenix_down_the_workflow_completes_and_the_trail_is_complete(tmp_path:
 
     assert len(result["runs"]) == 2 and result["statistics"]["runs"] == {"started": 2, "completed": 2}
     assert "Failed to export" in err or "Transient error" in err, "the OTLP exporter never tried Phoenix"
+    assert result["statistics"]["errors_by_kind"].get("otlp-export", 0) > 0, "export errors were not counted"
     report = verify_trail(tmp_path)
     assert report.ok, report.problems
     runs = runs_in_trail(tmp_path)
