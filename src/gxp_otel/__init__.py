@@ -13,7 +13,10 @@ from gxp_otel.audit.processors import (  # noqa: E402
 )
 from gxp_otel.audit.verifier import verify_trail  # noqa: E402
 from gxp_otel.attribution import attribution  # noqa: E402
-from gxp_otel.setup import instrument  # noqa: E402
+from gxp_otel.setup import InstrumentationHandle, instrument  # noqa: E402
+from gxp_otel.config import GAMP5ComplianceConfig, GxpOtelConfig, LoggingConfig  # noqa: E402
+from gxp_otel.instrumentation import GxpWorkflowInstrumentor  # noqa: E402
+from gxp_otel.integration import EventLoggingMixin, setup_event_logging  # noqa: E402
 from gxp_otel.audit.writer import AuditTrailWriter  # noqa: E402
 
 __all__ = [
@@ -22,8 +25,15 @@ __all__ = [
     "ComplianceBatchSpanProcessor",
     "ComplianceLogExporter",
     "ComplianceSpanExporter",
+    "EventLoggingMixin",
+    "GAMP5ComplianceConfig",
+    "GxpOtelConfig",
+    "GxpWorkflowInstrumentor",
+    "InstrumentationHandle",
+    "LoggingConfig",
     "__version__",
     "attribution",
     "instrument",
+    "setup_event_logging",
     "verify_trail",
 ]
