@@ -20,6 +20,7 @@ from gxp_otel.audit.alcoa import AlcoaAssessment
 from gxp_otel.audit.canonical import canonical_json
 from gxp_otel.audit.format import (
     CHECKPOINT_FILE_RE,
+    RESERVED_KINDS,
     ChainFileName,
     chain_file_name,
     check_line,
@@ -28,6 +29,7 @@ from gxp_otel.audit.format import (
 )
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
+from gxp_otel.part11.verification import Part11Verification
 
 STATEMENT_MEMBERS = frozenset({"format", "stream", "seq", "head", "file", "time", "reason"})
 ProgressCallback = Callable[[int], None]
@@ -49,6 +51,7 @@ class _StreamState:
     summary: StreamSummary
     problems: list[Problem]
     trusted: dict[str, str]  # key_id -> public key hex
+    part11: Part11Verification | None = None  # §12 checks (signatures, corrections, purge tombstones)
     expected: int = 0
     last_hash: str = ""
     resync: bool = True
@@ -99,15 +102,17 @@ def verify_trail(
     extra_held = [Path(p) for p in checkpoint_files]
     assessment = AlcoaAssessment(max_delay_s, max_skew_s) if alcoa else None
     file_order: dict[str, int] = {}
+    part11 = Part11Verification(root, trusted)
     for stream in sorted(chains):
         if only_stream is not None and stream != only_stream:
             continue
         files = _dedupe(chains[stream])
         for position, parsed in enumerate(files):
             file_order[parsed.name] = position
-        state = _StreamState(StreamSummary(stream), report.problems, trusted)
+        state = _StreamState(StreamSummary(stream), report.problems, trusted, part11)
         _verify_stream(root, files, state, extra_held, assessment, report, progress)
         report.streams.append(state.summary)
+    part11.finish(report)
     report.problems.sort(key=lambda p: p.sort_key(file_order))
     if assessment is not None:
         report.alcoa = assessment.result()
@@ -140,11 +145,13 @@ def _verify_stream(root, files, state, extra_held, assessment, report, progress)
     for source in [own_cp, *extra_held]:
         if source.exists():
             _load_held(source, state)
-    if not files:
+    if not files and not state.part11.covers_missing_file(state, chain_file_name(stream, 1)):
         state.report(chain_file_name(stream, 1), None, None, "missing-file", "checkpoints exist but no chain file")
     expected_index = 1
     for parsed in files:
         for missing in range(expected_index, parsed.index):
+            if state.part11.covers_missing_file(state, chain_file_name(stream, missing)):
+                continue
             state.report(chain_file_name(stream, missing), None, None, "missing-file", "chain file number is absent")
             state.resync = True
         expected_index = parsed.index + 1
@@ -234,6 +241,8 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
         summary.sessions += 1
     elif kind == "checkpoint":
         _check_checkpoint(record, seq, name, number, state, assessment)
+    elif kind in RESERVED_KINDS:
+        state.part11.observe(record, seq, name, number, state)
     elif kind == "gap":
         signal = str(body.get("signal"))
         count = body.get("count")
@@ -347,7 +356,7 @@ def _finish_stream(root: Path, files: list[ChainFileName], state: _StreamState, 
             problem = _signature_problem(state, body.get("key_id", ""), body["statement"], body.get("signature", ""))
             if problem is not None:
                 state.report(source, number, seq, "bad-checkpoint-file", problem[1])
-    summary.key_source = "trusted keys given" if state.trusted else "taken from the trail itself (genesis)"
+    summary.key_source = "checked against the trusted keys given" if state.trusted else "taken from the trail itself (no --trusted-key)"
     if summary.checkpoints and not summary.signed_checkpoints:
         summary.notes.append("checkpoints are unsigned: they detect accidents, not deliberate edits")
     if files and not summary.closed:

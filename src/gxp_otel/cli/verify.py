@@ -61,7 +61,7 @@ def verify(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        _print_report(report, Console())
+        _print_report(report, Console(soft_wrap=True))
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -80,7 +80,7 @@ def _print_report(report: TrailReport, out: Console) -> None:
         if s.last_checkpoint:
             cp = s.last_checkpoint
             line += f"; last checkpoint seals seq {cp['seq']} at {cp['time']}, signer {cp['key_id']}"
-        out.print(line + f" (keys {s.key_source})", highlight=False)
+        out.print(line + f"; signing key {s.key_source}", highlight=False)
         for note in s.notes:
             out.print(f"    note: {note}", highlight=False)
     for p in report.problems:
