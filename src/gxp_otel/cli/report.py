@@ -1,0 +1,62 @@
+"""``gxp-otel report``: the self-contained HTML review of a trail (integrity, runs, timelines, ALCOA+, exports)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gxp_otel.cli.query import Agent, EventType, IndexFile, RunId, Since, TraceId, TrailPath, Until, User, selection
+from gxp_otel.cli.verify import _trusted_key
+from gxp_otel.review.build import DEFAULT_PHOENIX_URL, ReviewOptions, build_review
+from gxp_otel.review.render import render_review
+
+
+def report(
+    path: TrailPath,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("review.html"),
+    trace_id: TraceId = None,
+    run_id: RunId = None,
+    user: User = None,
+    agent: Agent = None,
+    event_type_: EventType = None,
+    since: Since = None,
+    until: Until = None,
+    trusted_key: Annotated[
+        Optional[list[str]], typer.Option("--trusted-key", help="Trusted checkpoint public key (hex or file); repeatable.")
+    ] = None,
+    checkpoints: Annotated[
+        Optional[list[Path]],
+        typer.Option("--checkpoints", exists=True, help="A checkpoint file held elsewhere (detects rollback)."),
+    ] = None,
+    phoenix_url: Annotated[str, typer.Option("--phoenix-url", help="Phoenix base URL for trace links.")] = DEFAULT_PHOENIX_URL,
+    max_runs: Annotated[int, typer.Option(min=1, help="Runs kept on the page (the most recent).")] = 500,
+    max_records: Annotated[int, typer.Option(min=1, help="Records kept on the page (the newest).")] = 5000,
+    max_delay: Annotated[float, typer.Option(help="Contemporaneous: max seconds from event to record.")] = 300.0,
+    index: IndexFile = None,
+) -> None:
+    """Write the review page. Exit 0: written and the trail verified; 1: written, the trail did NOT verify."""
+    options = ReviewOptions(
+        selection=selection(trace_id, run_id, user, agent, event_type_, since, until),
+        trusted_keys=tuple(_trusted_key(k) for k in trusted_key or []),
+        checkpoint_files=tuple(checkpoints or []),
+        phoenix_url=phoenix_url,
+        max_runs=max_runs,
+        max_records=max_records,
+        max_delay_s=max_delay,
+        index_path=index,
+    )
+    started = time.perf_counter()
+    data = build_review(path, options)
+    output.write_text(render_review(data), encoding="utf-8")
+    integrity = data["integrity"]
+    verdict = "VERIFIED" if integrity["ok"] else f"NOT VERIFIED ({integrity['problems_total']} problem(s))"
+    typer.echo(f"{output}: {verdict}; {integrity['records']} records verified, {data['totals']['records']} in scope "
+               f"({data['scope']}), {data['totals']['runs']} run(s); {time.perf_counter() - started:.1f} s")
+    raise typer.Exit(0 if integrity["ok"] else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)

@@ -1,0 +1,220 @@
+"""``build_review``: one streaming pass over the records in scope (aggregates, runs, the newest records for the page)
+while ``verify_trail`` checks the whole trail, in a second process when the trail is large.
+
+The result is plain JSON-ready data; ``render`` turns it into the page. Memory is bounded by the caps (runs kept,
+records kept, histogram buckets), not by the size of the trail.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gxp_otel.audit.report import PROBLEM_WORDS, TrailReport
+from gxp_otel.audit.verifier import verify_trail
+from gxp_otel.review.filters import RecordFilter, event_type
+from gxp_otel.review.runs import RunCollector, nanos_to_time
+from gxp_otel.review.search import find_records
+from gxp_otel.review.scan import Hit, chain_files
+
+PARALLEL_VERIFY_BYTES = 16 << 20
+MAX_PROBLEMS_SHOWN = 500
+DEFAULT_PHOENIX_URL = "http://127.0.0.1:6006"
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    selection: RecordFilter = RecordFilter()
+    trusted_keys: tuple[str, ...] = ()
+    checkpoint_files: tuple[Path, ...] = ()
+    phoenix_url: str = DEFAULT_PHOENIX_URL
+    max_runs: int = 500
+    max_records: int = 5000
+    max_delay_s: float = 300.0
+    index_path: Path | None = None
+    use_index: bool = True
+
+
+class TimeHistogram:
+    """Counts per recorded-time bucket and series; buckets coarsen (1 ms, 10 ms, 100 ms, second, minute, hour, day)
+    as the trail's time range grows, to stay bounded."""
+
+    WIDTHS = (23, 22, 21, 19, 16, 13, 10)  # prefix lengths of the recorded time
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self.level = 0
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def add(self, time: str, series: str) -> None:
+        key = (time[: self.WIDTHS[self.level]], series)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if len(self.counts) > self.LIMIT and self.level < len(self.WIDTHS) - 1:
+            self.level += 1
+            width = self.WIDTHS[self.level]
+            coarse: dict[tuple[str, str], int] = {}
+            for (bucket, name), n in self.counts.items():
+                coarse[(bucket[:width], name)] = coarse.get((bucket[:width], name), 0) + n
+            self.counts = coarse
+
+    def bars(self, most: int = 48) -> list[dict[str, Any]]:
+        """At most ``most`` consecutive bars, each {"start", "end", "counts": {series: n}}."""
+        buckets = sorted({b for b, _ in self.counts})
+        if not buckets:
+            return []
+        group = -(-len(buckets) // most)
+        bars = []
+        for i in range(0, len(buckets), group):
+            members = buckets[i : i + group]
+            counts: Counter[str] = Counter()
+            for bucket in members:
+                for series in ("span", "log", "other"):
+                    counts[series] += self.counts.get((bucket, series), 0)
+            bars.append({"start": members[0], "end": members[-1], "counts": dict(counts)})
+        return bars
+
+
+class ReviewAggregates:
+    """Everything the page shows about the records in scope, gathered one record at a time."""
+
+    def __init__(self, options: ReviewOptions) -> None:
+        self.options = options
+        self.total = 0
+        self.kinds: Counter[str] = Counter()
+        self.agents: Counter[str] = Counter()
+        self.users: Counter[str] = Counter()
+        self.gamp: Counter[str] = Counter()
+        self.event_types: Counter[str] = Counter()
+        self.errors = 0
+        self.first_time = ""
+        self.last_time = ""
+        self.histogram = TimeHistogram()
+        self.runs = RunCollector(options.phoenix_url, max_runs=options.max_runs)
+        self.records: deque[dict[str, Any]] = deque(maxlen=options.max_records)
+        self.signatures: deque[dict[str, Any]] = deque(maxlen=1000)
+
+    def add(self, hit: Hit) -> None:
+        record = hit.record
+        kind, time, body = record.get("kind", ""), record.get("time", ""), record["body"]
+        gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
+        self.total += 1
+        self.kinds[kind] += 1
+        if not self.first_time or time < self.first_time:
+            self.first_time = time
+        self.last_time = max(self.last_time, time)
+        self.histogram.add(time, kind if kind in ("span", "log") else "other")
+        if kind in ("span", "log"):
+            self.agents[gxp.get("agent_id") or "(none)"] += 1
+            self.users[gxp.get("user_id") or "(none)"] += 1
+            self.gamp[gxp.get("gamp_category") or "(none)"] += 1
+        status = body.get("status") if isinstance(body.get("status"), dict) else {}
+        if kind == "span" and status.get("code") == "ERROR":
+            self.errors += 1
+        name = event_type(record)
+        if name:
+            self.event_types[name] += 1
+        where = {"stream": record.get("stream", ""), "seq": record.get("seq", ""), "file": hit.file, "line": hit.line}
+        self.runs.add(record, where)
+        if kind == "signature":
+            self.signatures.append({**where, "time": time, "body": body, "hash": record.get("hash", "")})
+        self.records.append(self._row(record, kind, time, body, gxp, status, name, where))
+
+    @staticmethod
+    def _row(record, kind, time, body, gxp, status, name, where) -> dict[str, Any]:
+        if kind == "span":
+            what = str(body.get("name", ""))
+            event_time = nanos_to_time(body.get("end_time_unix_nano"))
+        elif kind == "log":
+            what = name or str(body.get("severity_text", "")) or "log"
+            event_time = nanos_to_time(body.get("time_unix_nano")) or nanos_to_time(body.get("observed_time_unix_nano"))
+        else:
+            what = kind
+            event_time = ""
+        return {**where, "recorded": time, "event_time": event_time, "kind": kind, "what": what,
+                "user": gxp.get("user_id", ""), "agent": gxp.get("agent_id", ""), "run_id": gxp.get("run_id", ""),
+                "trace_id": body.get("trace_id", "") if isinstance(body.get("trace_id"), str) else "",
+                "span_id": body.get("span_id", "") if isinstance(body.get("span_id"), str) else "",
+                "status": status.get("code", ""), "hash": record.get("hash", "")}
+
+
+def _verify(trail: Path, options: ReviewOptions) -> TrailReport:
+    return verify_trail(trail, trusted_keys=options.trusted_keys, checkpoint_files=options.checkpoint_files,
+                        alcoa=True, max_delay_s=options.max_delay_s)
+
+
+def _trail_bytes(trail: Path) -> int:
+    return sum(path.stat().st_size for path, _ in chain_files(trail)) if trail.exists() else 0
+
+
+def build_review(trail: str | os.PathLike[str], options: ReviewOptions = ReviewOptions()) -> dict[str, Any]:
+    """Verify the trail and gather the review of the records ``options.selection`` selects."""
+    trail = Path(trail)
+    aggregates = ReviewAggregates(options)
+    if trail.exists() and _trail_bytes(trail) >= PARALLEL_VERIFY_BYTES:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            verification = pool.submit(_verify, trail, options)
+            method = _gather(trail, options, aggregates)
+            report = verification.result()
+    else:
+        report = _verify(trail, options)
+        method = _gather(trail, options, aggregates) if trail.exists() else "none"
+    return _assemble(trail, options, report, aggregates, method)
+
+
+def _gather(trail: Path, options: ReviewOptions, aggregates: ReviewAggregates) -> str:
+    search = find_records(trail, options.selection, index_path=options.index_path, use_index=options.use_index)
+    for hit in search.hits:
+        aggregates.add(hit)
+    return search.method
+
+
+def _top(counter: Counter[str], most: int = 12) -> list[list[Any]]:
+    items = counter.most_common()
+    if len(items) > most:
+        rest = sum(n for _, n in items[most - 1 :])
+        items = items[: most - 1] + [(f"{len(items) - most + 1} others", rest)]
+    return [[k, n] for k, n in items]
+
+
+def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: ReviewAggregates,
+              method: str) -> dict[str, Any]:
+    from gxp_otel import __version__
+
+    integrity = report.to_dict()
+    problems = integrity.pop("problems")
+    for problem in problems:
+        problem["words"] = PROBLEM_WORDS.get(problem["kind"], problem["kind"])
+    integrity["problems_total"] = len(problems)
+    integrity["problems"] = problems[:MAX_PROBLEMS_SHOWN]
+    runs = agg.runs.result()
+    return {
+        "title": "Audit-trail review",
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tool": f"gxp-otel {__version__}",
+        "trail": str(trail),
+        "scope": options.selection.describe(),
+        "found_by": method,
+        "integrity": integrity,
+        "alcoa": integrity.pop("alcoa", None),
+        "totals": {
+            "records": agg.total, "kinds": dict(agg.kinds), "errors": agg.errors, "first_time": agg.first_time,
+            "last_time": agg.last_time, "runs": len(agg.runs.seen), "runs_shown": len(runs),
+            "users": len([u for u in agg.users if u != "(none)"]), "agents": len([a for a in agg.agents if a != "(none)"]),
+            "approvals": sum(len(r["approvals"]) for r in runs),
+            "records_shown": len(agg.records), "max_records": options.max_records,
+        },
+        "charts": {
+            "over_time": agg.histogram.bars(), "agents": _top(agg.agents), "users": _top(agg.users),
+            "gamp": _top(agg.gamp), "event_types": _top(agg.event_types),
+        },
+        "runs": runs,
+        "signatures": list(agg.signatures),
+        "records": list(agg.records),
+        "phoenix_url": options.phoenix_url,
+    }

@@ -1,0 +1,188 @@
+"""Workflow runs as a reviewer reads them: who started what, when, with which outcome, and the steps, stream events,
+human approvals and errors in between (docs/instrumentation.md lists the attributes this reads).
+
+Runs are keyed by ``gxp.workflow.run_id``. Memory is bounded: at most ``max_runs`` runs are kept (the ones touched
+most recently; older ones are counted, not kept) and at most ``max_entries`` timeline entries per run.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+
+from gxp_otel.audit.canonical import format_time_ns
+
+
+def attribute(attributes: Any, key: str) -> str | None:
+    """A string form of one typed attribute value (string, int, double, bool), None when absent or structured."""
+    if not isinstance(attributes, dict):
+        return None
+    value = attributes.get(key)
+    if not isinstance(value, dict):
+        return None
+    for member in ("stringValue", "intValue", "doubleValue"):
+        if isinstance(value.get(member), str):
+            return value[member]
+    if isinstance(value.get("boolValue"), bool):
+        return "true" if value["boolValue"] else "false"
+    return None
+
+
+def plain_value(value: Any, depth: int = 0) -> Any:
+    """An AnyValue as plain JSON (what a reviewer reads), bounded in depth."""
+    if not isinstance(value, dict) or depth > 6:
+        return value
+    if "kvlistValue" in value and isinstance(value["kvlistValue"], dict):
+        return {k: plain_value(v, depth + 1) for k, v in value["kvlistValue"].items()}
+    if "arrayValue" in value and isinstance(value["arrayValue"], list):
+        return [plain_value(v, depth + 1) for v in value["arrayValue"]]
+    for member in ("stringValue", "intValue", "doubleValue", "boolValue", "bytesValue"):
+        if member in value:
+            return value[member]
+    return None
+
+
+def summary_text(value: Any, limit: int = 160) -> str:
+    """One line about a log body: its message when it has one, else its fields."""
+    plain = plain_value(value)
+    if isinstance(plain, dict):
+        if isinstance(plain.get("message"), str):
+            text = plain["message"]
+        else:
+            text = ", ".join(f"{k}={v if not isinstance(v, (dict, list)) else orjson.dumps(v).decode()}"
+                             for k, v in plain.items() if k not in ("event_type", "timestamp"))
+    else:
+        text = "" if plain is None else str(plain)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def nanos_to_time(value: Any) -> str:
+    text = str(value or "")
+    return format_time_ns(int(text)) if text.isdigit() and text != "0" else ""
+
+
+class RunCollector:
+    """Accumulates runs from span and log records, in one pass, in bounded memory."""
+
+    def __init__(self, phoenix_url: str, max_runs: int = 500, max_entries: int = 300) -> None:
+        self.phoenix_url = phoenix_url.rstrip("/")
+        self.max_runs = max_runs
+        self.max_entries = max_entries
+        self.runs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.seen: set[str] = set()  # run ids only: bounded by the number of runs, a few dozen bytes each
+        self.evicted = 0
+
+    def _run(self, run_id: str) -> dict[str, Any]:
+        run = self.runs.get(run_id)
+        if run is None:
+            run = {"run_id": run_id, "workflow": "", "trace_id": "", "user": "", "agent": "", "gamp": "",
+                   "risk": "", "correlation": "", "start": "", "end": "", "duration_s": None, "status": "",
+                   "status_message": "", "outcome": "", "project": "", "phoenix_url": "", "records": 0,
+                   "steps": 0, "events": 0, "calls": 0, "errors": 0, "approvals": [], "timeline": [],
+                   "timeline_dropped": 0, "root_seen": False}
+            self.runs[run_id] = run
+            self.seen.add(run_id)
+            if len(self.runs) > self.max_runs:
+                self.runs.popitem(last=False)
+                self.evicted += 1
+        else:
+            self.runs.move_to_end(run_id)
+        return run
+
+    def _entry(self, run: dict[str, Any], entry: dict[str, Any]) -> None:
+        if len(run["timeline"]) < self.max_entries:
+            run["timeline"].append(entry)
+        else:
+            run["timeline_dropped"] += 1
+
+    def add(self, record: dict, where: dict[str, Any]) -> None:
+        body = record["body"]
+        gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
+        run_id = gxp.get("run_id")
+        if not run_id:
+            return
+        run = self._run(run_id)
+        run["records"] += 1
+        attrs = body.get("attributes")
+        if record["kind"] == "span":
+            self._span(run, body, gxp, attrs, where)
+        elif record["kind"] == "log":
+            self._log(run, body, gxp, attrs, where)
+
+    def _span(self, run, body, gxp, attrs, where) -> None:
+        status = body.get("status") if isinstance(body.get("status"), dict) else {}
+        code = status.get("code", "")
+        start, end = nanos_to_time(body.get("start_time_unix_nano")), nanos_to_time(body.get("end_time_unix_nano"))
+        step = attribute(attrs, "gxp.step.name")
+        name = str(body.get("name", ""))
+        if attribute(attrs, "gxp.workflow.name") is not None and name.endswith(".run") and step is None:
+            self._root(run, body, gxp, attrs, code, status, start, end)
+        elif step is not None:
+            run["steps"] += 1
+            self._entry(run, {"type": "step", "name": step, "start": start, "end": end, "status": code,
+                              "retry": attribute(attrs, "gxp.step.retry") or "0", **where})
+        else:
+            run["calls"] += 1
+        if code == "ERROR":
+            run["errors"] += 1
+        for event in body.get("events") or []:
+            if isinstance(event, dict) and event.get("name") == "exception":
+                ev_attrs = event.get("attributes")
+                text = attribute(ev_attrs, "exception.type") or "exception"
+                message = attribute(ev_attrs, "exception.message") or ""
+                self._entry(run, {"type": "error", "name": text, "start": nanos_to_time(event.get("time_unix_nano")),
+                                  "detail": message[:300], "step": step or name, **where})
+
+    def _root(self, run, body, gxp, attrs, code, status, start, end) -> None:
+        resource = body.get("resource", {}).get("attributes") if isinstance(body.get("resource"), dict) else None
+        run.update(
+            workflow=attribute(attrs, "gxp.workflow.name") or "", trace_id=body.get("trace_id", ""),
+            user=gxp.get("user_id", ""), agent=gxp.get("agent_id", ""), gamp=gxp.get("gamp_category", ""),
+            risk=gxp.get("risk_level", ""), correlation=gxp.get("correlation_id", ""), start=start, end=end,
+            status=code, status_message=str(status.get("message", ""))[:300], root_seen=True,
+            project=attribute(resource, "openinference.project.name") or attribute(resource, "service.name") or "",
+        )
+        s, e = str(body.get("start_time_unix_nano", "")), str(body.get("end_time_unix_nano", ""))
+        if s.isdigit() and e.isdigit():
+            run["duration_s"] = round((int(e) - int(s)) / 1e9, 3)
+        output = attribute(attrs, "output.value")
+        if output and output.startswith("{") and len(output) < 100_000:
+            try:
+                parsed = orjson.loads(output)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict) and isinstance(parsed.get("status"), str):
+                run["outcome"] = parsed["status"]
+        if run["trace_id"] and self.phoenix_url:
+            run["phoenix_url"] = f"{self.phoenix_url}/redirects/traces/{run['trace_id']}"
+
+    def _log(self, run, body, gxp, attrs, where) -> None:
+        run["events"] += 1
+        time = nanos_to_time(body.get("time_unix_nano")) or nanos_to_time(body.get("observed_time_unix_nano"))
+        name = body.get("event_name") or attribute(attrs, "gxp.event.type") or "log"
+        action = attribute(attrs, "gxp.hitl.action") or ""
+        entry = {"type": "event", "name": name, "start": time, "step": attribute(attrs, "gxp.step.name") or "",
+                 "source": attribute(attrs, "gxp.event.source") or "", "user": gxp.get("user_id", ""),
+                 "hitl": action, "detail": summary_text(body.get("body")), **where}
+        self._entry(run, entry)
+        if action == "human-response":
+            plain = plain_value(body.get("body"))
+            plain = plain if isinstance(plain, dict) else {}
+            decision = plain.get("response") or plain.get("approved")
+            run["approvals"].append({
+                "time": time, "responder": attribute(attrs, "gxp.hitl.responder") or gxp.get("user_id", ""),
+                "decision": str(decision) if decision is not None else "", "comment": str(plain.get("comment", "")),
+                "event": name, **where,
+            })
+
+    def result(self) -> list[dict[str, Any]]:
+        """The kept runs, newest start first (runs whose root span is not in scope sort by their first entry)."""
+        runs = list(self.runs.values())
+        for run in runs:
+            run["timeline"].sort(key=lambda e: e.get("start") or "")
+            if not run["start"] and run["timeline"]:
+                run["start"] = run["timeline"][0].get("start", "")
+        runs.sort(key=lambda r: r["start"], reverse=True)
+        return runs
