@@ -22,6 +22,8 @@ import rfc8785
 
 RECORD_DOMAIN = b"gxp-otel:record:v1\x00"
 CHECKPOINT_DOMAIN = b"gxp-otel:checkpoint:v1\x00"
+SIGNATURE_DOMAIN = b"gxp-otel:signature:v1\x00"  # §12.1 electronic signatures
+PURGE_DOMAIN = b"gxp-otel:purge:v1\x00"  # §12.3 purge tombstones
 ZERO_HASH = "0" * 64
 
 _ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
@@ -101,6 +103,16 @@ def encode_record(kind: str, stream: str, seq: int, prev: str, time: str, body_j
 def checkpoint_message(statement: dict[str, str]) -> bytes:
     """The exact bytes an Ed25519 checkpoint signature covers."""
     return CHECKPOINT_DOMAIN + canonical_json(statement)
+
+
+def signature_message(statement: dict) -> bytes:
+    """The exact bytes an Ed25519 electronic signature (§12.1) covers."""
+    return SIGNATURE_DOMAIN + canonical_json(statement)
+
+
+def purge_message(statement: dict) -> bytes:
+    """The exact bytes an Ed25519 purge tombstone signature (§12.3) covers."""
+    return PURGE_DOMAIN + canonical_json(statement)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -25,6 +25,11 @@ PROBLEM_KINDS = (
     "truncated",
     "rewritten",
     "bad-checkpoint-file",
+    "bad-esignature",
+    "esignature-link",
+    "bad-correction",
+    "correction-link",
+    "bad-purge",
 )
 
 PROBLEM_WORDS = {
@@ -44,6 +49,11 @@ PROBLEM_WORDS = {
     "truncated": "records sealed by a held checkpoint are gone (tail cut or directory rolled back)",
     "rewritten": "a record sealed by a held checkpoint was replaced",
     "bad-checkpoint-file": "a line of the checkpoint file is invalid",
+    "bad-esignature": "an electronic signature is invalid",
+    "esignature-link": "an electronic signature is not bound to a record of this trail",
+    "bad-correction": "a correction is invalid (shape, reason or old value)",
+    "correction-link": "a correction refers to a record that is not in this trail",
+    "bad-purge": "a purge tombstone is invalid",
 }
 
 
@@ -90,6 +100,7 @@ class TrailReport:
     files: int = 0
     bytes: int = 0
     alcoa: dict[str, Any] | None = None
+    part11: dict[str, Any] | None = None  # §12 manifestations: signatures, corrections, purges (when any)
 
     @property
     def ok(self) -> bool:
@@ -115,4 +126,6 @@ class TrailReport:
         }
         if self.alcoa is not None:
             out["alcoa"] = self.alcoa
+        if self.part11 is not None:
+            out["part11"] = self.part11
         return out

@@ -16,11 +16,23 @@ def keygen(
     passphrase_env: Annotated[
         Optional[str], typer.Option(help=f"Encrypt with the passphrase in this variable (writers read {PASSPHRASE_ENV}).")
     ] = None,
+    signer: Annotated[
+        Optional[str], typer.Option(help="Make a personal electronic-signature key for this printed name (Part 11).")
+    ] = None,
+    user_id: Annotated[Optional[str], typer.Option(help="The signer's user id (with --signer).")] = None,
 ) -> None:
-    """Create a checkpoint signing key; also writes OUT.pub (hex public key) for `verify --trusted-key`."""
+    """Create a checkpoint signing key; also writes OUT.pub (hex public key) for `verify --trusted-key`.
+
+    With --signer and --user-id: a personal signature key instead, encrypted with a passphrase (prompted, or from
+    --passphrase-env), for `gxp-otel sign` and `gxp_otel.sign(...)`."""
     if out.exists():
         typer.echo(f"error: {out} exists; keys are never overwritten", err=True)
         raise typer.Exit(2)
+    if signer is not None or user_id is not None:
+        from gxp_otel.part11.cli_support import make_signer_key
+
+        make_signer_key(out, signer, user_id, passphrase_env)
+        return
     passphrase = None
     if passphrase_env:
         value = os.environ.get(passphrase_env)

@@ -86,6 +86,10 @@ def _print_report(report: TrailReport, out: Console) -> None:
     for p in report.problems:
         where = f"{p.file}" + (f" line {p.line}" if p.line else "") + (f" seq {p.seq}" if p.seq is not None else "")
         out.print(f"  [red]{p.kind}[/]: {where}: {PROBLEM_WORDS.get(p.kind, p.kind)} ({p.detail})", highlight=False)
+    if report.part11:
+        from gxp_otel.part11.manifest import print_part11
+
+        print_part11(report.part11, out)
     if report.alcoa:
         table = Table(title=f"ALCOA+ ({report.alcoa['records_assessed']} records assessed)")
         for column in ("principle", "passed", "failed", "first failing record"):

@@ -1,0 +1,105 @@
+"""Finding records in a trail directory by reference (stream, seq) or by trace id, trusting only what verifies.
+
+Read-only and writer-free, so the verifier may use it. A record is returned only when its line passes the per-line
+checks of docs/audit-format.md §10 (parsed, canonical, hash recomputed); a damaged line is never "found".
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from gxp_otel.audit.format import ChainFileName, check_line, parse_chain_file_name
+
+_SEQ_MARK = b',"seq":"'
+
+
+def chain_files(root: Path, stream: str) -> list[ChainFileName]:
+    """The stream's chain files in number order, one per number (the plain file wins over its ``.gz``)."""
+    by_index: dict[int, ChainFileName] = {}
+    for parsed in sorted(filter(None, map(parse_chain_file_name, os.listdir(root))),
+                         key=lambda f: (f.index, not f.compressed)):
+        if parsed.stream == stream:
+            by_index[parsed.index] = parsed
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def iter_lines(root: Path, parsed: ChainFileName) -> Iterator[tuple[int, bytes]]:
+    opener = gzip.open if parsed.compressed else open
+    try:
+        with opener(root / parsed.name, "rb") as handle:
+            yield from enumerate(handle, start=1)
+    except (OSError, EOFError, zlib.error):
+        return
+
+
+def _envelope_seq(raw: bytes) -> int | None:
+    """The envelope seq of a line without parsing it: JCS puts the envelope's ``seq`` after the body and hash."""
+    at = raw.rfind(_SEQ_MARK)
+    if at < 0:
+        return None
+    end = raw.find(b'"', at + len(_SEQ_MARK))
+    digits = raw[at + len(_SEQ_MARK):end]
+    return int(digits) if digits.isdigit() else None
+
+
+def find_records(root: Path, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[dict, str, int]]:
+    """``{(stream, seq): (record, file, line)}`` for each wanted reference whose record is present and intact."""
+    by_stream: dict[str, set[int]] = {}
+    for stream, seq in wanted:
+        by_stream.setdefault(stream, set()).add(seq)
+    found: dict[tuple[str, int], tuple[dict, str, int]] = {}
+    for stream, seqs in by_stream.items():
+        top = max(seqs)
+        for parsed in chain_files(root, stream):
+            beyond = False
+            for number, raw in iter_lines(root, parsed):
+                seq = _envelope_seq(raw)
+                if seq is None or seq not in seqs or not raw.endswith(b"\n"):
+                    beyond = beyond or (seq is not None and seq > top)
+                    continue
+                checked = check_line(raw[:-1])
+                if checked.problem is None and checked.record["stream"] == stream:
+                    found.setdefault((stream, seq), (checked.record, parsed.name, number))
+            if beyond and all((stream, s) in found for s in seqs):
+                break
+    return found
+
+
+def iter_records(root: Path, streams: Iterable[str] | None = None) -> Iterator[tuple[dict, str, int]]:
+    """Every intact record of the directory (or of ``streams``), stream by stream, in file and line order."""
+    names = sorted({p.stream for p in filter(None, map(parse_chain_file_name, os.listdir(root)))})
+    for stream in names if streams is None else [s for s in names if s in set(streams)]:
+        for parsed in chain_files(root, stream):
+            for number, raw in iter_lines(root, parsed):
+                if raw.endswith(b"\n"):
+                    checked = check_line(raw[:-1])
+                    if checked.problem is None:
+                        yield checked.record, parsed.name, number
+
+
+def trace_root_record(root: Path, trace_id: str) -> dict | None:
+    """The record a trace is signed through: its root span (no parent), else the trace's last span record."""
+    last = None
+    for record, _file, _line in iter_records(root):
+        body = record["body"]
+        if record["kind"] == "span" and body.get("trace_id") == trace_id:
+            if body.get("parent_span_id") == "":
+                return record
+            last = record
+    return last
+
+
+def describe(record: dict) -> str:
+    """A short human description of a record for signature manifestations."""
+    body = record["body"]
+    kind = record["kind"]
+    if kind == "span":
+        return f"span {body.get('name', '')!r} (trace {body.get('trace_id', '')})"
+    if kind == "log":
+        name = body.get("event_name") or ""
+        return f"log {name!r}" + (f" (trace {body['trace_id']})" if body.get("trace_id") else "")
+    return f"{kind} record"

@@ -1,0 +1,196 @@
+"""The §12 checks of ``verify_trail``: electronic signatures, corrections and purge tombstones.
+
+``verify_trail`` creates one :class:`Part11Verification` per run and calls it at three points: when a chain file is
+absent (:meth:`covers_missing_file`), for every accepted record of a reserved kind (:meth:`observe`) and once after
+all streams (:meth:`finish`, link checks and the manifestations for the report). Writer-free and trusting nothing:
+tombstones count only when their line verifies and their statement's Ed25519 signature does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gxp_otel.audit.format import parse_chain_file_name
+from gxp_otel.audit.report import Problem, TrailReport
+from gxp_otel.part11.lookup import describe, find_records, iter_records
+from gxp_otel.part11.statements import (
+    RETENTION_STREAM,
+    correction_problem,
+    pointer_get,
+    purge_problem,
+    signature_problem,
+)
+
+
+@dataclass
+class _Pending:
+    """A reference to check once every stream is read: where it was made and what it points at."""
+
+    kind: str
+    body: dict
+    stream: str
+    file: str
+    line: int
+    seq: int
+    time: str
+
+
+@dataclass
+class Part11Verification:
+    root: Path
+    trusted: dict[str, str]  # key_id -> public key hex, empty when no trusted keys were given
+    tombstones: dict[str, dict[str, tuple[dict, dict]]] = field(default_factory=dict)  # stream -> plain file -> (entry, statement)
+    pending: list[_Pending] = field(default_factory=list)
+    identities: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._load_tombstones()
+
+    # ------------------------------------------------------------------ purge tombstones
+
+    def _load_tombstones(self) -> None:
+        if not any(p.stream == RETENTION_STREAM for p in filter(None, map(parse_chain_file_name, _names(self.root)))):
+            return
+        for record, _file, _line in iter_records(self.root, [RETENTION_STREAM]):
+            if record["kind"] != "purge" or self._purge_problem(record["body"]) is not None:
+                continue
+            statement = record["body"]["statement"]
+            for entry in statement["files"]:
+                plain = entry["file"][:-3] if entry["file"].endswith(".gz") else entry["file"]
+                self.tombstones.setdefault(statement["stream"], {}).setdefault(plain, (entry, statement))
+
+    def _purge_problem(self, body: Any) -> str | None:
+        problem = purge_problem(body)
+        if problem is None and self.trusted and body["statement"]["public_key"] not in self.trusted.values():
+            problem = f"signed by {body['statement']['key_id']}, which is not a trusted key"
+        return problem
+
+    def covers_missing_file(self, state: Any, plain_name: str) -> bool:
+        """True when a valid tombstone names this absent file; the chain then continues from the tombstone."""
+        covered = self.tombstones.get(state.summary.stream, {}).get(plain_name)
+        if covered is None:
+            return False
+        entry, statement = covered
+        key = statement["key_in_force"]
+        state.expected, state.last_hash = int(entry["last_seq"]) + 1, entry["last_hash"]
+        state.started, state.resync = True, False
+        if key["key_id"] != "none":
+            state.keys[key["key_id"]] = key["public_key"]
+        state.key_in_force = key["key_id"]
+        if key["key_id"] not in state.summary.key_ids:
+            state.summary.key_ids.append(key["key_id"])
+        who = statement["purged_by"]
+        state.summary.notes.append(
+            f"{plain_name} (seq {entry['first_seq']}..{entry['last_seq']}) purged by policy at {statement['time']} by "
+            f"{who['printed_name']} ({who['user_id']}): {statement['reason']}")
+        return True
+
+    def _purged_seq(self, stream: str, seq: int) -> bool:
+        return any(int(e["first_seq"]) <= seq <= int(e["last_seq"]) for e, _ in self.tombstones.get(stream, {}).values())
+
+    # ------------------------------------------------------------------ records of the reserved kinds
+
+    def observe(self, record: dict, seq: int, file: str, line: int, state: Any) -> None:
+        kind, body, stream = record["kind"], record["body"], state.summary.stream
+        if kind == "purge":
+            problem = self._purge_problem(body)
+            if problem is None and stream != RETENTION_STREAM:
+                problem = f"purge records belong in the stream {RETENTION_STREAM!r}"
+            if problem is not None:
+                state.report(file, line, seq, "bad-purge", problem)
+            return
+        checker = signature_problem if kind == "signature" else correction_problem
+        problem = checker(body)
+        if problem is not None:
+            state.report(file, line, seq, "bad-esignature" if kind == "signature" else "bad-correction", problem)
+            return
+        if kind == "signature":
+            statement = body["statement"]
+            signer = (statement["signer"]["printed_name"], statement["signer"]["user_id"])
+            known = self.identities.setdefault(statement["key_id"], signer)
+            if known != signer:
+                state.report(file, line, seq, "bad-esignature",
+                             f"key {statement['key_id']} signs as {signer[1]} but signed as {known[1]} before (11.100)")
+                return
+            if self.trusted and statement["public_key"] not in self.trusted.values():
+                state.report(file, line, seq, "untrusted-key", f"signed by {statement['key_id']}, not a trusted key")
+                return
+        self.pending.append(_Pending(kind, body, stream, file, line, seq, record["time"]))
+
+    # ------------------------------------------------------------------ after all streams
+
+    def finish(self, report: TrailReport) -> None:
+        """Check every reference against the trail, note interrupted purges, attach the manifestations."""
+        refs = {self._target(p) for p in self.pending}
+        found = find_records(self.root, [(s, int(q)) for s, q, _h in refs]) if refs else {}
+        corrections = [p for p in self.pending if p.kind == "correction"]
+        signatures, listed = [], []
+        for item in self.pending:
+            stream, seq, digest = self._target(item)
+            hit = found.get((stream, int(seq)))
+            link = "esignature-link" if item.kind == "signature" else "correction-link"
+            kind, problem = link, None
+            if hit is None:
+                if not self._purged_seq(stream, int(seq)):
+                    problem = f"the referenced record {stream} seq {seq} is not in the trail"
+            elif hit[0]["hash"] != digest:
+                problem = f"{stream} seq {seq} has another hash than the one referenced"
+            elif stream == item.stream and int(seq) >= item.seq:
+                problem = "a record can only refer to an earlier record of its stream"
+            elif item.kind == "correction":
+                kind, problem = "bad-correction", _old_value_problem(item, hit[0], corrections)
+            if problem is not None:
+                report.problems.append(Problem(item.file, item.line, item.seq, kind, problem, item.stream))
+            target = describe(hit[0]) if hit else f"{stream} seq {seq} (purged by policy)" if problem is None else ""
+            entry = {"stream": item.stream, "seq": item.seq, "file": item.file, "line": item.line,
+                     "record": {"stream": stream, "seq": seq, "hash": digest, "what": target},
+                     "linked": problem is None}
+            if item.kind == "signature":
+                s = item.body["statement"]
+                signatures.append({**entry, "printed_name": s["signer"]["printed_name"],
+                                   "user_id": s["signer"]["user_id"], "meaning": s["meaning"], "time": s["time"],
+                                   "reason": s["reason"], "key_id": s["key_id"], "authentication": s["authentication"]})
+            else:
+                b = item.body
+                listed.append({**entry, "path": b["path"], "old_value": b["old_value"], "new_value": b["new_value"],
+                               "reason": b["reason"], "corrected_by": b["corrected_by"], "time": item.time})
+        self._note_interrupted_purges(report)
+        purges = [{"stream": st["stream"], "file": plain, "first_seq": e["first_seq"], "last_seq": e["last_seq"],
+                   "time": st["time"], "purged_by": st["purged_by"], "reason": st["reason"], "policy": st["policy"]}
+                  for files in self.tombstones.values() for plain, (e, st) in sorted(files.items())]
+        if signatures or listed or purges:
+            report.part11 = {"signatures": signatures, "corrections": listed, "purges": purges}
+
+    @staticmethod
+    def _target(item: _Pending) -> tuple[str, str, str]:
+        ref = item.body["statement"]["record"] if item.kind == "signature" else item.body["original"]
+        return ref["stream"], ref["seq"], ref["hash"]
+
+    def _note_interrupted_purges(self, report: TrailReport) -> None:
+        summaries = {s.stream: s for s in report.streams}
+        for stream, files in self.tombstones.items():
+            for plain in files:
+                if (self.root / plain).exists() or (self.root / (plain + ".gz")).exists():
+                    if stream in summaries:
+                        summaries[stream].notes.append(f"{plain} is named by a purge record but still present "
+                                                       "(an interrupted purge): it was verified as usual")
+
+
+def _old_value_problem(item: _Pending, original: dict, corrections: list[_Pending]) -> str | None:
+    body = item.body
+    present, value = pointer_get(original["body"], body["path"])
+    if present and value == body["old_value"]:
+        return None
+    ref = body["original"]
+    for other in corrections:
+        if other is not item and other.body["original"] == ref and other.body["path"] == body["path"] \
+                and other.body["new_value"] == body["old_value"]:
+            return None
+    return f"old_value is not the value at {body['path']} in the original or in an earlier correction"
+
+
+def _names(root: Path) -> list[str]:
+    return os.listdir(root)

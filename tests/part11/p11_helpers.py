@@ -1,0 +1,57 @@
+"""Builders for Part 11 tests: signer keys (created once per session: scrypt is slow on purpose) and small trails."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+
+from gxp_otel.audit.signing import CheckpointSigner
+from gxp_otel.audit.writer import AuditTrailWriter
+
+PASSPHRASE = "correct horse battery"
+WRITER_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+DAY_NS = 86_400 * 1_000_000_000
+START_NS = 1_577_836_800 * 1_000_000_000  # 2020-01-01T00:00:00Z
+
+
+def writer_key() -> CheckpointSigner:
+    return CheckpointSigner.from_seed(WRITER_SEED)
+
+
+def log_body(text: str, user: str = "qa.author") -> dict:
+    return {"gxp": {"user_id": user}, "attributes": {"decision": {"stringValue": text}},
+            "body": {"stringValue": text}}
+
+
+def small_trail(directory: Path, records: int = 3, stream: str = "app.0") -> AuditTrailWriter:
+    """An open, signed writer with ``records`` log records after genesis (seq 1..records)."""
+    writer = AuditTrailWriter(directory, stream_id=stream, signing_key=writer_key(), compress=False)
+    for i in range(records):
+        writer.append("log", [log_body(f"value {i}")])
+    return writer
+
+
+def daily_trail(directory: Path, days: int, stream: str = "app.0", compress: bool = False) -> None:
+    """A closed trail written from 2020-01-01, one record a day: each day's record starts a new file (daily rotation)."""
+    now = [START_NS]
+
+    def clock() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    writer = AuditTrailWriter(directory, stream_id=stream, signing_key=writer_key(), compress=compress, clock=clock)
+    for day in range(days):
+        now[0] = START_NS + day * DAY_NS
+        writer.append("log", [log_body(f"day {day}")])
+    writer.close()
+
+
+def lines(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def copy_trail(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
