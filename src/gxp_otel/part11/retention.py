@@ -146,13 +146,12 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
         files = chain_files(root, stream)
         for position, parsed in enumerate(files):
             status = _read_file(root, parsed) if not blocked else FileStatus(stream, parsed.name)
-            reason = blocked or status.why_not
+            newest = "the newest file of a stream is never purged" if position == len(files) - 1 else ""
+            reason = blocked or newest or status.why_not
             if not reason and troubled:
                 reason = "the stream does not verify: evidence of a problem is never purged"
             elif not reason and on_hold:
                 reason = f"legal hold {on_hold[0]['id']}: {on_hold[0]['reason']}"
-            elif not reason and position == len(files) - 1:
-                reason = "the newest file of a stream is never purged"
             elif not reason and (parse_time(status.last_time) or 0) >= limit:
                 reason = f"within retention ({retention_days} days) or not before the cut-off"
             status.eligible, status.why_not = not reason, reason

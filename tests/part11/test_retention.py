@@ -1,0 +1,107 @@
+"""Retention, legal hold and signed purge (Annex 11 §7.1, §17; ICH E6(R3)): purged files verify as purged by policy."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from gxp_otel.audit.canonical import canonical_json, encode_record
+
+from gxp_otel.audit.verifier import verify_trail
+from gxp_otel.part11.retention import active_holds, place_hold, purge, release_hold, survey
+from p11_helpers import DAY_NS, PASSPHRASE, START_NS, daily_trail, lines, writer_key
+
+NOW = START_NS + 3000 * DAY_NS  # 2028-03-19: the 2020 files are past 7 years
+BEFORE = START_NS + 3 * DAY_NS + DAY_NS // 2  # files 1-3: their last records (rotation) are on 2020-01-04 at 00:00
+
+
+@pytest.fixture()
+def trail(tmp_path):
+    daily_trail(tmp_path, 6)
+    return tmp_path
+
+
+def _purge(trail, key, **options):
+    return purge(trail, before_ns=options.pop("before_ns", BEFORE), reason="retention period over",
+                 policy="SOP-QA-017 v3", key=key, user_id=key.user_id, passphrase=PASSPHRASE,
+                 now_ns=options.pop("now_ns", NOW), checkpoint_key=writer_key(), **options)
+
+
+def test_purge_writes_a_signed_tombstone_and_verify_reports_purged_by_policy(trail, alice):
+    purged = _purge(trail, alice)
+    assert [s.file for s in purged] == ["audit-app.0-000001.jsonl", "audit-app.0-000002.jsonl",
+                                        "audit-app.0-000003.jsonl"]
+    assert not (trail / "audit-app.0-000001.jsonl").exists()
+    (tombstone,) = [r for r in lines(trail / "audit-retention-000001.jsonl") if r["kind"] == "purge"]
+    statement = tombstone["body"]["statement"]
+    assert statement["purged_by"]["user_id"] == "alice" and statement["policy"] == "SOP-QA-017 v3"
+    assert [f["last_seq"] for f in statement["files"]] == ["3", "6", "9"]
+    report = verify_trail(trail, trusted_keys=[writer_key().public_key_hex, alice.public_key])
+    assert report.ok, report.problems
+    notes = next(s for s in report.streams if s.stream == "app.0").notes
+    assert sum("purged by policy" in n for n in notes) == 3
+    assert [p["file"] for p in report.part11["purges"]] == [s.file for s in purged]
+
+
+def test_a_deleted_file_without_tombstone_is_still_missing(trail, alice):
+    (trail / "audit-app.0-000001.jsonl").unlink()
+    kinds = [p.kind for p in verify_trail(trail).problems]
+    assert "missing-file" in kinds and "bad-genesis" in kinds
+
+
+def test_a_file_deleted_beyond_the_tombstone_is_missing_and_the_chain_is_checked_against_it(trail, alice):
+    _purge(trail, alice)
+    (trail / "audit-app.0-000004.jsonl").unlink()
+    kinds = [p.kind for p in verify_trail(trail).problems]
+    assert kinds == ["missing-file"]
+
+
+def test_first_remaining_record_must_link_to_the_tombstone(trail, alice):
+    _purge(trail, alice)
+    path = trail / "audit-app.0-000004.jsonl"
+    first, *rest = path.read_bytes().splitlines(keepends=True)
+    record = orjson.loads(first)
+    _digest, forged = encode_record(record["kind"], record["stream"], int(record["seq"]), "0" * 64, record["time"],
+                                    canonical_json(record["body"]))
+    path.write_bytes(forged + b"".join(rest))  # a re-hashed first record that no longer follows the purged file
+    problems = verify_trail(trail).problems
+    assert (problems[0].file, problems[0].line, problems[0].kind) == ("audit-app.0-000004.jsonl", 1, "inserted")
+
+
+def test_tombstone_signed_by_an_untrusted_key_is_bad_purge_and_files_stay_missing(trail, alice):
+    _purge(trail, alice)
+    report = verify_trail(trail, trusted_keys=[writer_key().public_key_hex])
+    kinds = [p.kind for p in report.problems]
+    assert "bad-purge" in kinds and kinds.count("missing-file") == 3
+
+
+def test_legal_hold_blocks_purge_until_released(trail, alice):
+    hold = place_hold(trail, reason="litigation L-7", placed_by="legal.counsel")
+    assert _purge(trail, alice) == []
+    assert [s.why_not.startswith(f"legal hold {hold}") for s in survey(trail, before_ns=BEFORE, now_ns=NOW)] == \
+        [True] + [False] * 5  # the files after the first are kept because it is
+    release_hold(trail, hold, reason="case closed", released_by="legal.counsel")
+    assert active_holds(trail) == []
+    assert len(_purge(trail, alice)) == 3
+
+
+def test_files_within_the_retention_period_are_never_purged(trail, alice):
+    assert _purge(trail, alice, now_ns=START_NS + 2000 * DAY_NS) == []  # 5.5 years < 2555 days
+    assert all(p.exists() for p in trail.glob("audit-app.0-*.jsonl"))
+
+
+def test_the_newest_file_and_a_stream_that_does_not_verify_are_never_purged(trail, alice):
+    everything = START_NS + 100 * DAY_NS
+    rows = survey(trail, before_ns=everything, now_ns=NOW)
+    assert [r.eligible for r in rows] == [True] * 5 + [False]
+    assert rows[-1].why_not == "the newest file of a stream is never purged"
+    path = trail / "audit-app.0-000005.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"day 4", b"day 9"))
+    assert _purge(trail, alice, before_ns=everything) == []
+
+
+def test_compressed_files_are_purged_and_verify(tmp_path, alice):
+    daily_trail(tmp_path, 5, compress=True)
+    purged = _purge(tmp_path, alice)
+    assert purged and all(s.file.endswith(".gz") for s in purged)
+    assert verify_trail(tmp_path).ok
