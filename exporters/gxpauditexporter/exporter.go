@@ -133,54 +133,17 @@ type bodyBatch struct {
 	bodies [][]byte
 }
 
-func (b *bodyBatch) reset() {
-	b.buf, b.ends, b.bodies = b.buf[:0], b.ends[:0], b.bodies[:0]
-}
-
-func (b *bodyBatch) slices() [][]byte {
-	start := 0
-	for _, end := range b.ends {
-		b.bodies = append(b.bodies, b.buf[start:end:end])
-		start = end
-	}
-	return b.bodies
-}
-
 func (e *auditExporter) pushTraces(_ context.Context, td ptrace.Traces) error {
 	b := e.encoders.Get().(*bodyBatch)
 	defer e.encoders.Put(b)
-	b.reset()
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		rs := td.ResourceSpans().At(i)
-		res := b.enc.Resource(rs.Resource(), rs.SchemaUrl())
-		for j := 0; j < rs.ScopeSpans().Len(); j++ {
-			ss := rs.ScopeSpans().At(j)
-			scope := b.enc.Scope(ss.Scope(), ss.SchemaUrl())
-			for k := 0; k < ss.Spans().Len(); k++ {
-				b.buf = b.enc.Span(b.buf, res, scope, ss.Spans().At(k))
-				b.ends = append(b.ends, len(b.buf))
-			}
-		}
-	}
+	b.buf, b.ends = b.enc.Traces(b.buf[:0], b.ends[:0], td)
 	return e.append(auditformat.KindSpan, b)
 }
 
 func (e *auditExporter) pushLogs(_ context.Context, ld plog.Logs) error {
 	b := e.encoders.Get().(*bodyBatch)
 	defer e.encoders.Put(b)
-	b.reset()
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		res := b.enc.Resource(rl.Resource(), rl.SchemaUrl())
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			sl := rl.ScopeLogs().At(j)
-			scope := b.enc.Scope(sl.Scope(), sl.SchemaUrl())
-			for k := 0; k < sl.LogRecords().Len(); k++ {
-				b.buf = b.enc.Log(b.buf, res, scope, sl.LogRecords().At(k))
-				b.ends = append(b.ends, len(b.buf))
-			}
-		}
-	}
+	b.buf, b.ends = b.enc.Logs(b.buf[:0], b.ends[:0], ld)
 	return e.append(auditformat.KindLog, b)
 }
 
@@ -194,7 +157,8 @@ func (e *auditExporter) append(kind string, b *bodyBatch) error {
 	if w == nil {
 		return consumererror.NewPermanent(errors.New("gxpaudit: the audit trail writer is not open"))
 	}
-	err := w.Append(kind, b.slices())
+	b.bodies = auditbody.Split(b.bodies[:0], b.buf, b.ends)
+	err := w.Append(kind, b.bodies)
 	if errors.Is(err, audittrail.ErrClosed) {
 		return consumererror.NewPermanent(err)
 	}

@@ -105,15 +105,65 @@ var statusCodes = [...]string{
 	ptrace.StatusCodeError: "ERROR",
 }
 
-// Span appends the canonical §5.3 body of span to dst.
-func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span) []byte {
+// Traces appends the body of every span of td to dst, in request order, and the end offset of each body in dst to
+// ends. Resources and scopes are encoded once per ResourceSpans and ScopeSpans.
+func (e *Encoder) Traces(dst []byte, ends []int, td ptrace.Traces) ([]byte, []int) {
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		res := e.Resource(rs.Resource(), rs.SchemaUrl())
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			scope := e.Scope(ss.Scope(), ss.SchemaUrl())
+			for k := 0; k < ss.Spans().Len(); k++ {
+				dst = e.Span(dst, res, scope, ss.Spans().At(k))
+				ends = append(ends, len(dst))
+			}
+		}
+	}
+	return dst, ends
+}
+
+// Logs is Traces for log records.
+func (e *Encoder) Logs(dst []byte, ends []int, ld plog.Logs) ([]byte, []int) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		res := e.Resource(rl.Resource(), rl.SchemaUrl())
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			scope := e.Scope(sl.Scope(), sl.SchemaUrl())
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				dst = e.Log(dst, res, scope, sl.LogRecords().At(k))
+				ends = append(ends, len(dst))
+			}
+		}
+	}
+	return dst, ends
+}
+
+// Split cuts buf at ends into the bodies, appended to out.
+func Split(out [][]byte, buf []byte, ends []int) [][]byte {
+	start := 0
+	for _, end := range ends {
+		out = append(out, buf[start:end:end])
+		start = end
+	}
+	return out
+}
+
+// begin starts a record: it encodes its attributes into e.attrs and its gxp member into e.gxp (§5.5).
+func (e *Encoder) begin(attributes pcommon.Map, res *Resource) {
 	e.scalars.reset()
 	e.attr.reset()
 	e.rest.reset()
-	items := sortedItems(span.Attributes(), &e.scratch)
+	items := sortedItems(attributes, &e.scratch)
 	e.attrs = e.attr.members(e.attrs[:0], items, "attributes", 0)
 	gxp := resolveGxp(collectGxp(items), &res.gxp)
 	e.gxp = e.scalars.gxpObject(e.gxp[:0], &gxp)
+}
+
+// Span appends the canonical §5.3 body of span to dst.
+func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span) []byte {
+	e.begin(span.Attributes(), res)
 	traceState := e.scalars.clean(span.TraceState().AsRaw(), "trace_state")
 	name := e.scalars.clean(span.Name(), "name")
 	message := e.scalars.clean(span.Status().Message(), "status/message")
@@ -200,13 +250,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 
 // Log appends the canonical §5.4 body of a log record to dst.
 func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord) []byte {
-	e.scalars.reset()
-	e.attr.reset()
-	e.rest.reset()
-	items := sortedItems(lr.Attributes(), &e.scratch)
-	e.attrs = e.attr.members(e.attrs[:0], items, "attributes", 0)
-	gxp := resolveGxp(collectGxp(items), &res.gxp)
-	e.gxp = e.scalars.gxpObject(e.gxp[:0], &gxp)
+	e.begin(lr.Attributes(), res)
 	severityText := e.scalars.clean(lr.SeverityText(), "severity_text")
 	eventName := e.scalars.clean(lr.EventName(), "event_name")
 	e.body = e.rest.value(e.body[:0], lr.Body(), "", "body", 0)

@@ -169,19 +169,8 @@ func spanBodies(otlp []byte) ([][]byte, error) {
 		return nil, err
 	}
 	var e auditbody.Encoder
-	var out [][]byte
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		rs := td.ResourceSpans().At(i)
-		res := e.Resource(rs.Resource(), rs.SchemaUrl())
-		for j := 0; j < rs.ScopeSpans().Len(); j++ {
-			ss := rs.ScopeSpans().At(j)
-			scope := e.Scope(ss.Scope(), ss.SchemaUrl())
-			for k := 0; k < ss.Spans().Len(); k++ {
-				out = append(out, e.Span(nil, res, scope, ss.Spans().At(k)))
-			}
-		}
-	}
-	return out, nil
+	buf, ends := e.Traces(nil, nil, td)
+	return auditbody.Split(nil, buf, ends), nil
 }
 
 func logBodies(otlp []byte) ([][]byte, error) {
@@ -190,19 +179,8 @@ func logBodies(otlp []byte) ([][]byte, error) {
 		return nil, err
 	}
 	var e auditbody.Encoder
-	var out [][]byte
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		res := e.Resource(rl.Resource(), rl.SchemaUrl())
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			sl := rl.ScopeLogs().At(j)
-			scope := e.Scope(sl.Scope(), sl.SchemaUrl())
-			for k := 0; k < sl.LogRecords().Len(); k++ {
-				out = append(out, e.Log(nil, res, scope, sl.LogRecords().At(k)))
-			}
-		}
-	}
-	return out, nil
+	buf, ends := e.Logs(nil, nil, ld)
+	return auditbody.Split(nil, buf, ends), nil
 }
 
 // Files reads every file of a trail directory but lock files, by name, as the vectors' expected files are given.
