@@ -3,7 +3,7 @@
 # a test vector against the Go writer, for the Python cross-checks); `make go-test` runs the Go tests of the
 # gxpaudit module. The Go module cache and proxy supply every module; the distribution's checksums are
 # pinned by collector-config/otelcol-gxp.go.sum (copied in before the builder resolves modules).
-GO ?= go
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 GXPAUDIT_DIR := exporters/gxpauditexporter
 GXPAUDIT_SOURCES := $(shell find $(GXPAUDIT_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 OTELCOL_SRC := build/otelcol-gxp-src
