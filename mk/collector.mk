@@ -7,7 +7,7 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 GXPAUDIT_DIR := exporters/gxpauditexporter
 GXPAUDIT_SOURCES := $(shell find $(GXPAUDIT_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 OTELCOL_SRC := build/otelcol-gxp-src
-GO_NICE := nice -n 10 env GOFLAGS=-buildvcs=false
+GO_NICE := nice -n 10 env PATH="$(dir $(GO)):$$PATH" GOFLAGS=-buildvcs=false
 
 .PHONY: collector go-test
 
