@@ -54,10 +54,12 @@ type RotationConfig struct {
 }
 
 // CheckpointConfig: a checkpoint follows any write that ends at least Interval after the previous checkpoint or
-// MaxRecords records after it.
+// MaxRecords records after it. CopyDirs each receive a copy of the checkpoint file as it grows (a WORM mount,
+// another host), for `verify --checkpoints`.
 type CheckpointConfig struct {
 	Interval   time.Duration `mapstructure:"interval"`
 	MaxRecords int           `mapstructure:"max_records"`
+	CopyDirs   []string      `mapstructure:"copy_dirs"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -87,6 +89,11 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Checkpoint.MaxRecords <= 0 {
 		errs = append(errs, fmt.Errorf("checkpoint.max_records must be positive, not %d", cfg.Checkpoint.MaxRecords))
+	}
+	for i, dir := range cfg.Checkpoint.CopyDirs {
+		if dir == "" {
+			errs = append(errs, fmt.Errorf("checkpoint.copy_dirs[%d] must not be empty", i))
+		}
 	}
 	if cfg.RetentionDays <= 0 {
 		errs = append(errs, fmt.Errorf("retention_days must be positive, not %d", cfg.RetentionDays))

@@ -54,7 +54,7 @@ func TestConfigReadsEveryKey(t *testing.T) {
 	want.Rotation = RotationConfig{MaxBytes: 1_000_000, Daily: false}
 	want.Compress = false
 	want.SigningKeyFile = "/etc/gxp-otel/checkpoint-key.pem"
-	want.Checkpoint = CheckpointConfig{Interval: 10 * time.Second, MaxRecords: 500}
+	want.Checkpoint = CheckpointConfig{Interval: 10 * time.Second, MaxRecords: 500, CopyDirs: []string{"/mnt/worm/gxp-audit"}}
 	want.RetentionDays = 3650
 	want.TimeoutConfig.Timeout = 2 * time.Second
 	want.BackOffConfig.Enabled = false

@@ -177,6 +177,7 @@ func (cfg *Config) writerOptions() (audittrail.Options, error) {
 		Compress:           cfg.Compress,
 		CheckpointInterval: cfg.Checkpoint.Interval,
 		CheckpointRecords:  cfg.Checkpoint.MaxRecords,
+		CheckpointCopyDirs: cfg.Checkpoint.CopyDirs,
 		RetentionDays:      cfg.RetentionDays,
 	}
 	if cfg.SigningKeyFile != "" {

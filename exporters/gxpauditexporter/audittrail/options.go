@@ -47,6 +47,9 @@ type Options struct {
 	SigningKey         ed25519.PrivateKey // nil: unsigned checkpoints
 	CheckpointInterval time.Duration
 	CheckpointRecords  int
+	// CheckpointCopyDirs each receive a copy of the checkpoint file, line by line as it grows: put them on storage
+	// the trail's own directory does not share (a WORM mount, another host), for `verify --checkpoints`.
+	CheckpointCopyDirs []string
 	RetentionDays      int
 	Clock              func() int64 // Unix nanoseconds; time.Now by default
 	Host               string       // os.Hostname by default

@@ -41,6 +41,7 @@ type Writer struct {
 	mu                     sync.Mutex
 	closed                 bool
 	lockFile, cpFile, file *os.File
+	cpCopies               []*os.File
 	index                  int
 	size                   int64
 	day                    int64 // UTC day of the file's first record sealed in this session; -1 before it
@@ -100,7 +101,17 @@ func Open(opts Options) (*Writer, error) {
 	if opts.Compress {
 		w.compressor = newCompressor(opts.Directory)
 	}
-	w.cpFile, err = os.OpenFile(w.path(auditformat.CheckpointFileName(stream)), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	w.cpFile, err = openAppend(w.path(auditformat.CheckpointFileName(stream)))
+	for _, dir := range opts.CheckpointCopyDirs {
+		if err != nil {
+			break
+		}
+		var f *os.File
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			f, err = openAppend(filepath.Join(dir, auditformat.CheckpointFileName(stream)))
+			w.cpCopies = append(w.cpCopies, f)
+		}
+	}
 	if err == nil {
 		err = w.openStream()
 	}
@@ -256,7 +267,7 @@ func (w *Writer) Abandon() {
 }
 
 func (w *Writer) release() {
-	for _, f := range []*os.File{w.file, w.cpFile} {
+	for _, f := range append([]*os.File{w.file, w.cpFile}, w.cpCopies...) {
 		if f != nil {
 			_ = f.Close()
 		}
@@ -507,7 +518,16 @@ func (w *Writer) appendCheckpointFile(body []byte) error {
 	w.lastCheckpoint = time.Now()
 	w.recordsSinceCheckpoint = 0
 	w.stats.Checkpoints++
+	for _, f := range w.cpCopies { // a failed copy does not fail the write: the chain and the local file hold it
+		if _, err := f.Write(line); err != nil || f.Sync() != nil {
+			w.stats.Errors++
+		}
+	}
 	return nil
+}
+
+func openAppend(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 }
 
 func (w *Writer) rotate() error {

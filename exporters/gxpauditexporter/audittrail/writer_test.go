@@ -173,3 +173,56 @@ func TestRotationNeverDeletesAndTheChainContinuesAcrossFiles(t *testing.T) {
 	}
 	requireVerified(t, dir)
 }
+
+func TestACheckpointCopyElsewhereDetectsARolledBackDirectory(t *testing.T) {
+	trail, worm := t.TempDir(), filepath.Join(t.TempDir(), "worm")
+	open := func() *audittrail.Writer {
+		w, err := audittrail.Open(audittrail.Options{Directory: trail, Stream: "unit.0", CheckpointCopyDirs: []string{worm}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := open()
+	if err := w.Append("span", bodies(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := map[string][]byte{}
+	entries, _ := os.ReadDir(trail)
+	for _, e := range entries {
+		snapshot[e.Name()], _ = os.ReadFile(filepath.Join(trail, e.Name()))
+	}
+	w = open()
+	if err := w.Append("span", bodies(3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(worm, "audit-unit.0.checkpoints.jsonl")
+	local, _ := os.ReadFile(filepath.Join(trail, "audit-unit.0.checkpoints.jsonl"))
+	copied, _ := os.ReadFile(copyPath)
+	if string(copied) != string(local) || strings.Count(string(copied), "\n") != 3 {
+		t.Fatalf("the copy differs from the checkpoint file:\n%s\n%s", copied, local)
+	}
+	for name, data := range snapshot { // roll the whole directory back to the end of the first session
+		if err := os.WriteFile(filepath.Join(trail, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	requireVerified(t, trail) // the directory alone looks intact
+	report, err := auditverify.Verify(trail, auditverify.Options{CheckpointFiles: []string{copyPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, p := range report.Problems {
+		kinds = append(kinds, p.Kind)
+	}
+	if strings.Join(kinds, ",") != "truncated" {
+		t.Fatalf("problems %v", kinds)
+	}
+}
