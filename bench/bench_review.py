@@ -107,6 +107,23 @@ def _measure(argv: list[str]) -> dict:
             "stdout": done.stdout}
 
 
+def page_open_seconds(page_file: Path) -> float:
+    """Seconds until the page's load event in headless Debian chromium (the script has drawn both tables by then)."""
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        try:
+            page = browser.new_page()
+            page.goto(page_file.as_uri(), wait_until="load")
+            page.locator("#runs-table tbody tr").first.wait_for()
+            return page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+        finally:
+            browser.close()
+
+
 def bench(count: int) -> dict:
     started = time.perf_counter()
     trail = make_trail(count)
@@ -116,6 +133,7 @@ def bench(count: int) -> dict:
     out = Path(tempfile.mkdtemp()) / "review.html"
     report = _measure(["report", str(trail), "-o", str(out)])
     page_mib = out.stat().st_size / 2**20
+    page_open = page_open_seconds(out)
     index_file = trail / "gxp-otel-index.sqlite"
     index_file.unlink(missing_ok=True)
     trace = f"{count // 340:024x}{1:08x}"  # a trace in the middle of the trail
@@ -126,7 +144,7 @@ def bench(count: int) -> dict:
         "records": records, "bytes": size, "generated_s": round(generated, 1),
         "report_s": round(report["seconds"], 2), "report_rate": round(records / report["seconds"]),
         "report_rss_mib": report["rss_mib"], "verify_child_rss_mib": report["child_rss_mib"],
-        "page_mib": round(page_mib, 2),
+        "page_mib": round(page_mib, 2), "page_open_s": round(page_open, 2),
         "scan_s": round(scan["seconds"], 2), "scan_mb_s": round(size / 1e6 / scan["seconds"]),
         "scan_matches": scan["stdout"].count("\n"),
         "index_build_s": round(build["seconds"], 1), "index_query_s": round(indexed["seconds"], 3),
@@ -142,13 +160,13 @@ def markdown(results: list[dict]) -> str:
         "replay the example workflow's records (about 2.6 KB each) with fresh ids. Peak RSS: the command's process; the "
         "verifier runs in a second process (its peak in the next column).",
         "",
-        "| records | trail MB | report s | records/s | peak RSS MiB | verifier RSS MiB | page MiB | query scan s | scan MB/s | index build s | query with index s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| records | trail MB | report s | records/s | peak RSS MiB | verifier RSS MiB | page MiB | page opens in s | query scan s | scan MB/s | index build s | query with index s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['records']:,} | {r['bytes'] / 1e6:,.0f} | {r['report_s']} | {r['report_rate']:,} | {r['report_rss_mib']} | "
-            f"{r['verify_child_rss_mib']} | {r['page_mib']} | {r['scan_s']} | {r['scan_mb_s']} | {r['index_build_s']} | "
+            f"{r['verify_child_rss_mib']} | {r['page_mib']} | {r['page_open_s']} | {r['scan_s']} | {r['scan_mb_s']} | {r['index_build_s']} | "
             f"{r['index_query_s']} |")
     return "\n".join(lines) + "\n"
 

@@ -167,9 +167,9 @@
   }
 
   /* ---- records and export ---- */
-  var COLUMNS = ["stream", "seq", "file", "line", "recorded", "event_time", "kind", "what", "user", "agent", "run_id", "trace_id", "span_id", "status", "hash"];
+  var COLUMNS = ["stream", "seq", "file", "line", "recorded", "event_time", "kind", "what", "user", "agent", "run_id", "trace_id", "span_id", "status", "problem", "hash"];
   function recordRow(r) {
-    var tr = el("tr");
+    var tr = el("tr", { cls: r.problem ? "fail" : "", title: r.problem ? "verification problem: " + r.problem : "" });
     tr.appendChild(td(when(r.recorded)));
     tr.appendChild(td(r.stream + " / " + r.seq));
     tr.appendChild(td(r.file + " : " + r.line, "small"));
@@ -178,7 +178,7 @@
     tr.appendChild(td(r.user));
     tr.appendChild(td(r.agent));
     tr.appendChild(td(r.run_id));
-    tr.appendChild(td(r.status));
+    tr.appendChild(r.problem ? el("td", {}, [el("span", { cls: "kind", text: r.problem })]) : td(r.status));
     tr.appendChild(el("td", { title: r.hash }, [el("code", { text: short(r.hash) + "…" })]));
     return tr;
   }

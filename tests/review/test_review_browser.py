@@ -97,6 +97,8 @@ def test_tampered_trail_shows_the_failure_and_names_the_record(tampered_trail, b
     cells = page.locator("#problems tbody tr").first.locator("td").all_inner_texts()
     assert cells[:5] == ["modified", "the record's content was changed after it was written",
                          "audit-vec.0-000001.jsonl", "4", "3"]
+    flagged = page.locator("#records-table tbody tr.fail")
+    assert flagged.count() == 1 and "vec.0 / 3" in flagged.inner_text() and "modified" in flagged.inner_text()
     page.screenshot(path=str(artifacts / "review-tampered.png"), full_page=True)
     _only_the_page_itself(page, out)
 

@@ -193,6 +193,10 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
     integrity["problems_total"] = len(problems)
     integrity["problems"] = problems[:MAX_PROBLEMS_SHOWN]
     runs = agg.runs.result()
+    flagged = {(p["file"], p["line"]): p["kind"] for p in problems if p["line"] is not None}
+    records = list(agg.records)
+    for row in records:
+        row["problem"] = flagged.get((row["file"], row["line"]), "")
     return {
         "title": "Audit-trail review",
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -215,6 +219,6 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
         },
         "runs": runs,
         "signatures": list(agg.signatures),
-        "records": list(agg.records),
+        "records": records,
         "phoenix_url": options.phoenix_url,
     }
