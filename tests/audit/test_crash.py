@@ -14,6 +14,7 @@ import pytest
 
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
+from fault_results import record_result
 from trail_helpers import records
 
 CHILD = Path(__file__).with_name("crash_writer.py")
@@ -63,5 +64,9 @@ def test_sigkill_at_100_random_points_loses_nothing_acknowledged(tmp_path):
     for _ in range(100):
         acked |= _kill_after(tmp_path, rng.randint(1, 300))
     AuditTrailWriter(tmp_path, stream_id="crash.0").close()
-    assert acked <= _span_ids(tmp_path)
-    assert verify_trail(tmp_path).ok
+    present = _span_ids(tmp_path)
+    report = verify_trail(tmp_path)
+    record_result("sigkill-100", kills=100, acknowledged=len(acked), lost=len(acked - present), verified=report.ok,
+                  recoveries=report.streams[0].counts.get("recovery", 0))
+    assert acked <= present
+    assert report.ok

@@ -12,6 +12,7 @@ from gxp_otel.audit.format import check_line
 from gxp_otel.audit.signing import CheckpointSigner
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
+from fault_results import record_result
 
 SIGNER = CheckpointSigner.from_seed("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 
@@ -57,6 +58,7 @@ def test_every_single_bit_flip_is_detected(tmp_path):
     files = _trail(tmp_path)
     positions = _all_bits(files)
     tried, undetected = _flip_and_verify(files, positions)
+    record_result("bit-flips", flips=tried, detected=tried - len(undetected), undetected=len(undetected))
     assert tried == len(positions) and undetected == []
 
 
@@ -86,4 +88,5 @@ def test_fuzzed_lines_never_crash_the_verifier_and_never_pass_as_valid(tmp_path,
             result = check_line(mutated)  # must not raise
             if result.problem is None and mutated != line:
                 false_ok += 1
+    record_result(f"fuzz-lines-{count}", inputs=(count // len(lines)) * len(lines), crashes=0, false_ok=false_ok)
     assert false_ok == 0
