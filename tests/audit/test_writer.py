@@ -245,6 +245,12 @@ def test_checkpoints_are_signed_and_copied_to_the_checkpoint_file(tmp_path):
     assert all(c["body"]["key_id"] == signer.key_id for c in checkpoints)
     report = verify_trail(tmp_path, trusted_keys=[signer.public_key_hex])
     assert report.ok and report.streams[0].signed_checkpoints == len(checkpoints)
+    from cryptography.hazmat.primitives import serialization
+
+    secret = signer.private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                              serialization.NoEncryption())
+    everything = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert secret.hex().encode() not in everything and secret not in everything  # keys never enter the trail
 
 
 def test_a_crash_between_rotation_and_the_next_file_resumes_in_the_next_file(tmp_path):
