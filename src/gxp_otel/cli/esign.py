@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from gxp_otel.audit.canonical import canonical_json, contains_json_number
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.part11.cli_support import fail, read_passphrase, resolve_record
 from gxp_otel.part11.keys import SignerAuthenticationError, SignerKey
+from gxp_otel.part11.statements import meaning_of
 
 TrailArg = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Trail directory.")]
 KeyOpt = Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="Your signer key (keygen --signer).")]
@@ -18,6 +20,18 @@ UserOpt = Annotated[str, typer.Option("--user-id", help="Your user id (first ide
 PassEnvOpt = Annotated[Optional[str], typer.Option(help="Read the passphrase from this variable instead of a prompt.")]
 CheckpointKeyOpt = Annotated[
     Optional[Path], typer.Option(help="Checkpoint key for this tool's own stream (else its checkpoints are unsigned).")]
+
+
+def _authenticated(key: Path, user_id: str, passphrase: str) -> SignerKey:
+    """Check both components before anything is written (a failed signing leaves no trace in the trail)."""
+    try:
+        signer = SignerKey.load(key)
+        signer.unlock(user_id, passphrase)
+    except SignerAuthenticationError as exc:
+        fail(str(exc), 1)
+    except ValueError as exc:
+        fail(str(exc))
+    return signer
 
 
 def _writer(trail: Path, checkpoint_key: Optional[Path]) -> AuditTrailWriter:
@@ -40,14 +54,17 @@ def sign_command(
     """Sign a record of TRAIL: appends a signature record (printed name, user id, UTC time, meaning) bound to it."""
     from gxp_otel.part11.esign import sign
 
+    try:
+        meaning = meaning_of(meaning)
+    except ValueError as exc:
+        fail(str(exc))
     record = resolve_record(trail, seq, stream, trace_id)
     passphrase = read_passphrase(passphrase_env)
+    signer = _authenticated(key, user_id, passphrase)
     writer = _writer(trail, checkpoint_key)
     try:
-        signed = sign(record=record, meaning=meaning, reason=reason, key=SignerKey.load(key), user_id=user_id,
+        signed = sign(record=record, meaning=meaning, reason=reason, key=signer, user_id=user_id,
                       passphrase=passphrase, trail=writer)
-    except SignerAuthenticationError as exc:
-        fail(str(exc), 1)
     except ValueError as exc:
         fail(str(exc))
     finally:
@@ -82,14 +99,15 @@ def correct_command(
         value = json.loads(new_value) if new_value is not None else {"stringValue": new_string}
     except json.JSONDecodeError as exc:
         fail(f"--new-value is not JSON: {exc}")
+    if contains_json_number(canonical_json(value)):
+        fail("--new-value holds a JSON number; the trail stores numbers as strings (e.g. {\"intValue\": \"3\"})")
     record = resolve_record(trail, seq, stream, None)
     passphrase = read_passphrase(passphrase_env)
+    signer = _authenticated(key, user_id, passphrase)
     writer = _writer(trail, checkpoint_key)
     try:
-        reference, signed = correct(record, path=path, new_value=value, reason=reason, key=SignerKey.load(key),
-                                    user_id=user_id, passphrase=passphrase, trail=writer)
-    except SignerAuthenticationError as exc:
-        fail(str(exc), 1)
+        reference, signed = correct(record, path=path, new_value=value, reason=reason, key=signer, user_id=user_id,
+                                    passphrase=passphrase, trail=writer)
     except ValueError as exc:
         fail(str(exc))
     finally:
