@@ -226,3 +226,28 @@ func TestACheckpointCopyElsewhereDetectsARolledBackDirectory(t *testing.T) {
 		t.Fatalf("problems %v", kinds)
 	}
 }
+
+func TestTheTrailIsPrivateToItsOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "trail")
+	w, err := audittrail.Open(audittrail.Options{Directory: dir, Stream: "unit.0", RotateBytes: 4096, Compress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 8; i++ {
+		if err := w.Append("log", [][]byte{[]byte(`{"payload":{"stringValue":"` + strings.Repeat("y", 900) + `"}}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(dir); info.Mode().Perm() != 0o700 {
+		t.Fatalf("directory mode %v", info.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, _ := e.Info(); info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v", e.Name(), info.Mode().Perm())
+		}
+	}
+}
