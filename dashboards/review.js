@@ -103,7 +103,7 @@
     var span = Math.max(t1 - t0, 1);
     var lanes = [];
     entries.forEach(function (e) {
-      var lane = e.type === "step" ? e.name : (e.step || (e.type === "event" ? "(run)" : e.step || "(run)"));
+      var lane = e.type === "step" ? e.name : (e.step || "(run, no step)");
       if (lanes.indexOf(lane) < 0) lanes.push(lane);
     });
     var left = 150, width = 900, row = 20, top = 22;
@@ -118,7 +118,7 @@
       root.appendChild(svg("text", { x: left - 6, y: y + 14, "class": "lane-label", "text-anchor": "end" })).textContent = lane.length > 22 ? lane.slice(0, 21) + "…" : lane;
     });
     entries.forEach(function (e) {
-      var lane = e.type === "step" ? e.name : (e.step || "(run)");
+      var lane = e.type === "step" ? e.name : (e.step || "(run, no step)");
       var y = top + lanes.indexOf(lane) * row;
       if (e.type === "step") {
         var x0 = x(e.start), x1 = x(e.end || e.start);
@@ -147,6 +147,12 @@
     detail.appendChild(facts);
     if (run.status_message) detail.appendChild(el("p", { cls: "warn", text: "Status message: " + run.status_message }));
     detail.appendChild(timelineSvg(run));
+    var legend = el("p", { cls: "legend small" });
+    [["step", "step (span)"], ["event", "stream event"], ["hitl", "human in the loop"], ["error", "error"]].forEach(function (l) {
+      legend.appendChild(el("span", { cls: "swatch " + l[0] }));
+      legend.appendChild(document.createTextNode(l[1] + "  "));
+    });
+    detail.appendChild(legend);
     var table = el("table", { cls: "data", id: "timeline-table" });
     table.appendChild(el("thead", {}, [el("tr", {}, ["Time (UTC)", "Type", "Step / event", "Detail", "Who", "Record"].map(function (h) { return el("th", { text: h }); }))]));
     var tbody = el("tbody");

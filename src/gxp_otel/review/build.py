@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gxp_otel.audit.canonical import format_time_ns, parse_time
 from gxp_otel.audit.report import PROBLEM_WORDS, TrailReport
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.review.filters import RecordFilter, event_type
@@ -46,6 +47,7 @@ class TimeHistogram:
     as the trail's time range grows, to stay bounded."""
 
     WIDTHS = (23, 22, 21, 19, 16, 13, 10)  # prefix lengths of the recorded time
+    UNITS = (10**6, 10**7, 10**8, 10**9, 60 * 10**9, 3600 * 10**9, 86400 * 10**9)  # their durations in ns
     LIMIT = 20_000
 
     def __init__(self) -> None:
@@ -64,20 +66,27 @@ class TimeHistogram:
             self.counts = coarse
 
     def bars(self, most: int = 48) -> list[dict[str, Any]]:
-        """At most ``most`` consecutive bars, each {"start", "end", "counts": {series: n}}."""
+        """At most ``most`` bars over equal time intervals from the first to the last bucket (empty intervals
+        included, so the axis is linear in time), each {"start", "end", "counts": {series: n}}."""
         buckets = sorted({b for b, _ in self.counts})
         if not buckets:
             return []
-        group = -(-len(buckets) // most)
-        bars = []
-        for i in range(0, len(buckets), group):
-            members = buckets[i : i + group]
-            counts: Counter[str] = Counter()
-            for bucket in members:
-                for series in ("span", "log", "other"):
-                    counts[series] += self.counts.get((bucket, series), 0)
-            bars.append({"start": members[0], "end": members[-1], "counts": dict(counts)})
-        return bars
+        unit = self.UNITS[self.level]
+        first, last = _bucket_ns(buckets[0]), _bucket_ns(buckets[-1])
+        width = max(unit, -(-(last - first + unit) // most // unit) * unit)
+        slots = (last - first) // width + 1
+        counts = [Counter() for _ in range(slots)]
+        for (bucket, series), n in self.counts.items():
+            counts[(_bucket_ns(bucket) - first) // width][series] += n
+        return [{"start": format_time_ns(first + i * width), "end": format_time_ns(first + (i + 1) * width - 1),
+                 "counts": {k: c.get(k, 0) for k in ("span", "log", "other")}} for i, c in enumerate(counts)]
+
+
+_TIME_TEMPLATE = "0000-01-01T00:00:00.000000000Z"
+
+
+def _bucket_ns(bucket: str) -> int:
+    return parse_time(bucket + _TIME_TEMPLATE[len(bucket):]) or 0
 
 
 class ReviewAggregates:

@@ -39,7 +39,7 @@ def time_chart(bars: list[dict[str, Any]], width: int = 960, height: int = 190) 
     for i, bar in enumerate(bars):
         x = left + i * slot + slot * 0.1
         y = top_pad + plot_h
-        label = bar["start"] if bar["start"] == bar["end"] else f"{bar['start']} to {bar['end']}"
+        label = f"{bar['start'][:23]} to {bar['end'][:23]}".replace("T", " ")
         for key, name, colour in SERIES:
             n = bar["counts"].get(key, 0)
             if not n:
@@ -48,10 +48,11 @@ def time_chart(bars: list[dict[str, Any]], width: int = 960, height: int = 190) 
             y -= h
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.8:.1f}" height="{h:.1f}" fill="{colour}">'
                          f"<title>{escape(label)} UTC: {n:,} {escape(name.lower())}</title></rect>")
-    for i in sorted({0, len(bars) // 2, len(bars) - 1}):
-        x = left + i * slot + slot / 2
-        parts.append(f'<text x="{x:.1f}" y="{height - 22}" class="tick" text-anchor="middle">'
-                     f"{escape(bars[i]['start'].replace('T', ' '))}</text>")
+    ticks = ((0, "start", left), (len(bars) // 2, "middle", left + plot_w / 2), (len(bars) - 1, "end", width - 10))
+    for i, anchor, x in ticks:
+        at = bars[i]["start"] if anchor != "end" else bars[i]["end"]
+        parts.append(f'<text x="{x:.1f}" y="{height - 22}" class="tick" text-anchor="{anchor}">'
+                     f"{escape(at[:23].replace('T', ' '))}</text>")
     legend_x = left
     for _, name, colour in SERIES:
         parts.append(f'<rect x="{legend_x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
