@@ -30,11 +30,6 @@ func (f *findings) reset() {
 	f.invalid = f.invalid[:0]
 }
 
-func (f *findings) add(other findings) {
-	f.coerced = append(f.coerced, other.coerced...)
-	f.invalid = append(f.invalid, other.invalid...)
-}
-
 // text appends s as a JCS string, replacing invalid UTF-8 and flagging it at the path "<parent>/<name><suffix>"
 // (just "<name><suffix>" at the top of the body), which is only built when needed.
 func (f *findings) text(dst []byte, s string, parent, name, suffix string) []byte {

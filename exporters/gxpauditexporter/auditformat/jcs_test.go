@@ -154,7 +154,4 @@ func TestRecordedTimesHaveNineFractionalDigits(t *testing.T) {
 	if got := FormatTime(1_764_000_005_001_000_000); got != "2025-11-24T16:00:05.001000000Z" {
 		t.Fatalf("got %s", got)
 	}
-	if ns, ok := ParseTime("2025-11-24T16:00:05.001000000Z"); !ok || ns != 1_764_000_005_001_000_000 {
-		t.Fatalf("ParseTime: %d %v", ns, ok)
-	}
 }

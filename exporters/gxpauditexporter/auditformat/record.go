@@ -108,16 +108,6 @@ func LineLength(env Envelope, bodyLen int) int {
 	return fixed + bodyLen + len(env.Kind) + digits + len(env.Stream) + len(env.Time)
 }
 
-// RecordHash computes record_hash over the canonical JSON of a record without its hash member.
-func RecordHash(unhashed []byte) Hash {
-	h := sha256.New()
-	h.Write([]byte(RecordDomain))
-	h.Write(unhashed)
-	var sum Hash
-	h.Sum(sum[:0])
-	return sum
-}
-
 // FormatTime renders nanoseconds since the Unix epoch as a recorded time, YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ (UTC).
 func FormatTime(ns int64) string {
 	return string(AppendTime(nil, ns))
@@ -126,16 +116,4 @@ func FormatTime(ns int64) string {
 // AppendTime appends FormatTime(ns) to dst.
 func AppendTime(dst []byte, ns int64) []byte {
 	return time.Unix(0, ns).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000000Z")
-}
-
-// ParseTime is the inverse of FormatTime; ok is false when text is not exactly in that form.
-func ParseTime(text string) (ns int64, ok bool) {
-	if !TimePattern.MatchString(text) {
-		return 0, false
-	}
-	t, err := time.Parse("2006-01-02T15:04:05.000000000Z", text)
-	if err != nil {
-		return 0, false
-	}
-	return t.UnixNano(), true
 }

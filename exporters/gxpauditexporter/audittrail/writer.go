@@ -192,17 +192,8 @@ func (w *Writer) syncTo(gen uint64, end int64) error {
 	return nil
 }
 
-// NoteLoss records that count spans or logs never reached the writer; a gap record follows at the next write.
-func (w *Writer) NoteLoss(signal string, count int64, reason string) {
-	if count <= 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.noteLossLocked(signal, count, reason, "")
-}
-
-// NoteLossAt is NoteLoss with the recorded time of the first loss given (Unix nanoseconds).
+// NoteLossAt records that count spans or logs never reached the writer, the first of them at firstNs (Unix
+// nanoseconds); a gap record follows at the next write.
 func (w *Writer) NoteLossAt(signal string, count int64, reason string, firstNs int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

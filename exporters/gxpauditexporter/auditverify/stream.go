@@ -86,7 +86,7 @@ func (v *streamVerifier) run(extraHeld []string) {
 			v.line(raw, cf, number)
 		})
 		if err != nil {
-			v.report(cf.Name(), intPtr(number+1), nil, "torn-line", "compressed file is damaged: "+err.Error())
+			v.report(cf.Name(), intPtr(number+1), nil, auditformat.ProblemTorn, "compressed file is damaged: "+err.Error())
 			v.resync = true
 		}
 		v.lastFile, v.lastLine = cf.Name(), number
@@ -97,7 +97,7 @@ func (v *streamVerifier) run(extraHeld []string) {
 func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) {
 	name := cf.Name()
 	if raw[len(raw)-1] != '\n' {
-		v.report(name, intPtr(number), nil, "torn-line", fmt.Sprintf("last line has no newline (%d bytes)", len(raw)))
+		v.report(name, intPtr(number), nil, auditformat.ProblemTorn, fmt.Sprintf("last line has no newline (%d bytes)", len(raw)))
 		v.resync = true
 		return
 	}
