@@ -95,6 +95,20 @@ def test_scope_by_trace_id_covers_one_run_but_integrity_covers_the_whole_trail(w
     assert scoped["integrity"]["records"] == everything["integrity"]["records"]
 
 
+def test_report_reads_the_records_through_a_fresh_index(workflow_trail, tmp_path):
+    from gxp_otel.review import build_index
+
+    index = tmp_path / "trail.index.sqlite"
+    build_index(workflow_trail["trail"], index)
+    run = workflow_trail["runs"][0]["run_id"]
+    options = ReviewOptions(selection=RecordFilter(run_id=run), index_path=index)
+    through_index = build_review(workflow_trail["trail"], options)
+    scanned = build_review(workflow_trail["trail"], ReviewOptions(selection=RecordFilter(run_id=run), use_index=False))
+    assert through_index["found_by"] == "index" and scanned["found_by"] == "scan"
+    assert through_index["records"] == scanned["records"] and through_index["runs"] == scanned["runs"]
+    assert [r["run_id"] for r in through_index["runs"]] == [run]
+
+
 def test_the_page_is_self_contained(workflow_trail):
     html = render_review(build_review(workflow_trail["trail"]))
     assert "default-src 'none'" in html
@@ -129,3 +143,8 @@ def test_run_collector_keeps_at_most_max_runs_and_counts_the_rest():
     for i in range(50):
         collector.add({"kind": "log", "body": {"gxp": {"run_id": f"r{i}"}, "event_name": "E"}}, {"seq": str(i)})
     assert len(collector.result()) == 10 and collector.evicted == 40 and len(collector.seen) == 50
+
+
+def test_approvals_are_counted_in_every_run_not_only_the_kept_ones(workflow_trail):
+    data = build_review(workflow_trail["trail"], ReviewOptions(max_runs=1))
+    assert len(data["runs"]) == 1 and data["totals"]["runs"] == 3 and data["totals"]["approvals"] == 3

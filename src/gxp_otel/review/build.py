@@ -219,7 +219,7 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
             "records": agg.total, "kinds": dict(agg.kinds), "errors": agg.errors, "first_time": agg.first_time,
             "last_time": agg.last_time, "runs": len(agg.runs.seen), "runs_shown": len(runs),
             "users": len([u for u in agg.users if u != "(none)"]), "agents": len([a for a in agg.agents if a != "(none)"]),
-            "approvals": sum(len(r["approvals"]) for r in runs),
+            "approvals": agg.runs.approvals,
             "records_shown": len(agg.records), "max_records": options.max_records,
         },
         "charts": {

@@ -14,7 +14,16 @@ from typing import Any
 
 from gxp_otel.review.charts import bar_chart, time_chart
 
-DASHBOARDS = Path(__file__).resolve().parents[3] / "dashboards"
+def _dashboards() -> Path:
+    """``dashboards/`` of the source tree (editable installs), else a copy shipped inside the package."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[3] / "dashboards", here.parents[1] / "dashboards"):
+        if (candidate / "review.html").is_file():
+            return candidate
+    raise FileNotFoundError("dashboards/review.html not found next to the source tree or inside the package")
+
+
+DASHBOARDS = _dashboards()
 
 ALCOA_MEANING = {
     "attributable": "the record names the user or agent who acted",

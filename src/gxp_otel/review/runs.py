@@ -73,6 +73,7 @@ class RunCollector:
         self.runs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.seen: set[str] = set()  # run ids only: bounded by the number of runs, a few dozen bytes each
         self.evicted = 0
+        self.approvals = 0  # in every run in scope, kept or not
 
     def _run(self, run_id: str) -> dict[str, Any]:
         run = self.runs.get(run_id)
@@ -168,6 +169,7 @@ class RunCollector:
                  "hitl": action, "detail": summary_text(body.get("body")), **where}
         self._entry(run, entry)
         if action == "human-response":
+            self.approvals += 1
             plain = plain_value(body.get("body"))
             plain = plain if isinstance(plain, dict) else {}
             decision = plain.get("response") or plain.get("approved")
