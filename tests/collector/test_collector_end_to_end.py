@@ -34,7 +34,8 @@ def load_example():
 def record_kinds(trail: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     for path in sorted(trail.glob("audit-*-*.jsonl")):
-        for line in path.read_text().splitlines():
+        complete = path.read_bytes().split(b"\n")[:-1]  # the collector may be mid-write: skip a partial last line
+        for line in complete:
             kind = json.loads(line)["kind"]
             counts[kind] = counts.get(kind, 0) + 1
     return counts
