@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gxp_otel.audit.canonical import canonical_json, contains_json_number
-from gxp_otel.audit.writer import AuditTrailWriter
+from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.part11.cli_support import fail, read_passphrase, resolve_record
 from gxp_otel.part11.keys import SignerAuthenticationError, SignerKey
 from gxp_otel.part11.statements import meaning_of
@@ -35,7 +35,13 @@ def _authenticated(key: Path, user_id: str, passphrase: str) -> SignerKey:
 
 
 def _writer(trail: Path, checkpoint_key: Optional[Path]) -> AuditTrailWriter:
-    return AuditTrailWriter(trail, signing_key=checkpoint_key, compress=False)
+    """A writer on the trail's first free ``esign.N`` stream: signatures never resume an application's stream."""
+    for number in range(1000):
+        try:
+            return AuditTrailWriter(trail, stream_id=f"esign.{number}", signing_key=checkpoint_key, compress=False)
+        except AuditTrailBusyError:
+            continue
+    fail(f"{trail}: every esign stream is busy")
 
 
 def sign_command(

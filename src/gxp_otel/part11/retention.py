@@ -23,7 +23,7 @@ import orjson
 from gxp_otel.audit.canonical import canonical_json, format_time_ns, parse_time, purge_message
 from gxp_otel.audit.format import DEFAULT_RETENTION_DAYS, ChainFileName, check_line, parse_chain_file_name
 from gxp_otel.audit.verifier import verify_trail
-from gxp_otel.audit.writer import AuditTrailWriter
+from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.part11.keys import SignerKey
 from gxp_otel.part11.lookup import chain_files, iter_lines
 from gxp_otel.part11.statements import PURGE_FORMAT, RETENTION_STREAM
@@ -204,13 +204,18 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
             "key_id": signer.key_id, "public_key": signer.public_key, "time": format_time_ns(now_ns),
         }
         bodies.append({"statement": statement, "signature": private.sign(purge_message(statement)).hex()})
-    writer = AuditTrailWriter(root, stream_id=RETENTION_STREAM, signing_key=checkpoint_key, compress=False)
+    try:
+        writer = AuditTrailWriter(root, stream_id=RETENTION_STREAM, signing_key=checkpoint_key, compress=False)
+    except AuditTrailBusyError:
+        raise ValueError(f"another purge of {root} is running (it holds the stream {RETENTION_STREAM!r})") from None
     try:
         writer.append("purge", bodies)  # durable before anything is removed
     finally:
         writer.close()
     for status in eligible:
         os.unlink(root / status.file)
+        if not status.file.endswith(".gz") and (root / (status.file + ".gz")).exists():
+            os.unlink(root / (status.file + ".gz"))  # a compressed copy made while we purged
     directory = os.open(root, os.O_RDONLY)
     try:
         os.fsync(directory)
