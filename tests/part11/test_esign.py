@@ -148,3 +148,25 @@ def test_unknown_meaning_is_refused(tmp_path, alice):
     with pytest.raises(ValueError, match="meaning"):
         sign({"x": "y"}, meaning="liked", key=alice, user_id="alice", passphrase=PASSPHRASE, trail=writer)
     writer.close()
+
+
+@pytest.mark.parametrize("member, value", [
+    (("record", "seq"), "1"), (("record", "hash"), "0" * 64), (("signer", "printed_name"), "Alice Exampel"),
+    (("signer", "user_id"), "alice2"), (("time",), "2020-01-01T00:00:00.000000000Z"), (("meaning",), "review"),
+    (("reason",), "another reason"), (("authentication",), "session"),
+    (("public_key",), "ab" * 32), (("key_id",), "ed25519:0000000000000000"),
+])
+def test_changing_any_signed_member_of_a_statement_is_a_bad_esignature(tmp_path, alice, member, value):
+    """Re-recorded with a valid chain, an altered statement still fails: name, time and meaning cannot be edited."""
+    writer = small_trail(tmp_path)
+    sign({"x": "y"}, meaning="approval", reason="ok", key=alice, user_id="alice", passphrase=PASSPHRASE, trail=writer)
+    body = lines(writer.current_file)[-1]["body"]
+    target = body["statement"]
+    for key in member[:-1]:
+        target = target[key]
+    assert target[member[-1]] != value
+    target[member[-1]] = value
+    writer.append("signature", [body])
+    writer.close()
+    problems = verify_trail(tmp_path).problems
+    assert [(p.kind, p.seq) for p in problems] == [("bad-esignature", writer.head[0] - 1)]
