@@ -16,6 +16,7 @@ from conftest import gxp
 
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.review import RecordFilter, build_index, find_records, is_fresh
+from gxp_otel.review.index import update_index
 from gxp_otel.review.filters import parse_when, selection_from_options
 from gxp_otel.review.index import default_index_path
 
@@ -70,7 +71,7 @@ def test_index_finds_the_same_records_as_a_scan(rotated_trail):
         assert located(search) == brute_force(rotated_trail, selection)
 
 
-def test_index_is_not_used_once_the_trail_changed(rotated_trail):
+def test_a_stale_index_is_brought_up_to_date_before_it_is_used(rotated_trail):
     build_index(rotated_trail)
     assert is_fresh(default_index_path(rotated_trail), rotated_trail)
     writer = AuditTrailWriter(rotated_trail, stream_id="q.0", rotate_bytes=4096)
@@ -78,9 +79,30 @@ def test_index_is_not_used_once_the_trail_changed(rotated_trail):
     writer.close()
     assert not is_fresh(default_index_path(rotated_trail), rotated_trail)
     search = find_records(rotated_trail, RecordFilter(trace_id=f"{1:032x}"))
-    assert search.method.startswith("scan")
+    assert search.method.startswith("index (brought up to date with the trail")
     assert located(search) == brute_force(rotated_trail, RecordFilter(trace_id=f"{1:032x}"))
-    assert any(hit[2] for hit in located(find_records(rotated_trail, RecordFilter(user="late"))))
+    assert located(find_records(rotated_trail, RecordFilter(user="late"))) == \
+        brute_force(rotated_trail, RecordFilter(user="late")) != []
+    assert is_fresh(default_index_path(rotated_trail), rotated_trail)
+
+
+def test_update_indexes_only_what_was_appended_and_redoes_a_rewritten_file(rotated_trail):
+    build_index(rotated_trail)
+    writer = AuditTrailWriter(rotated_trail, stream_id="q.0", rotate_bytes=1 << 20)
+    writer.append("log", [{"event_name": "Appended"}])
+    writer.close()  # a restart adds recovery + checkpoint, the record, and the close checkpoint
+    assert update_index(rotated_trail) == 4
+    newest = sorted(rotated_trail.glob("audit-q.0-*.jsonl"))[-1]
+    lines = newest.read_bytes().splitlines(keepends=True)
+    newest.write_bytes(b"".join(lines[:-2]))  # the tail cut: the file no longer ends as indexed
+    update_index(rotated_trail)
+    assert is_fresh(default_index_path(rotated_trail), rotated_trail)
+    for selection in (RecordFilter(event_type="Appended"), RecordFilter(user="user1")):
+        search = find_records(rotated_trail, selection)
+        assert search.method == "index" and located(search) == brute_force(rotated_trail, selection)
+    total = sum(1 for _ in brute_force(rotated_trail, RecordFilter()))
+    with sqlite3.connect(default_index_path(rotated_trail)) as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone() == (total,)
 
 
 def test_an_index_pointing_at_the_wrong_lines_is_caught_and_the_trail_scanned(rotated_trail):

@@ -69,7 +69,7 @@ def chain_files(path: str | os.PathLike[str]) -> list[tuple[Path, ChainFileName]
     return [(root / by_key[key].name, by_key[key]) for key in sorted(by_key)]
 
 
-def _open(path: Path, parsed: ChainFileName) -> IO[bytes]:
+def open_chain_file(path: Path, parsed: ChainFileName) -> IO[bytes]:
     return gzip.open(path, "rb") if parsed.compressed else open(path, "rb")
 
 
@@ -87,20 +87,27 @@ def iter_records(path: str | os.PathLike[str], stats: ScanStats | None = None) -
     """Every record of the trail, parsed, in file and line order."""
     stats = stats if stats is not None else ScanStats()
     for file_path, parsed in chain_files(path):
-        offset = 0
-        try:
-            with _open(file_path, parsed) as handle:
-                for number, raw in enumerate(handle, start=1):
-                    stats.lines += 1
-                    record = parse_record(raw)
-                    if record is None:
-                        stats.unparsed += 1
-                    else:
-                        yield Hit(parsed.name, number, offset, record)
-                    offset += len(raw)
-        except (OSError, EOFError):
-            stats.unparsed += 1
-        stats.bytes += file_path.stat().st_size
+        yield from iter_file_records(file_path, parsed, stats)
+
+
+def iter_file_records(file_path: Path, parsed: ChainFileName, stats: ScanStats | None = None, *,
+                      offset: int = 0, line: int = 0) -> Iterator[Hit]:
+    """The records of one chain file from byte ``offset`` (the start of line ``line + 1``) to its end."""
+    stats = stats if stats is not None else ScanStats()
+    try:
+        with open_chain_file(file_path, parsed) as handle:
+            handle.seek(offset)
+            for number, raw in enumerate(handle, start=line + 1):
+                stats.lines += 1
+                record = parse_record(raw)
+                if record is None:
+                    stats.unparsed += 1
+                else:
+                    yield Hit(parsed.name, number, offset, record)
+                offset += len(raw)
+    except (OSError, EOFError):
+        stats.unparsed += 1
+    stats.bytes += file_path.stat().st_size
 
 
 def iter_needle(path: str | os.PathLike[str], needle: bytes, stats: ScanStats | None = None) -> Iterator[Hit]:
@@ -108,7 +115,7 @@ def iter_needle(path: str | os.PathLike[str], needle: bytes, stats: ScanStats | 
     stats = stats if stats is not None else ScanStats()
     for file_path, parsed in chain_files(path):
         try:
-            with _open(file_path, parsed) as handle:
+            with open_chain_file(file_path, parsed) as handle:
                 yield from _needle_in_file(handle, parsed.name, needle, stats)
         except (OSError, EOFError):
             stats.unparsed += 1
@@ -151,7 +158,7 @@ def _needle_in_file(handle: IO[bytes], name: str, needle: bytes, stats: ScanStat
 
 def read_line_at(path: Path, parsed: ChainFileName, offsets: list[int]) -> Iterator[tuple[int, bytes]]:
     """The lines starting at ``offsets`` (ascending) of one chain file; ``.gz`` files are decompressed up to them."""
-    with _open(path, parsed) as handle:
+    with open_chain_file(path, parsed) as handle:
         for offset in offsets:
             handle.seek(offset)
             yield offset, handle.readline()

@@ -7,12 +7,13 @@ read.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gxp_otel.review.filters import RecordFilter
-from gxp_otel.review.index import StaleIndex, default_index_path, indexed_hits
+from gxp_otel.review.index import StaleIndex, default_index_path, indexed_hits, is_fresh, update_index
 from gxp_otel.review.scan import Hit, ScanStats, iter_needle, iter_records
 
 
@@ -32,23 +33,25 @@ def find_records(
     index_path: Path | None = None,
     use_index: bool = True,
 ) -> Search:
-    """The records of ``trail`` that ``selection`` matches. The index is used only when it exists, is fresh and the
-    selection names something it indexes (times alone scan: they usually select most of a trail)."""
+    """The records of ``trail`` that ``selection`` matches. An index is used when it exists and the selection names
+    something it indexes (times alone scan: they usually select most of a trail); a stale one is first brought up
+    to date, and one that cannot be, or that points at the wrong lines, is not used."""
     trail = Path(trail)
     index_path = index_path or default_index_path(trail)
     selective = any(v is not None for v in (selection.trace_id, selection.run_id, selection.user,
                                             selection.agent, selection.event_type))
+    method = "scan"
     if use_index and selective and index_path.exists():
         try:
-            return Search(iter(indexed_hits(index_path, trail, selection)), "index")
-        except StaleIndex as exc:
-            stale = f"scan (index not used: {exc})"
-        else:  # pragma: no cover
-            stale = "scan"
-    else:
-        stale = "scan"
+            note = ""
+            if not is_fresh(index_path, trail):
+                added = update_index(trail, index_path)
+                note = f" (brought up to date with the trail: {added} record(s) indexed)"
+            return Search(iter(indexed_hits(index_path, trail, selection)), "index" + note)
+        except (StaleIndex, sqlite3.Error, OSError) as exc:
+            method = f"scan (index not used: {exc})"
     stats = ScanStats()
     needle = selection.needle()
     source = iter_needle(trail, needle, stats) if needle is not None else iter_records(trail, stats)
     hits = (hit for hit in source if selection.matches(hit.record))
-    return Search(hits, stale, stats)
+    return Search(hits, method, stats)
