@@ -62,7 +62,8 @@ def correct(
     if reference_problem(dict(original)) or not path.startswith("/"):
         raise ValueError("original must be {stream, seq, hash} and path a JSON Pointer such as /attributes/name")
     if contains_json_number(canonical_json(new_value)):
-        raise ValueError("new_value holds a JSON number; the trail stores numbers as strings (docs/audit-format.md §3)")
+        raise ValueError("new_value holds a JSON number; the trail stores numbers as strings "
+                         "(docs/audit-format.md §3)")
     signer = session.key if session is not None else key if isinstance(key, SignerKey) else SignerKey.load(key)
     if session is None:
         signer.unlock(user_id or "", passphrase)  # authenticate before anything is written

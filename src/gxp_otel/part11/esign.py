@@ -79,7 +79,8 @@ def subject_body(subject: Mapping[str, Any], user_id: str, time_ns: int) -> dict
 
 
 @contextmanager
-def trail_writer(trail: "str | os.PathLike[str] | AuditTrailWriter | None", **options: Any) -> Iterator[AuditTrailWriter]:
+def trail_writer(trail: "str | os.PathLike[str] | AuditTrailWriter | None",
+                 **options: Any) -> Iterator[AuditTrailWriter]:
     """The writer to append through: the given one, else the process's shared writer for the directory (the one
     ``gxp_otel.instrument()`` uses when ``trail`` is None)."""
     if isinstance(trail, AuditTrailWriter):

@@ -1,4 +1,4 @@
-"""Human-readable Part 11 manifestations: every rendering of a signed record shows name, UTC time and meaning (11.50)."""
+"""Human-readable Part 11 manifestations: a signed record is shown with name, UTC time and meaning (11.50)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,8 @@ def read_holds(root: Path) -> list[dict[str, str]]:
 
 
 def active_holds(root: Path, stream: str | None = None) -> list[dict[str, str]]:
-    return [h for h in read_holds(root) if not h.get("released_at") and (stream is None or h["stream"] in ("*", stream))]
+    return [h for h in read_holds(root)
+            if not h.get("released_at") and (stream is None or h["stream"] in ("*", stream))]
 
 
 def _write_holds(root: Path, holds: list[dict[str, str]]) -> None:

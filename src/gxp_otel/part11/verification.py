@@ -42,7 +42,8 @@ class _Pending:
 class Part11Verification:
     root: Path
     trusted: dict[str, str]  # key_id -> public key hex, empty when no trusted keys were given
-    tombstones: dict[str, dict[str, tuple[dict, dict]]] = field(default_factory=dict)  # stream -> plain file -> (entry, statement)
+    # stream -> plain file name -> (purged file entry, tombstone statement), valid tombstones only
+    tombstones: dict[str, dict[str, tuple[dict, dict]]] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     identities: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -89,7 +90,8 @@ class Part11Verification:
         return True
 
     def _purged_seq(self, stream: str, seq: int) -> bool:
-        return any(int(e["first_seq"]) <= seq <= int(e["last_seq"]) for e, _ in self.tombstones.get(stream, {}).values())
+        entries = self.tombstones.get(stream, {}).values()
+        return any(int(e["first_seq"]) <= seq <= int(e["last_seq"]) for e, _ in entries)
 
     # ------------------------------------------------------------------ records of the reserved kinds
 

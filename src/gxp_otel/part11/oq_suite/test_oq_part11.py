@@ -1,4 +1,4 @@
-"""OQ: electronic signatures, corrections, retention (21 CFR 11.50, 11.70, 11.100, 11.200, 11.10(e); Annex 11 §9, §17)."""
+"""OQ: electronic signatures, corrections, retention (21 CFR 11.50, 11.70, 11.200, 11.10(e); Annex 11 §9, §17)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,8 @@ def test_a_cut_tail_is_detected_from_a_checkpoint_held_elsewhere(trail, tmp_path
 
 def test_a_chain_resealed_with_another_key_is_untrusted(trail, writer_key):
     other = CheckpointSigner.from_seed("11" * 32)
-    writer = AuditTrailWriter(trail, signing_key=other, compress=False, stream_id=records(chain_file(trail))[0]["stream"])
+    stream = records(chain_file(trail))[0]["stream"]
+    writer = AuditTrailWriter(trail, signing_key=other, compress=False, stream_id=stream)
     writer.append("log", [{"forged": {"stringValue": "after the fact"}}])
     writer.close()
     kinds = [p.kind for p in verify_trail(trail, trusted_keys=[writer_key.public_key_hex]).problems]
