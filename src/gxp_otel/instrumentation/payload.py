@@ -29,6 +29,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from gxp_otel.instrumentation.secrets import SENSITIVE_KEYS, redact_secrets
+
 REDACTED = "__REDACTED__"  # openinference.instrumentation.REDACTED_VALUE
 MAX_DEPTH = 32
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -168,6 +170,10 @@ def _container(value: Any, coerced: list[str], path: str, depth: int, seen: set[
             if not isinstance(key, str):
                 coerced.append(f"{path}/{key!s}: non-string-key")
                 key = str(key)
+            if SENSITIVE_KEYS.match(key) and item is not None:
+                coerced.append(f"{path}/{key}: secret-redacted:sensitive-key")
+                out[key] = "[REDACTED:sensitive-key]"
+                continue
             out[key] = to_jsonable(item, coerced, f"{path}/{key}", depth + 1, seen)
         return out
     if isinstance(value, (set, frozenset)):
@@ -203,11 +209,13 @@ def _leaf(value: Any, coerced: list[str], path: str) -> Any:
 def _checked_str(value: str, coerced: list[str], path: str) -> str:
     try:
         value.encode("utf-8")
-        return value
     except UnicodeEncodeError:
         coerced.append(f"{path}: invalid-utf8")
         # Lone surrogates are the only str content UTF-8 cannot hold; each becomes U+FFFD.
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    value, secrets = redact_secrets(value)
+    coerced.extend(f"{path}: secret-redacted:{kind}" for kind in secrets)
+    return value
 
 
 def _safe_repr(value: Any) -> str:

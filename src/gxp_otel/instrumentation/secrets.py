@@ -1,0 +1,41 @@
+"""Default redaction of secrets in captured payloads (API keys, tokens, private keys, passwords).
+
+Applied to every string a payload holds before it reaches Phoenix, the logs or the audit trail: a secret pasted into
+a prompt or a tool result must not become a permanent, replicated record. Each redaction is flagged in the
+payload's ``coerced`` list as ``<path>: secret-redacted:<kind>``, so the record says that (and where) it was
+changed. Pure functions; thread-safe.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS = {
+    "private-key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+    "openai-key": r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}",
+    "aws-access-key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "github-token": r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",
+    "slack-token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "jwt": r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    "bearer-token": r"(?i:\bbearer)\s+[A-Za-z0-9._~+/-]{16,}=*",
+    "credential": r"(?i:\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\b)\s*[=:]\s*[^\s,;&\"']{4,}",
+}
+_ANY = re.compile("|".join(f"(?P<{name.replace('-', '_')}>{pattern})" for name, pattern in _PATTERNS.items()))
+SENSITIVE_KEYS = re.compile(
+    r"(?i)^(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?token|refresh[_-]?token|"
+    r"auth[_-]?token|authorization|private[_-]?key)$"
+)
+
+
+def redact_secrets(text: str) -> tuple[str, list[str]]:
+    """``text`` with every match of the default patterns replaced by ``[REDACTED:<kind>]``, and the kinds found."""
+    if _ANY.search(text) is None:
+        return text, []
+    kinds: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        kind = match.lastgroup.replace("_", "-")
+        kinds.append(kind)
+        return f"[REDACTED:{kind}]"
+
+    return _ANY.sub(replace, text), kinds
