@@ -105,3 +105,23 @@ def test_compressed_files_are_purged_and_verify(tmp_path, alice):
     purged = _purge(tmp_path, alice)
     assert purged and all(s.file.endswith(".gz") for s in purged)
     assert verify_trail(tmp_path).ok
+
+
+def test_an_interrupted_purge_verifies_and_is_finished_without_a_second_tombstone(trail, alice, monkeypatch):
+    import gxp_otel.part11.retention as retention
+
+    real_unlink = retention.os.unlink
+
+    def crash(path):
+        raise OSError("power cut after the tombstone")
+
+    monkeypatch.setattr(retention.os, "unlink", crash)
+    with pytest.raises(OSError):
+        _purge(trail, alice)
+    monkeypatch.setattr(retention.os, "unlink", real_unlink)
+    report = verify_trail(trail)
+    assert report.ok and any("interrupted purge" in n for s in report.streams for n in s.notes)
+    assert [s.file for s in _purge(trail, alice)] == ["audit-app.0-000001.jsonl", "audit-app.0-000002.jsonl",
+                                                      "audit-app.0-000003.jsonl"]
+    assert sum(r["kind"] == "purge" for r in lines(trail / "audit-retention-000001.jsonl")) == 1
+    assert verify_trail(trail).ok

@@ -10,10 +10,12 @@ checks the first remaining record against the tombstone.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import secrets
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,13 +188,14 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
     signer = key if isinstance(key, SignerKey) else SignerKey.load(key)
     private = signer.unlock(user_id, passphrase)
     now_ns = now_ns or time.time_ns()
+    finished = _finish_interrupted(root)
     eligible = [s for s in survey(root, before_ns=before_ns, retention_days=retention_days, now_ns=now_ns)
                 if s.eligible]
     by_stream: dict[str, list[FileStatus]] = {}
     for status in eligible:
         by_stream.setdefault(status.stream, []).append(status)
     if not by_stream:
-        return []
+        return finished
     bodies = []
     for stream, files in sorted(by_stream.items()):
         statement = {
@@ -214,12 +217,45 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
     finally:
         writer.close()
     for status in eligible:
-        os.unlink(root / status.file)
-        if not status.file.endswith(".gz") and (root / (status.file + ".gz")).exists():
-            os.unlink(root / (status.file + ".gz"))  # a compressed copy made while we purged
+        _remove(root, status.file, status.sha256)
+    _fsync_directory(root)
+    return finished + eligible
+
+
+def _remove(root: Path, name: str, sha256: str) -> bool:
+    """Unlink ``name`` if its bytes still hash to ``sha256``, and a ``.gz`` copy of it made meanwhile (same content)."""
+    path = root / name
+    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        return False
+    compressed = root / (name + ".gz")
+    if not name.endswith(".gz") and compressed.exists():
+        try:
+            with gzip.open(compressed, "rb") as handle:
+                same = hashlib.sha256(handle.read()).hexdigest() == sha256
+        except (OSError, EOFError, zlib.error):
+            same = False
+        if same:
+            os.unlink(compressed)
+    os.unlink(path)
+    return True
+
+
+def _finish_interrupted(root: Path) -> list[FileStatus]:
+    """Remove files a valid tombstone already names (a purge stopped after its tombstone): no second tombstone."""
+    finished = []
+    for stream, files in Part11Verification(root, {}).tombstones.items():
+        for _plain, (entry, _statement) in sorted(files.items()):
+            if _remove(root, entry["file"], entry["sha256"]):
+                finished.append(FileStatus(stream, entry["file"], int(entry["first_seq"]), int(entry["last_seq"]),
+                                           entry["last_hash"], entry["last_time"], entry["sha256"], eligible=True))
+    if finished:
+        _fsync_directory(root)
+    return finished
+
+
+def _fsync_directory(root: Path) -> None:
     directory = os.open(root, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
-    return eligible
