@@ -70,7 +70,9 @@
     tr.appendChild(td(outcome, "outcome " + (run.outcome || run.status || "")));
     tr.appendChild(td(run.duration_s == null ? "" : run.duration_s.toFixed(3) + " s", "num"));
     tr.appendChild(td(run.steps + " / " + run.events, "num"));
-    tr.appendChild(td(run.approvals.map(function (a) { return a.responder + ": " + a.decision; }).join("; ")));
+    tr.appendChild(td(run.approvals.map(function (a) { return a.responder + ": " + a.decision; })
+      .concat((run.part11 || []).filter(function (p) { return p.kind === "signature"; })
+        .map(function (p) { return "signed (" + p.meaning + ") by " + p.printed_name + (p.problem ? " [" + p.problem + "]" : ""); })).join("; ")));
     var link = el("td");
     if (run.phoenix_url) link.appendChild(el("a", { href: run.phoenix_url, target: "_blank", rel: "noopener", text: "Phoenix ↗", title: "trace " + run.trace_id }));
     else link.textContent = short(run.trace_id);
@@ -168,6 +170,12 @@
     });
     table.appendChild(tbody);
     detail.appendChild(table);
+    (run.part11 || []).forEach(function (p) {
+      var text = p.kind === "signature"
+        ? "Electronic signature: " + p.printed_name + " (" + p.user_id + "), meaning " + p.meaning + ", " + when(p.signed_at) + " UTC" + (p.reason ? ", reason: " + p.reason : "") + "; signs " + p.target.stream + " seq " + p.target.seq
+        : p.kind === "correction" ? "Correction by " + p.printed_name + " (" + p.user_id + ") of " + p.target.stream + " seq " + p.target.seq + " " + p.path + ": " + p.old_value + " → " + p.new_value + " (" + p.reason + ")" : p.kind;
+      detail.appendChild(el("p", { cls: "part11" + (p.problem ? " warn" : ""), text: text + (p.problem ? " — NOT VERIFIED: " + p.problem : "") }));
+    });
     if (run.timeline_dropped) detail.appendChild(el("p", { cls: "note", text: run.timeline_dropped + " more entries not shown; gxp-otel query --run-id " + run.run_id + " lists them all." }));
     box.appendChild(detail);
   }

@@ -148,3 +148,40 @@ def test_run_collector_keeps_at_most_max_runs_and_counts_the_rest():
 def test_approvals_are_counted_in_every_run_not_only_the_kept_ones(workflow_trail):
     data = build_review(workflow_trail["trail"], ReviewOptions(max_runs=1))
     assert len(data["runs"]) == 1 and data["totals"]["runs"] == 3 and data["totals"]["approvals"] == 3
+
+
+def test_signatures_and_corrections_are_shown_with_their_run_whatever_the_scope(workflow_trail, tmp_path, monkeypatch):
+    import shutil
+
+    trail = tmp_path / "trail"
+    shutil.copytree(workflow_trail["trail"], trail)
+    monkeypatch.setenv("PW", "correct horse battery")
+    key = str(tmp_path / "signer.pem")
+    assert gxp("keygen", key, "--signer", "Dr. Quinn Reviewer", "--user-id", "qa.reviewer",
+               "--passphrase-env", "PW").returncode == 0
+    run = build_review(trail)["runs"][0]
+    signed = gxp("sign", str(trail), "--trace-id", run["trace_id"], "--meaning", "approval", "--key", key,
+                 "--user-id", "qa.reviewer", "--reason", "Suite approved", "--passphrase-env", "PW")
+    assert signed.returncode == 0, signed.stderr
+    corrected = gxp("correct", str(trail), "--seq", "1", "--stream", run["timeline"][0]["stream"], "--path", "/name",
+                    "--new-value", '"renamed"', "--reason", "typo", "--key", key, "--user-id", "qa.reviewer",
+                    "--passphrase-env", "PW")
+    assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    scoped = build_review(trail, ReviewOptions(selection=RecordFilter(run_id=run["run_id"])))
+    assert scoped["integrity"]["ok"] is True
+    meanings = sorted(s["meaning"] for s in scoped["part11"]["signature"])
+    assert meanings == ["approval", "authorship"]  # a correction is signed by its author
+    (signature,) = [s for s in scoped["part11"]["signature"] if s["meaning"] == "approval"]
+    assert (signature["printed_name"], signature["user_id"]) == ("Dr. Quinn Reviewer", "qa.reviewer")
+    assert signature["run_id"] == run["run_id"] and signature["problem"] == ""
+    (shown,) = [r for r in scoped["runs"] if r["run_id"] == run["run_id"]]
+    assert "signature" in [p["kind"] for p in shown["part11"]]
+    (correction,) = scoped["part11"]["correction"]
+    assert (correction["path"], correction["new_value"], correction["reason"]) == ("/name", "renamed", "typo")
+    html = render_review(scoped)
+    assert "Dr. Quinn Reviewer" in html and "<strong>approval</strong>" in html
+    esign = next(trail.glob("audit-esign*-000001.jsonl"))
+    esign.write_bytes(esign.read_bytes().replace(b"Suite approved", b"Suite rejected"))
+    tampered = build_review(trail)
+    assert tampered["integrity"]["ok"] is False
+    assert [s["problem"] for s in tampered["part11"]["signature"] if s["meaning"] == "approval"] == ["modified"]

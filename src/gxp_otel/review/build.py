@@ -22,7 +22,8 @@ from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.review.filters import RecordFilter, event_type
 from gxp_otel.review.runs import RunCollector, nanos_to_time
 from gxp_otel.review.search import find_records
-from gxp_otel.review.scan import Hit, chain_files
+from gxp_otel.review.part11 import NEEDLES, PART11_KINDS, Part11Collector
+from gxp_otel.review.scan import Hit, chain_files, iter_needle
 
 PARALLEL_VERIFY_BYTES = 16 << 20
 MAX_PROBLEMS_SHOWN = 500
@@ -106,7 +107,7 @@ class ReviewAggregates:
         self.histogram = TimeHistogram()
         self.runs = RunCollector(options.phoenix_url, max_runs=options.max_runs)
         self.records: deque[dict[str, Any]] = deque(maxlen=options.max_records)
-        self.signatures: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.part11 = Part11Collector()
 
     def add(self, hit: Hit) -> None:
         record = hit.record
@@ -130,8 +131,8 @@ class ReviewAggregates:
             self.event_types[name] += 1
         where = {"stream": record.get("stream", ""), "seq": record.get("seq", ""), "file": hit.file, "line": hit.line}
         self.runs.add(record, where)
-        if kind == "signature":
-            self.signatures.append({**where, "time": time, "body": body, "hash": record.get("hash", "")})
+        if kind in PART11_KINDS:
+            self.part11.add(hit)
         self.records.append(self._row(record, kind, time, body, gxp, status, name, where))
 
     @staticmethod
@@ -180,6 +181,9 @@ def _gather(trail: Path, options: ReviewOptions, aggregates: ReviewAggregates) -
     search = find_records(trail, options.selection, index_path=options.index_path, use_index=options.use_index)
     for hit in search.hits:
         aggregates.add(hit)
+    if not options.selection.empty:  # signatures, corrections, purges: of the whole trail, whatever the scope
+        for hit in iter_needle(trail, NEEDLES):
+            aggregates.part11.add(hit)
     return search.method
 
 
@@ -202,6 +206,7 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
     integrity["problems_total"] = len(problems)
     integrity["problems"] = problems[:MAX_PROBLEMS_SHOWN]
     runs = agg.runs.result()
+    part11 = agg.part11.result(problems, runs)
     flagged = {(p["file"], p["line"]): p["kind"] for p in problems if p["line"] is not None}
     records = list(agg.records)
     for row in records:
@@ -227,7 +232,7 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
             "gamp": _top(agg.gamp), "event_types": _top(agg.event_types),
         },
         "runs": runs,
-        "signatures": list(agg.signatures),
+        "part11": part11,
         "records": records,
         "phoenix_url": options.phoenix_url,
     }

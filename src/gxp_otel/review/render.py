@@ -120,18 +120,58 @@ def _alcoa(data: dict[str, Any]) -> str:
             "</th><th>First failing records</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def _signatures(data: dict[str, Any]) -> str:
-    if not data["signatures"]:
-        return ("<p>No electronic-signature records (kind <code>signature</code>) in scope. Human approvals recorded "
-                "by the workflow are listed per run above.</p>")
-    rows = []
-    for s in data["signatures"]:
-        body = s["body"]
-        fields = ", ".join(f"{_e(k)}: {_e(v)}" for k, v in body.items() if isinstance(v, str) and len(v) < 200)
-        rows.append(f"<tr><td>{_e(s['time'][:23].replace('T', ' '))}</td><td><code>{_e(s['stream'])}</code> seq "
-                    f"{_e(s['seq'])}</td><td class=small>{fields}</td></tr>")
-    return ("<table class=data id=signatures><thead><tr><th>Recorded (UTC)</th><th>Record</th><th>Signature</th>"
-            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+def _flag(row: dict[str, Any]) -> str:
+    return f" <span class=kind>{_e(row['problem'])}</span>" if row.get("problem") else ""
+
+
+def _target(row: dict[str, Any]) -> str:
+    target = row["target"]
+    run = f"<br><span class=small>run {_e(row['run_id'])}</span>" if row.get("run_id") else ""
+    return f"<code>{_e(target['stream'])}</code> seq {_e(target['seq'])}{run}"
+
+
+def _part11(data: dict[str, Any]) -> str:
+    part11 = data["part11"]
+    counts = part11["counts"]
+    parts = [f"<p>{counts['signature']:,} electronic signature(s), {counts['correction']:,} correction(s), "
+             f"{counts['purge']:,} purge tombstone(s) in the whole trail (whatever the scope). Whether each verifies "
+             "is part of the integrity check above; a failing one is flagged here.</p>"]
+    if part11["signature"]:
+        rows = "".join(
+            f"<tr class=\"{'fail' if r['problem'] else ''}\"><td>{_e(r['signed_at'][:23].replace('T', ' '))}</td>"
+            f"<td><strong>{_e(r['printed_name'])}</strong><br><span class=small>{_e(r['user_id'])}</span></td>"
+            f"<td><strong>{_e(r['meaning'])}</strong></td><td>{_e(r['reason'])}</td><td>{_target(r)}</td>"
+            f"<td class=small>{_e(r['authentication'])}<br>{_e(r['key_id'])}</td>"
+            f"<td class=small><code>{_e(r['stream'])}</code> seq {_e(r['seq'])}{_flag(r)}</td></tr>"
+            for r in part11["signature"])
+        parts.append("<h3>Electronic signatures</h3><table class=data id=signatures><thead><tr><th>Signed (UTC)</th>"
+                     "<th>Signer (printed name, user id)</th><th>Meaning</th><th>Reason</th><th>Signed record</th>"
+                     "<th>Authentication, key</th><th>Signature record</th></tr></thead><tbody>" + rows +
+                     "</tbody></table>")
+    if part11["correction"]:
+        rows = "".join(
+            f"<tr class=\"{'fail' if r['problem'] else ''}\"><td>{_e(r['recorded'][:23].replace('T', ' '))}</td>"
+            f"<td>{_target(r)}</td><td><code>{_e(r['path'])}</code></td><td><code>{_e(r['old_value'])}</code></td>"
+            f"<td><code>{_e(r['new_value'])}</code></td><td>{_e(r['reason'])}</td>"
+            f"<td>{_e(r['printed_name'])}<br><span class=small>{_e(r['user_id'])}</span></td>"
+            f"<td class=small><code>{_e(r['stream'])}</code> seq {_e(r['seq'])}{_flag(r)}</td></tr>"
+            for r in part11["correction"])
+        parts.append("<h3>Corrections (the original records are unchanged)</h3><table class=data id=corrections>"
+                     "<thead><tr><th>Recorded (UTC)</th><th>Corrected record</th><th>Value</th><th>Old</th>"
+                     "<th>New</th><th>Reason</th><th>By</th><th>Correction record</th></tr></thead><tbody>" + rows +
+                     "</tbody></table>")
+    if part11["purge"]:
+        rows = "".join(
+            f"<tr class=\"{'fail' if r['problem'] else ''}\"><td>{_e(r['purged_at'][:23].replace('T', ' '))}</td>"
+            f"<td><code>{_e(r['purged_stream'])}</code>: {_e(', '.join(r['files']))}</td><td>{_e(r['before'][:10])}</td>"
+            f"<td>{_e(r['policy'])}<br><span class=small>{_e(r['reason'])}</span></td>"
+            f"<td>{_e(r['printed_name'])}<br><span class=small>{_e(r['user_id'])}</span></td>"
+            f"<td class=small><code>{_e(r['stream'])}</code> seq {_e(r['seq'])}{_flag(r)}</td></tr>"
+            for r in part11["purge"])
+        parts.append("<h3>Purged after retention (signed tombstones)</h3><table class=data id=purges><thead><tr>"
+                     "<th>Purged (UTC)</th><th>Files</th><th>Recorded before</th><th>Policy, reason</th><th>By</th>"
+                     "<th>Tombstone record</th></tr></thead><tbody>" + rows + "</tbody></table>")
+    return "".join(parts)
 
 
 def _charts(data: dict[str, Any]) -> str:
@@ -167,7 +207,7 @@ def render_review(data: dict[str, Any], dashboards: Path = DASHBOARDS) -> str:
         cards=_cards(data),
         charts=_charts(data),
         alcoa=_alcoa(data),
-        signatures=_signatures(data),
+        signatures=_part11(data),
         runs_note=_e(_runs_note(data)),
         records_note=_e(_records_note(data)),
     )

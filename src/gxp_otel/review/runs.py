@@ -82,7 +82,7 @@ class RunCollector:
                    "risk": "", "correlation": "", "start": "", "end": "", "duration_s": None, "status": "",
                    "status_message": "", "outcome": "", "project": "", "phoenix_url": "", "records": 0,
                    "steps": 0, "events": 0, "calls": 0, "errors": 0, "approvals": [], "timeline": [],
-                   "timeline_dropped": 0, "root_seen": False}
+                   "timeline_dropped": 0, "root_seen": False, "refs": set()}
             self.runs[run_id] = run
             self.seen.add(run_id)
             if len(self.runs) > self.max_runs:
@@ -106,6 +106,8 @@ class RunCollector:
             return
         run = self._run(run_id)
         run["records"] += 1
+        if len(run["refs"]) < 4 * self.max_entries:  # (stream, seq) of its records: what signatures point at
+            run["refs"].add((where.get("stream"), where.get("seq")))
         attrs = body.get("attributes")
         if record["kind"] == "span":
             self._span(run, body, gxp, attrs, where)

@@ -110,19 +110,33 @@ def iter_file_records(file_path: Path, parsed: ChainFileName, stats: ScanStats |
     stats.bytes += file_path.stat().st_size
 
 
-def iter_needle(path: str | os.PathLike[str], needle: bytes, stats: ScanStats | None = None) -> Iterator[Hit]:
-    """The records whose line contains ``needle``, found block by block without parsing the other lines."""
+def iter_needle(path: str | os.PathLike[str], needle: bytes | tuple[bytes, ...],
+                stats: ScanStats | None = None) -> Iterator[Hit]:
+    """The records whose line contains ``needle`` (or any of several), found block by block without parsing the
+    other lines."""
     stats = stats if stats is not None else ScanStats()
+    needles = (needle,) if isinstance(needle, bytes) else needle
     for file_path, parsed in chain_files(path):
         try:
             with open_chain_file(file_path, parsed) as handle:
-                yield from _needle_in_file(handle, parsed.name, needle, stats)
+                yield from _needle_in_file(handle, parsed.name, needles, stats)
         except (OSError, EOFError):
             stats.unparsed += 1
         stats.bytes += file_path.stat().st_size
 
 
-def _needle_in_file(handle: IO[bytes], name: str, needle: bytes, stats: ScanStats) -> Iterator[Hit]:
+def _line_starts(chunk: bytes, needle: bytes) -> Iterator[int]:
+    pos = chunk.find(needle)
+    while pos != -1:
+        start = chunk.rfind(b"\n", 0, pos) + 1
+        yield start
+        end = chunk.find(b"\n", pos)
+        if end == -1:
+            return
+        pos = chunk.find(needle, end)
+
+
+def _needle_in_file(handle: IO[bytes], name: str, needles: tuple[bytes, ...], stats: ScanStats) -> Iterator[Hit]:
     base_offset, base_line, carry = 0, 0, b""
     while True:
         block = handle.read(BLOCK)
@@ -135,11 +149,11 @@ def _needle_in_file(handle: IO[bytes], name: str, needle: bytes, stats: ScanStat
                 carry = data
                 continue
         chunk, carry = data[:cut], data[cut:]
+        starts = list(_line_starts(chunk, needles[0])) if len(needles) == 1 else \
+            sorted({s for n in needles for s in _line_starts(chunk, n)})
         line, counted_to = base_line, 0
-        pos = chunk.find(needle)
-        while pos != -1:
-            start = chunk.rfind(b"\n", 0, pos) + 1
-            end = chunk.find(b"\n", pos) + 1 or len(chunk)
+        for start in starts:
+            end = chunk.find(b"\n", start) + 1 or len(chunk)
             line += chunk.count(b"\n", counted_to, start)
             counted_to = start
             record = parse_record(chunk[start:end])
@@ -147,7 +161,6 @@ def _needle_in_file(handle: IO[bytes], name: str, needle: bytes, stats: ScanStat
                 stats.unparsed += 1
             else:
                 yield Hit(name, line + 1, base_offset + start, record)
-            pos = chunk.find(needle, end)
         newlines = chunk.count(b"\n")
         stats.lines += newlines + (1 if not block and chunk and not chunk.endswith(b"\n") else 0)
         base_line += newlines
