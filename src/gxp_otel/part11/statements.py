@@ -13,7 +13,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gxp_otel.audit.canonical import parse_time
-from gxp_otel.audit.format import HEX64_RE, SEQ_RE, STREAM_ID_RE
+from gxp_otel.audit.format import HEX64_RE, SEQ_RE, STREAM_ID_RE, parse_chain_file_name
 from gxp_otel.audit.signing import key_id_for
 
 SIGNATURE_FORMAT = "gxp-otel-signature/1"
@@ -135,22 +135,47 @@ def purge_problem(body: Any) -> str | None:
     statement = body["statement"]
     if not (isinstance(statement, dict) and set(statement) == PURGE_MEMBERS):
         return "statement members are not those of §12.3"
-    if statement["format"] != PURGE_FORMAT or not isinstance(statement["stream"], str):
+    if statement["format"] != PURGE_FORMAT:
         return f"format is not {PURGE_FORMAT}"
+    stream = statement["stream"]
+    if not (isinstance(stream, str) and STREAM_ID_RE.match(stream)):
+        return "stream is not a stream id"
+    if not all(isinstance(statement[m], str) for m in ("before", "retention_days", "policy", "reason", "time")) \
+            or parse_time(statement["before"]) is None or parse_time(statement["time"]) is None \
+            or not SEQ_RE.match(statement["retention_days"]):
+        return "before, retention_days, policy, reason or time is malformed"
     files = statement["files"]
-    if not (isinstance(files, list) and files and all(
-            isinstance(f, dict) and set(f) == PURGED_FILE_MEMBERS and SEQ_RE.match(str(f["last_seq"]))
-            and SEQ_RE.match(str(f["first_seq"])) and HEX64_RE.match(str(f["last_hash"])) for f in files)):
-        return "files is not a non-empty list of §12.3 purged files"
-    key = statement["key_in_force"]
-    if not (isinstance(key, dict) and set(key) == {"key_id", "public_key"}):
-        return "key_in_force is not {key_id, public_key}"
+    if not (isinstance(files, list) and files and all(_purged_file_ok(f, stream) for f in files)):
+        return "files is not a non-empty list of §12.3 purged files of the stream"
+    if not _key_in_force_ok(statement["key_in_force"]):
+        return "key_in_force is not {key_id, public_key} of one key (or none)"
     problem = _person_problem(statement["purged_by"], "purged_by") or _key_problem(statement)
     if problem:
         return problem
     if not verify_ed25519(statement["public_key"], purge_message(statement), body["signature"]):
         return f"the tombstone signature does not verify under {statement['key_id']}"
     return None
+
+
+def _purged_file_ok(entry: Any, stream: str) -> bool:
+    if not (isinstance(entry, dict) and set(entry) == PURGED_FILE_MEMBERS and isinstance(entry["checkpoint"], dict)):
+        return False
+    if not all(isinstance(entry[m], str) for m in PURGED_FILE_MEMBERS - {"checkpoint"}):
+        return False
+    parsed = parse_chain_file_name(entry["file"])
+    return (parsed is not None and parsed.stream == stream and HEX64_RE.match(entry["sha256"]) is not None
+            and SEQ_RE.match(entry["first_seq"]) is not None and SEQ_RE.match(entry["last_seq"]) is not None
+            and HEX64_RE.match(entry["last_hash"]) is not None and parse_time(entry["last_time"]) is not None)
+
+
+def _key_in_force_ok(key: Any) -> bool:
+    if not (isinstance(key, dict) and set(key) == {"key_id", "public_key"}):
+        return False
+    key_id, public = key["key_id"], key["public_key"]
+    if key_id == "none":
+        return public == ""
+    return (isinstance(public, str) and HEX64_RE.match(public) is not None
+            and key_id == key_id_for(bytes.fromhex(public)))
 
 
 def pointer_get(document: Any, pointer: str) -> tuple[bool, Any]:
