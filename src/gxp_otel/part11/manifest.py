@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
@@ -17,7 +18,11 @@ def signature_line(s: dict[str, Any]) -> str:
 def correction_line(c: dict[str, Any]) -> str:
     who = c["corrected_by"]
     return (f"corrected by {who['printed_name']} ({who['user_id']}) at {c['time']} UTC: {c['record']['stream']} seq "
-            f"{c['record']['seq']} {c['path']}: {c['old_value']} -> {c['new_value']}, reason: {c['reason']}")
+            f"{c['record']['seq']} {c['path']}: {_json(c['old_value'])} -> {_json(c['new_value'])}, reason: {c['reason']}")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def purge_line(p: dict[str, Any]) -> str:
