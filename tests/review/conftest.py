@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-VECTORS = ROOT / "tests" / "vectors" / "negative"
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-def gxp(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the CLI as a user does; the process is waited for (and killed on timeout by subprocess.run)."""
-    return subprocess.run([sys.executable, "-m", "gxp_otel.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+from review_cli import ARTIFACTS, ROOT, VECTORS, gxp
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +25,6 @@ def workflow_trail(tmp_path_factory: pytest.TempPathFactory) -> dict:
         capture_output=True, text=True, timeout=180, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    import json
-
     return {"trail": trail, "public_key": base / "writer.pem.pub", "runs": json.loads(done.stdout)["runs"]}
 
 

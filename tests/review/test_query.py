@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import gxp
+from review_cli import gxp
 
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.review import RecordFilter, build_index, find_records, is_fresh

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import VECTORS, gxp
+from review_cli import VECTORS, gxp
 
 from gxp_otel.review import RecordFilter, ReviewOptions, build_review, render_review
 from gxp_otel.review.build import TimeHistogram

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import gxp
+from review_cli import gxp
 
 pytestmark = pytest.mark.browser
 

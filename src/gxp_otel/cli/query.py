@@ -82,7 +82,7 @@ def index(
     path: TrailPath,
     index: IndexFile = None,
 ) -> None:
-    """Build (or rebuild) the on-disk index of a trail. It is used only while the trail is unchanged."""
+    """Build the on-disk index of a trail from scratch. query and report use it, updated first when the trail changed."""
     started = time.perf_counter()
     target = index or default_index_path(path)
     try:
