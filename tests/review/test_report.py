@@ -185,3 +185,12 @@ def test_signatures_and_corrections_are_shown_with_their_run_whatever_the_scope(
     tampered = build_review(trail)
     assert tampered["integrity"]["ok"] is False
     assert [s["problem"] for s in tampered["part11"]["signature"] if s["meaning"] == "approval"] == ["modified"]
+
+
+def test_a_directory_without_a_trail_says_no_records_not_verified(tmp_path):
+    out = tmp_path / "review.html"
+    result = gxp("report", str(tmp_path), "-o", str(out))
+    assert result.returncode == 0
+    assert "<strong>NO RECORDS.</strong>" in out.read_text() and "<strong>VERIFIED.</strong>" not in out.read_text()
+    unwritable = gxp("report", str(tmp_path), "-o", str(tmp_path / "missing-dir" / "review.html"))
+    assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr

@@ -50,7 +50,11 @@ def report(
     )
     started = time.perf_counter()
     data = build_review(path, options)
-    output.write_text(render_review(data), encoding="utf-8")
+    try:
+        output.write_text(render_review(data), encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"cannot write {output}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from exc
     integrity = data["integrity"]
     verdict = "VERIFIED" if integrity["ok"] else f"NOT VERIFIED ({integrity['problems_total']} problem(s))"
     typer.echo(f"{output}: {verdict}; {integrity['records']} records verified, {data['totals']['records']} in scope "

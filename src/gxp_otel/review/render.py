@@ -23,8 +23,6 @@ def _dashboards() -> Path:
     raise FileNotFoundError("dashboards/review.html not found next to the source tree or inside the package")
 
 
-DASHBOARDS = _dashboards()
-
 ALCOA_MEANING = {
     "attributable": "the record names the user or agent who acted",
     "legible": "the record is a well-formed, canonical line that could be read",
@@ -46,7 +44,11 @@ def _integrity(data: dict[str, Any]) -> str:
     integrity = data["integrity"]
     n_problems = integrity["problems_total"]
     chains = integrity["chains"]
-    if integrity["ok"]:
+    if integrity["ok"] and integrity["records"] == 0:
+        banner = ('<div class="banner empty" id="integrity-banner" data-ok="true"><strong>NO RECORDS.</strong> No '
+                  "audit-trail chain file was found at this path: nothing was verified. Check that the path is the "
+                  "trail directory.</div>")
+    elif integrity["ok"]:
         banner = (f'<div class="banner ok" id="integrity-banner" data-ok="true"><strong>VERIFIED.</strong> The audit '
                   f"trail is intact: {integrity['records']:,} records in {chains} chain(s) and {integrity['files']} "
                   f"file(s) were checked (hash chain, checkpoints, signatures); no record was changed, removed, "
@@ -190,8 +192,9 @@ def _embed(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_review(data: dict[str, Any], dashboards: Path = DASHBOARDS) -> str:
+def render_review(data: dict[str, Any], dashboards: Path | None = None) -> str:
     """The whole page as one string."""
+    dashboards = dashboards or _dashboards()
     template = Template((dashboards / "review.html").read_text(encoding="utf-8"))
     status = "VERIFIED" if data["integrity"]["ok"] else "NOT VERIFIED"
     return template.substitute(
