@@ -119,3 +119,12 @@ def test_retention_needs_a_real_date_and_a_positive_period(old_trail, alice):
     result = run("retention", "purge", old_trail, "--before", "2020-01-04", "--retention-days", "0", "--reason", "r",
                  "--policy", "p", "--key", alice.path, "--user-id", "alice", "--passphrase-env", "SIGNER_PASS")
     assert result.exit_code == 2 and "retention_days must be positive" in result.output
+
+
+def test_verify_with_the_signer_registry_accepts_registered_signers(tmp_path, alice):
+    small_trail(tmp_path).close()
+    assert run("sign", tmp_path, "--seq", "1", "--meaning", "review", "--key", alice.path, "--user-id", "alice",
+               "--passphrase-env", "SIGNER_PASS").exit_code == 0
+    registered = run("verify", tmp_path, "--signer", alice.path.with_name("alice.key.signer.json"))
+    assert registered.exit_code == 0, registered.output
+    assert run("verify", tmp_path, "--signer", alice.path).exit_code == 2  # the private key file is not an identity

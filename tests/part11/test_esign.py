@@ -170,3 +170,31 @@ def test_changing_any_signed_member_of_a_statement_is_a_bad_esignature(tmp_path,
     writer.close()
     problems = verify_trail(tmp_path).problems
     assert [(p.kind, p.seq) for p in problems] == [("bad-esignature", writer.head[0] - 1)]
+
+
+def test_with_a_signer_registry_a_key_signing_under_another_identity_is_a_bad_esignature(tmp_path, alice):
+    """11.100: the registry (KEY.signer.json, issued under the customer's SOP) binds each key to one individual."""
+    from gxp_otel.part11.keys import load_signer_entry
+
+    writer = small_trail(tmp_path)
+    impostor = dataclasses.replace(alice, printed_name="Bob Builder", user_id="bob")
+    private = alice.unlock("alice", PASSPHRASE)
+    reference = {"stream": "app.0", "seq": "1", "hash": lines(writer.current_file)[1]["hash"]}
+    writer.append("signature", [signature_body(private, impostor, reference, meaning="approval", reason="",
+                                               authentication="all-components", time_ns=1)])
+    writer.close()
+    registry = [load_signer_entry(alice.path.with_name("alice.key.signer.json"))]
+    assert verify_trail(tmp_path).ok  # alone, the first signature of a key cannot be told from an honest one
+    problems = verify_trail(tmp_path, signers=registry).problems
+    assert [p.kind for p in problems] == ["bad-esignature"] and "registered to Alice Example" in problems[0].detail
+
+
+def test_with_a_signer_registry_an_unregistered_signer_is_untrusted(tmp_path, alice, bob):
+    from gxp_otel.part11.keys import load_signer_entry
+
+    writer = small_trail(tmp_path)
+    sign({"x": "y"}, meaning="review", key=bob, user_id="bob", passphrase=PASSPHRASE + " bob", trail=writer)
+    sign({"x": "y"}, meaning="review", key=alice, user_id="alice", passphrase=PASSPHRASE, trail=writer)
+    writer.close()
+    registry = [load_signer_entry(alice.path.with_name("alice.key.signer.json"))]
+    assert [p.kind for p in verify_trail(tmp_path, signers=registry).problems] == ["untrusted-key"]

@@ -125,3 +125,14 @@ def test_an_interrupted_purge_verifies_and_is_finished_without_a_second_tombston
                                                       "audit-app.0-000003.jsonl"]
     assert sum(r["kind"] == "purge" for r in lines(trail / "audit-retention-000001.jsonl")) == 1
     assert verify_trail(trail).ok
+
+
+def test_with_a_signer_registry_a_tombstone_by_an_unregistered_purger_is_bad_purge(trail, alice, bob):
+    from gxp_otel.part11.keys import load_signer_entry
+
+    _purge(trail, alice)
+    registry = [load_signer_entry(bob.path.with_name("bob.key.signer.json"))]
+    kinds = [p.kind for p in verify_trail(trail, signers=registry).problems]
+    assert "bad-purge" in kinds and kinds.count("missing-file") == 3
+    alice_entry = load_signer_entry(alice.path.with_name("alice.key.signer.json"))
+    assert verify_trail(trail, signers=[alice_entry]).ok

@@ -75,11 +75,14 @@ def verify_trail(
     max_delay_s: float = 300.0,
     max_skew_s: float = 5.0,
     progress: ProgressCallback | None = None,
+    signers: Iterable[dict[str, str]] = (),
 ) -> TrailReport:
     """Verify every stream under ``path`` (a trail directory, or one chain file to check only its stream).
 
     ``trusted_keys``: hex Ed25519 public keys; checkpoints signed otherwise are ``untrusted-key``.
     ``checkpoint_files``: checkpoint files held elsewhere (detects rollback of the whole directory).
+    ``signers``: the signer registry (``KEY.signer.json`` entries): e-signatures and purges must be by these keys,
+    under these identities (§12).
     """
     root = Path(path)
     only_stream = None
@@ -102,7 +105,7 @@ def verify_trail(
     extra_held = [Path(p) for p in checkpoint_files]
     assessment = AlcoaAssessment(max_delay_s, max_skew_s) if alcoa else None
     file_order: dict[str, int] = {}
-    part11 = Part11Verification(root, trusted)
+    part11 = Part11Verification(root, trusted, {s["key_id"]: (s["printed_name"], s["user_id"]) for s in signers})
     for stream in sorted(chains):
         if only_stream is not None and stream != only_stream:
             continue

@@ -25,6 +25,15 @@ def _trusted_key(value: str) -> str:
     return text
 
 
+def _signers(paths: list[Path]) -> list[dict[str, str]]:
+    from gxp_otel.part11.keys import load_signer_entry
+
+    try:
+        return [load_signer_entry(p) for p in paths]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def _total_bytes(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -43,9 +52,15 @@ def verify(
         typer.Option("--checkpoints", exists=True, help="A checkpoint file held elsewhere (detects rollback)."),
     ] = None,
     max_delay: Annotated[float, typer.Option(help="Contemporaneous: max seconds from event to record.")] = 300.0,
+    signer: Annotated[
+        Optional[list[Path]],
+        typer.Option("--signer", exists=True, help="A registered signer (KEY.signer.json from keygen --signer); "
+                     "repeatable. E-signatures and purges must then be by registered signers, as themselves."),
+    ] = None,
 ) -> None:
     """Verify a trail. Exit 0: intact; 1: a problem was found; 2: usage error."""
     keys = [_trusted_key(k) for k in trusted_key or []]
+    signers = _signers(signer or [])
     err = Console(stderr=True)
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
@@ -54,10 +69,10 @@ def verify(
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("verifying", total=_total_bytes(path))
             report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
-                                  max_delay_s=max_delay, progress=lambda n: bar.advance(task, n))
+                                  max_delay_s=max_delay, signers=signers, progress=lambda n: bar.advance(task, n))
     else:
         report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
-                              max_delay_s=max_delay)
+                              max_delay_s=max_delay, signers=signers)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -25,6 +25,7 @@ from gxp_otel.audit.canonical import canonical_json
 from gxp_otel.audit.signing import key_id_for
 
 SIGNER_KEY_FORMAT = "gxp-otel-signer-key/1"
+SIGNER_FORMAT = "gxp-otel-signer/1"  # KEY.signer.json: the public identity, for the verifiers' signer registry
 MIN_PASSPHRASE = 8
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
@@ -74,6 +75,9 @@ class SignerKey:
         with os.fdopen(fd, "wb") as handle:
             handle.write(canonical_json(document) + b"\n")
         path.with_name(path.name + ".pub").write_text(public.hex() + "\n")
+        certificate = {key: document[key] for key in ("printed_name", "user_id", "key_id", "public_key")}
+        path.with_name(path.name + ".signer.json").write_bytes(
+            canonical_json({"format": SIGNER_FORMAT, **certificate}) + b"\n")
         return cls.load(path)
 
     @classmethod
@@ -106,6 +110,18 @@ class SignerKey:
         if not isinstance(key, Ed25519PrivateKey) or public.hex() != self.public_key:
             raise SignerAuthenticationError(f"{self.path}: the private key does not match the public key")
         return key
+
+
+def load_signer_entry(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A ``KEY.signer.json`` (printed name, user id, key id, public key), checked to be self-consistent."""
+    try:
+        entry = orjson.loads(Path(path).read_bytes())
+        assert entry["format"] == SIGNER_FORMAT and all(
+            isinstance(entry[k], str) and entry[k] for k in ("printed_name", "user_id", "key_id", "public_key"))
+        assert key_id_for(bytes.fromhex(entry["public_key"])) == entry["key_id"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AssertionError):
+        raise ValueError(f"{path}: not a signer identity file (keygen --signer writes KEY.signer.json)") from None
+    return {k: entry[k] for k in ("printed_name", "user_id", "key_id", "public_key")}
 
 
 @dataclass

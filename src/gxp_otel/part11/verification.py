@@ -42,6 +42,7 @@ class _Pending:
 class Part11Verification:
     root: Path
     trusted: dict[str, str]  # key_id -> public key hex, empty when no trusted keys were given
+    signers: dict[str, tuple[str, str]] = field(default_factory=dict)  # registry: key_id -> (printed_name, user_id)
     # stream -> plain file name -> (purged file entry, tombstone statement), valid tombstones only
     tombstones: dict[str, dict[str, tuple[dict, dict]]] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
@@ -65,9 +66,21 @@ class Part11Verification:
 
     def _purge_problem(self, body: Any) -> str | None:
         problem = purge_problem(body)
-        if problem is None and self.trusted and body["statement"]["public_key"] not in self.trusted.values():
-            problem = f"signed by {body['statement']['key_id']}, which is not a trusted key"
+        if problem is None:
+            statement = body["statement"]
+            who = statement["purged_by"]
+            problem = self._signer_problem(statement["key_id"], statement["public_key"],
+                                           (who["printed_name"], who["user_id"]))
         return problem
+
+    def _signer_problem(self, key_id: str, public: str, identity: tuple[str, str]) -> str | None:
+        """With a signer registry the key must be registered under this identity; with trusted keys, trusted."""
+        registered = self.signers.get(key_id)
+        if registered is not None and registered != identity:
+            return f"{key_id} is registered to {registered[0]} ({registered[1]}), not {identity[0]} ({identity[1]})"
+        if registered is None and (self.trusted or self.signers) and public not in self.trusted.values():
+            return f"signed by {key_id}, which is not a trusted key or registered signer"
+        return None
 
     def covers_missing_file(self, state: Any, plain_name: str) -> bool:
         """True when a valid tombstone names this absent file; the chain then continues from the tombstone."""
@@ -117,8 +130,10 @@ class Part11Verification:
                 state.report(file, line, seq, "bad-esignature",
                              f"key {statement['key_id']} signs as {signer[1]} but signed as {known[1]} before (11.100)")
                 return
-            if self.trusted and statement["public_key"] not in self.trusted.values():
-                state.report(file, line, seq, "untrusted-key", f"signed by {statement['key_id']}, not a trusted key")
+            problem = self._signer_problem(statement["key_id"], statement["public_key"], signer)
+            if problem is not None:
+                kind = "bad-esignature" if statement["key_id"] in self.signers else "untrusted-key"
+                state.report(file, line, seq, kind, problem)
                 return
         self.pending.append(_Pending(kind, body, stream, file, line, seq, record["time"]))
 
