@@ -37,7 +37,8 @@ def make_signer_key(out: Path, printed_name: str | None, user_id: str | None, pa
         fail(str(exc))
     typer.echo(f"signer {key.printed_name} ({key.user_id}), key id {key.key_id}\n"
                f"signer key {out} (encrypted; sign with your user id and passphrase)\n"
-               f"public key {out}.pub: {key.public_key} (give it to verifiers: verify --trusted-key)")
+               f"public key {out}.pub: {key.public_key} (for verify --trusted-key)\n"
+               f"identity {out}.signer.json (for the signer registry: verify --signer)")
 
 
 def resolve_record(trail: Path, seq: int | None, stream: str | None, trace_id: str | None) -> dict[str, str]:

@@ -60,6 +60,8 @@ CLAUSES = (
            (_P + "test_signature_shows_name_time_and_meaning_and_verifies",)),
     Clause("21 CFR 11.70", "signatures linked to their records; cannot be excised, copied or transferred",
            (_P + "test_a_signature_cannot_be_transferred_to_another_record",)),
+    Clause("21 CFR 11.100", "each signature unique to one individual (registered key and identity)",
+           (_P + "test_a_key_cannot_sign_as_another_registered_individual",)),
     Clause("21 CFR 11.200(a)", "two distinct identification components (user id and passphrase)",
            (_P + "test_signing_needs_user_id_and_passphrase",)),
     Clause("Annex 11 §17 / ICH E6(R3)", "retention, legal hold, purge only with a signed, verifiable tombstone",

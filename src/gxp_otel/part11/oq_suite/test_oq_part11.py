@@ -82,3 +82,19 @@ def test_purge_respects_legal_hold_and_leaves_a_verifiable_tombstone(tmp_path, s
                                                             "audit-app.0-000003.jsonl"]
     report = verify_trail(tmp_path)
     assert report.ok and len(report.part11["purges"]) == 3
+
+
+def test_a_key_cannot_sign_as_another_registered_individual(trail, signer):
+    import dataclasses
+
+    from gxp_otel.part11.esign import signature_body
+    from gxp_otel.part11.keys import load_signer_entry
+
+    private = signer.unlock("qa.1", PASSPHRASE)
+    other = dataclasses.replace(signer, printed_name="Somebody Else", user_id="someone.else")
+    writer = AuditTrailWriter(trail, compress=False)
+    writer.append("signature", [signature_body(private, other, _first_span(trail), meaning="approval", reason="",
+                                               authentication="all-components", time_ns=1)])
+    writer.close()
+    registry = [load_signer_entry(signer.path.with_name(signer.path.name + ".signer.json"))]
+    assert [p.kind for p in verify_trail(trail, signers=registry).problems] == ["bad-esignature"]
