@@ -99,3 +99,18 @@ def test_any_body_of_a_reserved_kind_is_reported_not_raised(tmp_path_factory, ki
         writer.close()
     report = verify_trail(trail)
     assert not report.ok
+
+
+def test_a_tombstone_claiming_a_purge_inside_the_retention_period_is_bad_purge(tmp_path, alice):
+    """Even correctly signed, a tombstone that contradicts its own retention period is not honoured."""
+    daily_trail(tmp_path, 4)
+    purge(tmp_path, before_ns=START_NS + 2 * DAY_NS + DAY_NS // 2, reason="r", policy="p", key=alice,
+          user_id="alice", passphrase=PASSPHRASE, retention_days=10, now_ns=START_NS + 20 * DAY_NS)
+    (record,) = [r for r in lines(tmp_path / f"audit-{RETENTION_STREAM}-000001.jsonl") if r["kind"] == "purge"]
+    statement = {**record["body"]["statement"], "retention_days": "2555"}
+    private = alice.unlock("alice", PASSPHRASE)
+    writer = AuditTrailWriter(tmp_path, stream_id=RETENTION_STREAM, compress=False)
+    writer.append("purge", [{"statement": statement, "signature": private.sign(purge_message(statement)).hex()}])
+    writer.close()
+    problems = verify_trail(tmp_path).problems
+    assert [p.kind for p in problems] == ["bad-purge"] and "retention period" in problems[0].detail

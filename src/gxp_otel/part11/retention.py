@@ -28,11 +28,10 @@ from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.part11.keys import SignerKey
 from gxp_otel.part11.lookup import chain_files, iter_lines
-from gxp_otel.part11.statements import PURGE_FORMAT, RETENTION_STREAM
+from gxp_otel.part11.statements import DAY_NS, PURGE_FORMAT, RETENTION_STREAM
 from gxp_otel.part11.verification import Part11Verification
 
 HOLD_FILE = "legal-hold.json"
-DAY_NS = 86_400 * 1_000_000_000
 
 
 # ---------------------------------------------------------------------------------------------- legal hold

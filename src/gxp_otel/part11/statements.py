@@ -31,6 +31,7 @@ CORRECTION_MEMBERS = frozenset({"original", "path", "old_value", "new_value", "r
 PURGE_MEMBERS = frozenset({"format", "stream", "files", "key_in_force", "before", "retention_days", "policy", "reason",
                            "purged_by", "key_id", "public_key", "time"})
 PURGED_FILE_MEMBERS = frozenset({"file", "sha256", "first_seq", "last_seq", "last_hash", "last_time", "checkpoint"})
+DAY_NS = 86_400 * 1_000_000_000
 _SIGNATURE_HEX = re.compile(r"^[0-9a-f]{128}$")
 
 
@@ -149,6 +150,10 @@ def purge_problem(body: Any) -> str | None:
         return "files is not a non-empty list of §12.3 purged files of the stream"
     if not _key_in_force_ok(statement["key_in_force"]):
         return "key_in_force is not {key_id, public_key} of one key (or none)"
+    retained_until = parse_time(statement["time"]) - int(statement["retention_days"]) * DAY_NS
+    limit = min(parse_time(statement["before"]), retained_until)
+    if any(parse_time(f["last_time"]) >= limit for f in files):
+        return "a purged file's last record is not older than the cut-off and the retention period"
     problem = _person_problem(statement["purged_by"], "purged_by") or _key_problem(statement)
     if problem:
         return problem
