@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gxp_otel.cli.query import Agent, EventType, IndexFile, RunId, Since, TraceId, TrailPath, Until, User, selection
-from gxp_otel.cli.verify import _trusted_key
+from gxp_otel.cli.verify import _signers, _trusted_key
 from gxp_otel.review.build import DEFAULT_PHOENIX_URL, ReviewOptions, build_review
 from gxp_otel.review.render import render_review
 
@@ -31,6 +31,10 @@ def report(
         Optional[list[Path]],
         typer.Option("--checkpoints", exists=True, help="A checkpoint file held elsewhere (detects rollback)."),
     ] = None,
+    signer: Annotated[
+        Optional[list[Path]],
+        typer.Option("--signer", exists=True, help="A registered signer (KEY.signer.json), as for verify; repeatable."),
+    ] = None,
     phoenix_url: Annotated[str, typer.Option("--phoenix-url", help="Phoenix base URL for trace links.")] = DEFAULT_PHOENIX_URL,
     max_runs: Annotated[int, typer.Option(min=1, help="Runs kept on the page (the most recent).")] = 500,
     max_records: Annotated[int, typer.Option(min=1, help="Records kept on the page (the newest).")] = 5000,
@@ -42,6 +46,7 @@ def report(
         selection=selection(trace_id, run_id, user, agent, event_type_, since, until),
         trusted_keys=tuple(_trusted_key(k) for k in trusted_key or []),
         checkpoint_files=tuple(checkpoints or []),
+        signers=tuple(_signers(signer or [])),
         phoenix_url=phoenix_url,
         max_runs=max_runs,
         max_records=max_records,

@@ -35,6 +35,7 @@ class ReviewOptions:
     selection: RecordFilter = RecordFilter()
     trusted_keys: tuple[str, ...] = ()
     checkpoint_files: tuple[Path, ...] = ()
+    signers: tuple[dict[str, str], ...] = ()  # registered e-signature signers (KEY.signer.json entries)
     phoenix_url: str = DEFAULT_PHOENIX_URL
     max_runs: int = 500
     max_records: int = 5000
@@ -155,7 +156,7 @@ class ReviewAggregates:
 
 def _verify(trail: Path, options: ReviewOptions) -> TrailReport:
     return verify_trail(trail, trusted_keys=options.trusted_keys, checkpoint_files=options.checkpoint_files,
-                        alcoa=True, max_delay_s=options.max_delay_s)
+                        alcoa=True, max_delay_s=options.max_delay_s, signers=options.signers)
 
 
 def _trail_bytes(trail: Path) -> int:
