@@ -20,7 +20,8 @@
   function short(id) { return id ? id.slice(0, 12) : ""; }
 
   /* A filterable, paged table over an array; rowFn(item) returns a <tr>. */
-  function pagedTable(tableId, pagerId, filterId, items, rowFn, textFn) {
+  /* printAll: every row is in the table, those of other pages hidden on screen only (print CSS shows them). */
+  function pagedTable(tableId, pagerId, filterId, items, rowFn, textFn, printAll) {
     var tbody = document.querySelector("#" + tableId + " tbody");
     var pager = document.getElementById(pagerId);
     var state = { page: 0, shown: items };
@@ -28,7 +29,12 @@
       tbody.textContent = "";
       var pages = Math.max(1, Math.ceil(state.shown.length / PAGE));
       state.page = Math.min(state.page, pages - 1);
-      state.shown.slice(state.page * PAGE, (state.page + 1) * PAGE).forEach(function (item) { tbody.appendChild(rowFn(item)); });
+      var first = state.page * PAGE, last = (state.page + 1) * PAGE;
+      (printAll ? state.shown : state.shown.slice(first, last)).forEach(function (item, i) {
+        var tr = rowFn(item);
+        if (printAll && (i < first || i >= last)) tr.classList.add("off-page");
+        tbody.appendChild(tr);
+      });
       if (!state.shown.length) tbody.appendChild(el("tr", {}, [el("td", { colspan: "12", text: "Nothing in scope.", cls: "note" })]));
       pager.textContent = "";
       function go(label, page, current) {
@@ -213,7 +219,7 @@
   }
   function exportName(ext) { return "audit-review-" + DATA.generated.replace(/[:]/g, "") + "." + ext; }
 
-  var runsState = pagedTable("runs-table", "runs-pager", "runs-filter", DATA.runs, runRow, runText);
+  var runsState = pagedTable("runs-table", "runs-pager", "runs-filter", DATA.runs, runRow, runText, true);
   var recordsState = pagedTable("records-table", "records-pager", "records-filter", DATA.records.slice().reverse(), recordRow, recordText);
   document.getElementById("export-csv").addEventListener("click", function () {
     download(exportName("csv"), "text/csv", toCsv(recordsState.shown));

@@ -194,3 +194,12 @@ def test_a_directory_without_a_trail_says_no_records_not_verified(tmp_path):
     assert "<strong>NO RECORDS.</strong>" in out.read_text() and "<strong>VERIFIED.</strong>" not in out.read_text()
     unwritable = gxp("report", str(tmp_path), "-o", str(tmp_path / "missing-dir" / "review.html"))
     assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+
+
+def test_the_page_says_when_it_holds_fewer_runs_and_records_than_the_scope(workflow_trail):
+    data = build_review(workflow_trail["trail"], ReviewOptions(max_runs=2, max_records=10))
+    assert len(data["runs"]) == 2 and len(data["records"]) == 10
+    html = render_review(data)
+    assert "3 runs in scope; this page holds the 2 most recently recorded" in html
+    assert f"{data['totals']['records']:,} records in scope; this page holds the newest 10" in html
+    assert "gxp-otel query PATH --json" in html

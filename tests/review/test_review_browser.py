@@ -133,3 +133,26 @@ def test_prints_to_pdf(workflow_trail, browser_page, tmp_path, artifacts):
     pdf = artifacts / "review.pdf"
     page.pdf(path=str(pdf), format="A4", landscape=True, print_background=True)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+
+
+def test_runs_are_paged_on_screen_and_all_printed(browser_page, tmp_path):
+    from gxp_otel.audit.writer import AuditTrailWriter
+
+    writer = AuditTrailWriter(tmp_path / "trail", stream_id="many.0")
+    writer.append("span", [{
+        "name": "Batch.run", "trace_id": f"{i + 1:032x}", "span_id": f"{i + 1:016x}", "parent_span_id": "",
+        "start_time_unix_nano": str(1_795_000_000_000_000_000 + i * 10**9),
+        "end_time_unix_nano": str(1_795_000_000_500_000_000 + i * 10**9), "status": {"code": "OK", "message": ""},
+        "attributes": {"gxp.workflow.name": {"stringValue": "Batch"}, "gxp.workflow.run_id": {"stringValue": f"run{i}"}},
+        "gxp": {"run_id": f"run{i}", "user_id": "operator"},
+    } for i in range(30)])
+    writer.close()
+    page, out = browser_page, tmp_path / "review.html"
+    _report(tmp_path / "trail", out)
+    page.goto(out.as_uri())
+    rows = page.locator("#runs-table tbody tr")
+    assert sum(rows.nth(i).is_visible() for i in range(rows.count())) == 25
+    page.locator("#runs-pager button", has_text="2").click()
+    assert sum(rows.nth(i).is_visible() for i in range(rows.count())) == 5
+    page.emulate_media(media="print")
+    assert sum(rows.nth(i).is_visible() for i in range(rows.count())) == 30
