@@ -203,3 +203,13 @@ def test_the_page_says_when_it_holds_fewer_runs_and_records_than_the_scope(workf
     assert "3 runs in scope; this page holds the 2 most recently recorded" in html
     assert f"{data['totals']['records']:,} records in scope; this page holds the newest 10" in html
     assert "gxp-otel query PATH --json" in html
+
+
+def test_phoenix_links_are_made_only_for_well_formed_trace_ids():
+    collector = RunCollector("http://127.0.0.1:6006")
+    for run_id, trace_id in (("good", "ab" * 16), ("bad", "javascript:alert(1)//" + "0" * 11)):
+        collector.add({"kind": "span", "body": {
+            "name": "W.run", "trace_id": trace_id, "gxp": {"run_id": run_id},
+            "attributes": {"gxp.workflow.name": {"stringValue": "W"}}}}, {"seq": "1"})
+    links = {r["run_id"]: r["phoenix_url"] for r in collector.result()}
+    assert links == {"good": "http://127.0.0.1:6006/redirects/traces/" + "ab" * 16, "bad": ""}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 
 from gxp_otel.cli.query import Agent, EventType, IndexFile, RunId, Since, TraceId, TrailPath, Until, User, selection
 from gxp_otel.cli.verify import _signers, _trusted_key
@@ -54,7 +55,12 @@ def report(
         index_path=index,
     )
     started = time.perf_counter()
-    data = build_review(path, options)
+    err = Console(stderr=True)
+    if err.is_terminal:
+        with err.status(f"verifying {path} and gathering the review ..."):
+            data = build_review(path, options)
+    else:
+        data = build_review(path, options)
     try:
         output.write_text(render_review(data), encoding="utf-8")
     except OSError as exc:

@@ -7,12 +7,16 @@ most recently; older ones are counted, not kept) and at most ``max_entries`` tim
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Any
 
 import orjson
 
 from gxp_otel.audit.canonical import format_time_ns
+
+
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def attribute(attributes: Any, key: str) -> str | None:
@@ -158,7 +162,7 @@ class RunCollector:
                 parsed = None
             if isinstance(parsed, dict) and isinstance(parsed.get("status"), str):
                 run["outcome"] = parsed["status"]
-        if run["trace_id"] and self.phoenix_url:
+        if _TRACE_ID.match(str(run["trace_id"])) and self.phoenix_url:  # ids come from the trail: links only to ids
             run["phoenix_url"] = f"{self.phoenix_url}/redirects/traces/{run['trace_id']}"
 
     def _log(self, run, body, gxp, attrs, where) -> None:
