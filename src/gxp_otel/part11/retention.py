@@ -177,14 +177,16 @@ def _key_in_force(root: Path, stream: str, files: list[FileStatus]) -> dict[str,
 
 def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerKey | str | os.PathLike[str]",
           user_id: str, passphrase: str, retention_days: int = DEFAULT_RETENTION_DAYS, now_ns: int | None = None,
-          checkpoint_key: Any = None) -> list[FileStatus]:
-    """Purge the eligible files (see :func:`survey`) after writing their signed tombstones; return what was purged."""
+          checkpoint_key: Any = None, writer_options: dict[str, Any] | None = None) -> list[FileStatus]:
+    """Purge the eligible files (see :func:`survey`) after writing their signed tombstones; return what was purged.
+
+    ``writer_options`` go to the ``retention`` stream's writer (tests and vectors inject a clock and identity)."""
     if not reason.strip() or not policy.strip():
         raise ValueError("a purge needs a reason and the retention policy it applies")
     if retention_days < 1:
         raise ValueError("retention_days must be positive")
     root = Path(root)
-    signer = key if isinstance(key, SignerKey) else SignerKey.load(key)
+    signer = SignerKey.load(key) if isinstance(key, (str, os.PathLike)) else key
     private = signer.unlock(user_id, passphrase)
     now_ns = now_ns or time.time_ns()
     finished = _finish_interrupted(root)
@@ -208,7 +210,8 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
         }
         bodies.append({"statement": statement, "signature": private.sign(purge_message(statement)).hex()})
     try:
-        writer = AuditTrailWriter(root, stream_id=RETENTION_STREAM, signing_key=checkpoint_key, compress=False)
+        writer = AuditTrailWriter(root, stream_id=RETENTION_STREAM, signing_key=checkpoint_key, compress=False,
+                                  **(writer_options or {}))
     except AuditTrailBusyError:
         raise ValueError(f"another purge of {root} is running (it holds the stream {RETENTION_STREAM!r})") from None
     try:

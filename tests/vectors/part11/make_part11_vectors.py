@@ -1,0 +1,203 @@
+"""Generate the §12 (Part 11) vectors: `.venv/bin/python tests/vectors/part11/make_part11_vectors.py`.
+
+Each case is a trail built deterministically (seeded keys, injected clock and writer identity) through the Python
+writer, then tampered with as its name says. `expected.json` holds the exact problems a §12 verifier reports; the
+generator refuses to write a case whose problems are not the kinds the case intends. Kept apart from
+`tests/vectors/negative/`, which every implementation (also those without §12) must pass.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # tests/, for vector_runner
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from gxp_otel.audit.canonical import purge_message  # noqa: E402
+from gxp_otel.audit.signing import CheckpointSigner, key_id_for  # noqa: E402
+from gxp_otel.audit.verifier import verify_trail  # noqa: E402
+from gxp_otel.audit.writer import AuditTrailWriter  # noqa: E402
+from gxp_otel.part11.esign import signature_body  # noqa: E402
+from gxp_otel.part11.retention import purge  # noqa: E402
+from vector_runner import VectorClock  # noqa: E402
+
+WRITER_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
+SIGNER_SEED = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"  # RFC 8032 test 2
+START = 1_577_836_800 * 10**9  # 2020-01-01T00:00:00Z
+DAY = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A signer whose key comes from a seed (vectors only: real keys are made by `keygen --signer`)."""
+
+    printed_name: str
+    user_id: str
+    seed: str = SIGNER_SEED
+
+    @property
+    def private(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(self.seed))
+
+    @property
+    def public_key(self) -> str:
+        return self.private.public_key().public_bytes_raw().hex()
+
+    @property
+    def key_id(self) -> str:
+        return key_id_for(bytes.fromhex(self.public_key))
+
+    def unlock(self, user_id: str, passphrase: str) -> Ed25519PrivateKey:
+        return self.private
+
+
+ALICE = Signer("Alice Example", "alice")
+
+
+def writer(directory: Path, clock, stream: str = "app.0") -> AuditTrailWriter:
+    return AuditTrailWriter(directory, stream_id=stream, signing_key=CheckpointSigner.from_seed(WRITER_SEED),
+                            compress=False, clock=clock, host="vector", pid=1, writer_name="gxp-otel-vector/1",
+                            config_fingerprint="0" * 64, checkpoint_interval=1e9, checkpoint_records=10**9)
+
+
+def ref(seq_hash: tuple[int, str], stream: str = "app.0") -> dict[str, str]:
+    return {"stream": stream, "seq": str(seq_hash[0]), "hash": seq_hash[1]}
+
+
+def log(text: str) -> dict:
+    return {"gxp": {"user_id": "qa.author"}, "attributes": {"decision": {"stringValue": text}},
+            "body": {"stringValue": text}}
+
+
+def signed_trail(directory: Path, *, correction: dict | None = None, signature_of=None, identity=ALICE,
+                 moved: bool = False) -> None:
+    """Three log records, a signature of seq 2 (or ``signature_of``), and optionally a correction of seq 1."""
+    w = writer(directory, VectorClock(START, 10**9))
+    records = [w.append("log", [log(f"value {i}")])[0] for i in range(3)]
+    target = signature_of or ref(records[1])
+    body = signature_body(ALICE.private, identity, target, meaning="approval", reason="reviewed",
+                          authentication="all-components", time_ns=START + 5 * 10**9)
+    if moved:
+        body["statement"]["record"] = ref(records[0])
+    w.append("signature", [body])
+    if correction is not None:
+        fields = {"original": ref(records[0]), "path": "/attributes/decision", "old_value": {"stringValue": "value 0"},
+                  "new_value": {"stringValue": "value 0, corrected"}, "reason": "transcription error",
+                  "corrected_by": {"printed_name": "Alice Example", "user_id": "alice"}}
+        w.append("correction", [{**fields, **correction}])
+    w.close()
+
+
+def purged_trail(directory: Path, *, tombstone_edit: dict | None = None) -> None:
+    """A trail of one record a day for five days, its first three files purged with a signed tombstone."""
+    now = [START]
+
+    def clock() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    w = writer(directory, clock)
+    for day in range(5):
+        now[0] = START + day * DAY
+        w.append("log", [log(f"day {day}")])
+    w.close()
+    retention_clock = VectorClock(START + 3000 * DAY, 10**9)
+    purge(directory, before_ns=START + 3 * DAY + DAY // 2, reason="retention period over", policy="SOP-QA-017 v3",
+          key=ALICE, user_id="alice", passphrase="", now_ns=START + 3000 * DAY,
+          checkpoint_key=CheckpointSigner.from_seed(WRITER_SEED),
+          writer_options={"clock": retention_clock, "host": "vector", "pid": 1, "writer_name": "gxp-otel-vector/1",
+                          "config_fingerprint": "0" * 64})
+    if tombstone_edit is not None:
+        w = writer(directory, retention_clock, stream="retention")
+        statement = {**_tombstone(directory), **tombstone_edit}
+        w.append("purge", [{"statement": statement, "signature": ALICE.private.sign(purge_message(statement)).hex()}])
+        w.close()
+
+
+def _tombstone(directory: Path) -> dict:
+    for line in (directory / "audit-retention-000001.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["kind"] == "purge":
+            return record["body"]["statement"]
+    raise AssertionError("no tombstone")
+
+
+def edit(directory: Path, name: str, old: bytes, new: bytes) -> None:
+    path = directory / name
+    data = path.read_bytes()
+    assert data.count(old) == 1, (name, old)
+    path.write_bytes(data.replace(old, new))
+
+
+def other_record() -> dict[str, str]:
+    return {"stream": "app.0", "seq": "2", "hash": "e" * 64}
+
+
+WRITER_PUBLIC = CheckpointSigner.from_seed(WRITER_SEED).public_key_hex
+CASES = {
+    # name: (build, tamper, options, intended problem kinds)
+    "signed-and-corrected-intact": (lambda d: signed_trail(d, correction={}), None, {}, []),
+    "signature-moved@seq-4": (lambda d: signed_trail(d, moved=True), None, {}, ["bad-esignature"]),
+    "signature-copied-from-another-trail@seq-4": (lambda d: signed_trail(d, signature_of=other_record()), None, {},
+                                                 ["esignature-link"]),
+    "signed-record-modified@seq-2": (signed_trail,
+                                     lambda d: edit(d, "audit-app.0-000001.jsonl", b'"value 1"}},', b'"value X"}},'),
+                                     {}, ["modified", "esignature-link"]),
+    "key-signs-as-another-individual@seq-4": (lambda d: signed_trail(d, identity=Signer("Bob Builder", "bob")),
+                                              None, {"signers": [{"printed_name": "Alice Example", "user_id": "alice",
+                                                                  "key_id": ALICE.key_id,
+                                                                  "public_key": ALICE.public_key}]},
+                                              ["bad-esignature"]),
+    "correction-without-reason@seq-5": (lambda d: signed_trail(d, correction={"reason": ""}), None, {},
+                                        ["bad-correction"]),
+    "correction-wrong-old-value@seq-5": (lambda d: signed_trail(d, correction={"old_value": {"stringValue": "x"}}),
+                                         None, {}, ["bad-correction"]),
+    "correction-of-absent-record@seq-5": (lambda d: signed_trail(d, correction={"original": other_record()}), None,
+                                          {}, ["correction-link"]),
+    "purged-by-policy-intact": (purged_trail, None, {"trusted_keys": [WRITER_PUBLIC, ALICE.public_key]}, []),
+    "purged-then-next-file-deleted": (purged_trail, lambda d: (d / "audit-app.0-000004.jsonl").unlink(),
+                                      {}, ["missing-file"]),
+    "tombstone-by-untrusted-key": (purged_trail, None, {"trusted_keys": [WRITER_PUBLIC]},
+                                   ["bad-genesis", "bad-signature", "bad-signature", "missing-file",
+                                    "missing-file", "missing-file", "bad-purge"]),
+    "tombstone-inside-retention-period": (lambda d: purged_trail(d, tombstone_edit={"retention_days": "9999"}),
+                                          None, {}, ["bad-purge"]),
+}
+
+
+def report_of(trail: Path, options: dict) -> tuple[bool, list[dict]]:
+    report = verify_trail(trail, trusted_keys=options.get("trusted_keys", []), signers=options.get("signers", []))
+    return report.ok, [{"file": p.file, "line": p.line, "seq": p.seq, "kind": p.kind} for p in report.problems]
+
+
+def build(name: str, target: Path) -> dict:
+    make, tamper, options, kinds = CASES[name]
+    trail = target / "trail"
+    trail.mkdir(parents=True)
+    make(trail)
+    for lock in trail.glob("*.lock"):
+        lock.unlink()
+    if tamper is not None:
+        tamper(trail)
+    ok, problems = report_of(trail, options)
+    assert [p["kind"] for p in problems] == kinds, (name, problems)
+    return {"ok": ok, "options": options, "problems": problems}
+
+
+def main() -> None:
+    for name in CASES:
+        target = HERE / name
+        shutil.rmtree(target, ignore_errors=True)
+        expected = build(name, target)
+        (target / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+        print(f"{name}: {[p['kind'] for p in expected['problems']] or 'ok'}")
+
+
+if __name__ == "__main__":
+    main()
