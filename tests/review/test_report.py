@@ -213,3 +213,13 @@ def test_phoenix_links_are_made_only_for_well_formed_trace_ids():
             "attributes": {"gxp.workflow.name": {"stringValue": "W"}}}}, {"seq": "1"})
     links = {r["run_id"]: r["phoenix_url"] for r in collector.result()}
     assert links == {"good": "http://127.0.0.1:6006/redirects/traces/" + "ab" * 16, "bad": ""}
+
+
+def test_verifying_in_a_second_process_gives_the_same_review(workflow_trail, monkeypatch):
+    import gxp_otel.review.build as build
+
+    in_process = build_review(workflow_trail["trail"])
+    monkeypatch.setattr(build, "PARALLEL_VERIFY_BYTES", 0)  # large trails verify beside the review pass
+    parallel = build_review(workflow_trail["trail"])
+    for key in ("integrity", "alcoa", "totals", "runs", "records", "part11", "charts"):
+        assert parallel[key] == in_process[key], key
