@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from gxp_otel.part11.keys import SignerKey
-from gxp_otel.part11.lookup import find_records, trace_root_record
+from gxp_otel.part11.lookup import records_at, trace_root_record
 from gxp_otel.part11.statements import record_reference
 
 
@@ -51,10 +51,10 @@ def resolve_record(trail: Path, seq: int | None, stream: str | None, trace_id: s
             fail(f"no span of trace {trace_id} in {trail}")
         return record_reference(record["stream"], int(record["seq"]), record["hash"])
     streams = sorted({p.stream for p in _all_files(trail)}) if stream is None else [stream]
-    found = find_records(trail, [(s, seq) for s in streams])
+    found = [c for candidates in records_at(trail, [(s, seq) for s in streams]).values() for c in candidates]
     if len(found) != 1:
         fail(f"seq {seq} names {len(found)} intact records in {trail}; add --stream (streams: {', '.join(streams)})")
-    (record, _file, _line), = found.values()
+    (record, _file, _line), = found
     return record_reference(record["stream"], seq, record["hash"])
 
 

@@ -17,7 +17,7 @@ from gxp_otel.audit.canonical import canonical_json, contains_json_number
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.part11.esign import SignedRecord, sign, trail_writer
 from gxp_otel.part11.keys import SignerKey, SigningSession
-from gxp_otel.part11.lookup import find_records, iter_records
+from gxp_otel.part11.lookup import iter_records, record_with_hash
 from gxp_otel.part11.statements import pointer_get, reference_problem
 
 
@@ -25,11 +25,10 @@ def effective_value(root: Path, original: Mapping[str, str], path: str) -> Any:
     """The current value at ``path`` of the original: its own, or the ``new_value`` of the latest correction.
 
     Reads the whole trail for corrections (they are rare; a correction is an interactive act)."""
-    found = find_records(root, [(original["stream"], int(original["seq"]))])
-    hit = found.get((original["stream"], int(original["seq"])))
-    if hit is None or hit[0]["hash"] != original["hash"]:
+    record, _present = record_with_hash(root, original["stream"], int(original["seq"]), original["hash"])
+    if record is None:
         raise ValueError(f"{original['stream']} seq {original['seq']} with that hash is not in the trail {root}")
-    present, value = pointer_get(hit[0]["body"], path)
+    present, value = pointer_get(record["body"], path)
     if not present:
         raise ValueError(f"the original record has no value at {path!r}")
     latest = None

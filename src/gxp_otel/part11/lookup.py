@@ -46,12 +46,13 @@ def _envelope_seq(raw: bytes) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def find_records(root: Path, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[dict, str, int]]:
-    """``{(stream, seq): (record, file, line)}`` for each wanted reference whose record is present and intact."""
+def records_at(root: Path, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[tuple[dict, str, int]]]:
+    """``{(stream, seq): [(record, file, line), ...]}``: every intact record at each wanted position (a tampered
+    trail may hold two records with one seq; the caller decides which one a reference means, by its hash)."""
     by_stream: dict[str, set[int]] = {}
     for stream, seq in wanted:
         by_stream.setdefault(stream, set()).add(seq)
-    found: dict[tuple[str, int], tuple[dict, str, int]] = {}
+    found: dict[tuple[str, int], list[tuple[dict, str, int]]] = {}
     for stream, seqs in by_stream.items():
         top = max(seqs)
         for parsed in chain_files(root, stream):
@@ -63,10 +64,17 @@ def find_records(root: Path, wanted: Iterable[tuple[str, int]]) -> dict[tuple[st
                     continue
                 checked = check_line(raw[:-1])
                 if checked.problem is None and checked.record["stream"] == stream:
-                    found.setdefault((stream, seq), (checked.record, parsed.name, number))
-            if beyond and all((stream, s) in found for s in seqs):
-                break
+                    found.setdefault((stream, seq), []).append((checked.record, parsed.name, number))
+            if beyond:
+                break  # seqs only grow from file to file
     return found
+
+
+def record_with_hash(root: Path, stream: str, seq: int, record_hash: str) -> tuple[dict | None, bool]:
+    """``(record, present)``: the intact record at (stream, seq) with that hash, and whether any record is there."""
+    candidates = records_at(root, [(stream, seq)]).get((stream, seq), [])
+    match = next((c[0] for c in candidates if c[0]["hash"] == record_hash), None)
+    return match, bool(candidates)
 
 
 def iter_records(root: Path, streams: Iterable[str] | None = None) -> Iterator[tuple[dict, str, int]]:

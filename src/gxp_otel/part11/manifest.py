@@ -18,7 +18,8 @@ def signature_line(s: dict[str, Any]) -> str:
 def correction_line(c: dict[str, Any]) -> str:
     who = c["corrected_by"]
     return (f"corrected by {who['printed_name']} ({who['user_id']}) at {c['time']} UTC: {c['record']['stream']} seq "
-            f"{c['record']['seq']} {c['path']}: {_json(c['old_value'])} -> {_json(c['new_value'])}, reason: {c['reason']}")
+            f"{c['record']['seq']} {c['path']}: {_json(c['old_value'])} -> {_json(c['new_value'])}, "
+            f"reason: {c['reason']}")
 
 
 def _json(value: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from gxp_otel.audit.format import parse_chain_file_name
 from gxp_otel.audit.report import Problem, TrailReport
-from gxp_otel.part11.lookup import describe, find_records, iter_records
+from gxp_otel.part11.lookup import describe, iter_records, records_at
 from gxp_otel.part11.statements import (
     RETENTION_STREAM,
     correction_problem,
@@ -142,44 +142,41 @@ class Part11Verification:
     def finish(self, report: TrailReport) -> None:
         """Check every reference against the trail, note interrupted purges, attach the manifestations."""
         refs = {self._target(p) for p in self.pending}
-        found = find_records(self.root, [(s, int(q)) for s, q, _h in refs]) if refs else {}
+        found = records_at(self.root, [(s, int(q)) for s, q, _h in refs]) if refs else {}
         corrections = [p for p in self.pending if p.kind == "correction"]
-        signatures, listed = [], []
+        shown: dict[str, list[dict[str, Any]]] = {"signatures": [], "corrections": []}
         for item in self.pending:
             stream, seq, digest = self._target(item)
-            hit = found.get((stream, int(seq)))
-            link = "esignature-link" if item.kind == "signature" else "correction-link"
-            kind, problem = link, None
-            if hit is None:
-                if not self._purged_seq(stream, int(seq)):
-                    problem = f"the referenced record {stream} seq {seq} is not in the trail"
-            elif hit[0]["hash"] != digest:
-                problem = f"{stream} seq {seq} has another hash than the one referenced"
-            elif stream == item.stream and int(seq) >= item.seq:
-                problem = "a record can only refer to an earlier record of its stream"
-            elif item.kind == "correction":
-                kind, problem = "bad-correction", _old_value_problem(item, hit[0], corrections)
+            candidates = found.get((stream, int(seq)), [])
+            hit = next((c[0] for c in candidates if c[0]["hash"] == digest), None)
+            kind, problem = self._link_problem(item, hit, candidates, corrections)
             if problem is not None:
                 report.problems.append(Problem(item.file, item.line, item.seq, kind, problem, item.stream))
-            target = describe(hit[0]) if hit else f"{stream} seq {seq} (purged by policy)" if problem is None else ""
+            what = describe(hit) if hit else "" if problem else f"{stream} seq {seq} (purged by policy)"
             entry = {"stream": item.stream, "seq": item.seq, "file": item.file, "line": item.line,
-                     "record": {"stream": stream, "seq": seq, "hash": digest, "what": target},
-                     "linked": problem is None}
-            if item.kind == "signature":
-                s = item.body["statement"]
-                signatures.append({**entry, "printed_name": s["signer"]["printed_name"],
-                                   "user_id": s["signer"]["user_id"], "meaning": s["meaning"], "time": s["time"],
-                                   "reason": s["reason"], "key_id": s["key_id"], "authentication": s["authentication"]})
-            else:
-                b = item.body
-                listed.append({**entry, "path": b["path"], "old_value": b["old_value"], "new_value": b["new_value"],
-                               "reason": b["reason"], "corrected_by": b["corrected_by"], "time": item.time})
+                     "record": {"stream": stream, "seq": seq, "hash": digest, "what": what}, "linked": problem is None}
+            shown["signatures" if item.kind == "signature" else "corrections"].append(_manifestation(item, entry))
         self._note_interrupted_purges(report)
         purges = [{"stream": st["stream"], "file": plain, "first_seq": e["first_seq"], "last_seq": e["last_seq"],
                    "time": st["time"], "purged_by": st["purged_by"], "reason": st["reason"], "policy": st["policy"]}
                   for files in self.tombstones.values() for plain, (e, st) in sorted(files.items())]
-        if signatures or listed or purges:
-            report.part11 = {"signatures": signatures, "corrections": listed, "purges": purges}
+        if shown["signatures"] or shown["corrections"] or purges:
+            report.part11 = {**shown, "purges": purges}
+
+    def _link_problem(self, item: _Pending, hit: dict | None, candidates: list,
+                      corrections: list[_Pending]) -> tuple[str, str | None]:
+        stream, seq, _digest = self._target(item)
+        link = "esignature-link" if item.kind == "signature" else "correction-link"
+        if hit is None and candidates:
+            return link, f"{stream} seq {seq} has another hash than the one referenced"
+        if hit is None:
+            purged = self._purged_seq(stream, int(seq))
+            return link, None if purged else f"the referenced record {stream} seq {seq} is not in the trail"
+        if stream == item.stream and int(seq) >= item.seq:
+            return link, "a record can only refer to an earlier record of its stream"
+        if item.kind == "correction":
+            return "bad-correction", _old_value_problem(item, hit, corrections)
+        return link, None
 
     @staticmethod
     def _target(item: _Pending) -> tuple[str, str, str]:
@@ -194,6 +191,18 @@ class Part11Verification:
                     if stream in summaries:
                         summaries[stream].notes.append(f"{plain} is named by a purge record but still present "
                                                        "(an interrupted purge): it was verified as usual")
+
+
+def _manifestation(item: _Pending, entry: dict[str, Any]) -> dict[str, Any]:
+    """What every human-readable form shows: for a signature printed name, UTC time and meaning (11.50)."""
+    if item.kind == "signature":
+        s = item.body["statement"]
+        return {**entry, "printed_name": s["signer"]["printed_name"], "user_id": s["signer"]["user_id"],
+                "meaning": s["meaning"], "time": s["time"], "reason": s["reason"], "key_id": s["key_id"],
+                "authentication": s["authentication"]}
+    b = item.body
+    return {**entry, "path": b["path"], "old_value": b["old_value"], "new_value": b["new_value"],
+            "reason": b["reason"], "corrected_by": b["corrected_by"], "time": item.time}
 
 
 def _old_value_problem(item: _Pending, original: dict, corrections: list[_Pending]) -> str | None:
