@@ -153,6 +153,9 @@
      ["Phoenix project", run.project], ["Records", run.records + " (" + run.steps + " steps, " + run.events + " events, " + run.calls + " LLM/tool calls, " + run.errors + " failed)"]
     ].forEach(function (f) { facts.appendChild(el("dt", { text: f[0] })); facts.appendChild(el("dd", { text: f[1] == null ? "" : String(f[1]) })); });
     detail.appendChild(facts);
+    [["What it was given", run.input], ["What it returned", run.output]].forEach(function (f) {
+      if (f[1]) detail.appendChild(el("p", { cls: "io small" }, [el("strong", { text: f[0] + ": " }), el("code", { text: f[1] })]));
+    });
     if (run.status_message) detail.appendChild(el("p", { cls: "warn", text: "Status message: " + run.status_message }));
     detail.appendChild(timelineSvg(run));
     var legend = el("p", { cls: "legend small" });

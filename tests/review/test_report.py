@@ -75,6 +75,7 @@ def test_runs_show_who_what_when_outcome_and_approvals(workflow_trail):
         assert run["workflow"] == "PharmaTestGenerationWorkflow" and run["status"] == "OK"
         assert run["user"].startswith("qa.author") and run["gamp"] == "5" and run["risk"] == "high"
         assert run["outcome"] == "approved" and run["duration_s"] > 0 and run["project"]
+        assert "URS-042" in run["input"] and '"status":"approved"' in run["output"]
         assert run["phoenix_url"] == f"http://phoenix.example:6006/redirects/traces/{run['trace_id']}"
         assert [(a["responder"], a["decision"]) for a in run["approvals"]] == [("qa.reviewer", "approved")]
         steps = [e["name"] for e in run["timeline"] if e["type"] == "step"]

@@ -62,6 +62,10 @@ def summary_text(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def nanos_to_time(value: Any) -> str:
     text = str(value or "")
     return format_time_ns(int(text)) if text.isdigit() and text != "0" else ""
@@ -84,7 +88,7 @@ class RunCollector:
         if run is None:
             run = {"run_id": run_id, "workflow": "", "trace_id": "", "user": "", "agent": "", "gamp": "",
                    "risk": "", "correlation": "", "start": "", "end": "", "duration_s": None, "status": "",
-                   "status_message": "", "outcome": "", "project": "", "phoenix_url": "", "records": 0,
+                   "status_message": "", "outcome": "", "input": "", "output": "", "project": "", "phoenix_url": "", "records": 0,
                    "steps": 0, "events": 0, "calls": 0, "errors": 0, "approvals": [], "timeline": [],
                    "timeline_dropped": 0, "root_seen": False, "refs": set()}
             self.runs[run_id] = run
@@ -155,6 +159,8 @@ class RunCollector:
         if s.isdigit() and e.isdigit():
             run["duration_s"] = round((int(e) - int(s)) / 1e9, 3)
         output = attribute(attrs, "output.value")
+        run["input"] = _clip(attribute(attrs, "input.value") or "")
+        run["output"] = _clip(output or "")
         if output and output.startswith("{") and len(output) < 100_000:
             try:
                 parsed = orjson.loads(output)
