@@ -28,8 +28,12 @@ class ApprovalWorkflow(Workflow):
 def instrumented(tmp_path):
     import gxp_otel
 
+    stale = gxp_otel.setup.active_handle()
+    if stale is not None:  # instrument() returns an active handle as it is: start from none
+        stale.shutdown()
     handle = gxp_otel.instrument(service_name="p11-test", audit_dir=tmp_path, otlp_endpoint=None,
                                  otlp_logs_endpoint=None, user_id="qa.author")
+    assert handle.audit_dir == tmp_path
     yield tmp_path
     handle.shutdown()
 
