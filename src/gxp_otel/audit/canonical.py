@@ -119,33 +119,43 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_last_second: list = [None, ""]  # one-entry cache: records arrive many per second
+_last_second: tuple[int | None, str] = (None, "")  # one-entry cache: records arrive many per second
 
 
 def format_time_ns(ns: int) -> str:
-    """UTC ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` with exactly nine fractional digits. Thread-safe (the cache entry is
-    replaced as one list assignment of an immutable pair)."""
+    """UTC ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` with exactly nine fractional digits. Thread-safe: the cache is an
+    immutable pair, read once and replaced by rebinding."""
+    global _last_second
     seconds, nanos = divmod(ns, 1_000_000_000)
     cached = _last_second
     if cached[0] != seconds:
-        cached = [seconds, datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")]
-        _last_second[:] = cached
+        cached = (seconds, datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+        _last_second = cached
     return f"{cached[1]}.{nanos:09d}Z"
 
 
 _TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{9})Z$")
 
 
+_parsed_second: tuple[str, int] = ("", 0)  # one-entry cache, as for formatting
+
+
 def parse_time(text: str) -> int | None:
-    """Inverse of :func:`format_time_ns`; ``None`` when ``text`` is not in that exact form."""
+    """Inverse of :func:`format_time_ns`; ``None`` when ``text`` is not in that exact form. Thread-safe (as above)."""
+    global _parsed_second
     match = _TIME_RE.match(text)
     if match is None:
         return None
-    try:
-        moment = datetime(*(int(g) for g in match.groups()[:6]), tzinfo=timezone.utc)
-    except ValueError:
-        return None
-    return int(moment.timestamp()) * 1_000_000_000 + int(match.group(7))
+    prefix = text[:19]
+    cached = _parsed_second
+    if cached[0] != prefix:
+        try:
+            moment = datetime(*(int(g) for g in match.groups()[:6]), tzinfo=timezone.utc)
+        except ValueError:
+            return None
+        cached = (prefix, int(moment.timestamp()) * 1_000_000_000)
+        _parsed_second = cached
+    return cached[1] + int(match.group(7))
 
 
 def format_double(value: float) -> str:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from gxp_otel.cli.query import Agent, EventType, IndexFile, RunId, Since, TraceId, TrailPath, Until, User, selection
-from gxp_otel.cli.verify import _signers, _trusted_key
+from gxp_otel.cli.verify import signer_keys_option, trusted_key_option
 from gxp_otel.review.build import DEFAULT_PHOENIX_URL, ReviewOptions, build_review
 from gxp_otel.review.render import render_review
 
@@ -45,9 +45,9 @@ def report(
     """Write the review page. Exit 0: written and the trail verified; 1: written, the trail did NOT verify."""
     options = ReviewOptions(
         selection=selection(trace_id, run_id, user, agent, event_type_, since, until),
-        trusted_keys=tuple(_trusted_key(k) for k in trusted_key or []),
+        trusted_keys=tuple(trusted_key_option(k) for k in trusted_key or []),
         checkpoint_files=tuple(checkpoints or []),
-        signers=tuple(_signers(signer or [])),
+        signers=tuple(signer_keys_option(signer or [])),
         phoenix_url=phoenix_url,
         max_runs=max_runs,
         max_records=max_records,

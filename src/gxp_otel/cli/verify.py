@@ -16,7 +16,7 @@ from gxp_otel.audit.report import PROBLEM_WORDS, TrailReport
 from gxp_otel.audit.verifier import verify_trail
 
 
-def _trusted_key(value: str) -> str:
+def trusted_key_option(value: str) -> str:
     """A hex public key, or a file holding one (``keygen`` writes ``KEY.pub``)."""
     path = Path(value)
     text = path.read_text().strip() if path.is_file() else value.strip()
@@ -25,7 +25,7 @@ def _trusted_key(value: str) -> str:
     return text
 
 
-def _signers(paths: list[Path]) -> list[dict[str, str]]:
+def signer_keys_option(paths: list[Path]) -> list[dict[str, str]]:
     from gxp_otel.part11.keys import load_signer_entry
 
     try:
@@ -59,8 +59,8 @@ def verify(
     ] = None,
 ) -> None:
     """Verify a trail. Exit 0: intact; 1: a problem was found; 2: usage error."""
-    keys = [_trusted_key(k) for k in trusted_key or []]
-    signers = _signers(signer or [])
+    keys = [trusted_key_option(k) for k in trusted_key or []]
+    signers = signer_keys_option(signer or [])
     err = Console(stderr=True)
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
