@@ -28,6 +28,7 @@ _EXPORTS = {
     "GxpWorkflowInstrumentor": "gxp_otel.instrumentation",
     "EventLoggingMixin": "gxp_otel.integration",
     "setup_event_logging": "gxp_otel.integration",
+    "sign": "gxp_otel.part11.esign",
 }
 
 # Imported eagerly (it is light): the function shares its module's name, and a lazy lookup would find the module
