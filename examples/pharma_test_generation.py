@@ -16,6 +16,7 @@ the workflow class. This file is not in a package: load it with `importlib` (see
 
 
 import argparse
+import os
 import asyncio
 import hashlib
 import json
@@ -93,6 +94,7 @@ class ApprovalDecisionEvent(HumanResponseEvent):
     approved: bool
     reviewer: str
     comment: str = ""
+    signature: dict = {}  # the reviewer's 21 CFR 11 electronic signature record reference, when one was made
 
 
 # -- the workflow ------------------------------------------------------------------------------------------------
@@ -202,6 +204,8 @@ async def run_pharma_test_generation(
     approve: bool = True,
     correlation_id: str | None = None,
     timeout: float = 60.0,
+    signer_key: str | None = None,
+    signer_passphrase: str | None = None,
 ) -> PharmaRunResult:
     """Run the workflow once as `user_id`; the approval is answered in code by `reviewer_id`. Call `instrument()` first."""
     workflow = PharmaTestGenerationWorkflow(timeout=timeout)
@@ -212,10 +216,20 @@ async def run_pharma_test_generation(
     async for event in handler.stream_events():
         seen.append(getattr(event, "event_type", None) or type(event).__name__)
         if isinstance(event, ApprovalRequiredEvent):
+            comment = "Reviewed against URS-042" if approve else "Coverage insufficient"
             with attribution(user_id=reviewer_id, correlation_id=correlation):
+                signature: dict = {}
+                if signer_key is not None:  # the reviewer signs; credentials never enter the workflow or its events
+                    from gxp_otel.part11.esign import sign
+
+                    signed = sign({"run_id": str(handler.run_id), "suite_id": event.suite_id, "summary": event.summary,
+                                   "decision": "approved" if approve else "rejected"},
+                                  meaning="approval" if approve else "review", reason=comment, key=signer_key,
+                                  user_id=reviewer_id, passphrase=signer_passphrase or "")
+                    signature = dict(signed.signature)
                 handler.ctx.send_event(ApprovalDecisionEvent(
                     response="approved" if approve else "rejected", approved=approve, reviewer=reviewer_id,
-                    comment="Reviewed against URS-042" if approve else "Coverage insufficient"))
+                    comment=comment, signature=signature))
     result = await handler
     return PharmaRunResult(run_id=str(handler.run_id), result=result, stream_event_types=seen)
 
@@ -228,6 +242,8 @@ def run_example(
     service_name: str = "pharma-test-generation",
     signing_key: str | None = None,
     approve: bool = True,
+    signer_key: str | None = None,
+    signer_passphrase: str | None = None,
 ) -> tuple[list[PharmaRunResult], dict[str, Any]]:
     """Instrument, run `runs` workflows concurrently, flush, shut down; returns the results and the statistics."""
     from gxp_otel.setup import instrument
@@ -237,7 +253,8 @@ def run_example(
     try:
         async def all_runs() -> list[PharmaRunResult]:
             return list(await asyncio.gather(*(
-                run_pharma_test_generation(user_id=f"qa.author{i}", approve=approve) for i in range(runs))))
+                run_pharma_test_generation(user_id=f"qa.author{i}", approve=approve, signer_key=signer_key,
+                                           signer_passphrase=signer_passphrase) for i in range(runs))))
 
         results = asyncio.run(all_runs())
         handle.force_flush()
@@ -254,10 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="concurrent workflow runs")
     parser.add_argument("--signing-key", help="Ed25519 private key (PEM) for signed checkpoints")
     parser.add_argument("--reject", action="store_true", help="the reviewer rejects the suite")
+    parser.add_argument("--signer-key", help="the reviewer's signer key (gxp-otel keygen --signer ... --user-id "
+                        "qa.reviewer); the passphrase is read from $GXP_OTEL_SIGNER_PASSPHRASE")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args(argv)
     results, stats = run_example(audit_dir=args.audit_dir, otlp_endpoint=None if args.no_otlp else args.otlp_endpoint,
-                                 runs=args.runs, signing_key=args.signing_key, approve=not args.reject)
+                                 runs=args.runs, signing_key=args.signing_key, approve=not args.reject,
+                                 signer_key=args.signer_key,
+                                 signer_passphrase=os.environ.get("GXP_OTEL_SIGNER_PASSPHRASE"))
     if args.json:
         print(json.dumps({"runs": [asdict(r) for r in results], "statistics": stats}, indent=2, default=str))
     else:
