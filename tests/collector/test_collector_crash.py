@@ -5,6 +5,7 @@ A batch that was in flight at the kill may be written twice: duplicates are allo
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 import urllib.error
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fault_results import record_result
 from otelcol_process import Collector, go_verify, require_build
 
 pytestmark = pytest.mark.collector
@@ -34,7 +36,7 @@ def request(number: int) -> tuple[dict, list[str]]:
 def span_ids_in(trail: Path) -> list[str]:
     ids = []
     for path in sorted(trail.glob("audit-*-*.jsonl")):
-        for line in path.read_text().splitlines():
+        for line in path.read_bytes().split(b"\n")[:-1]:  # a running collector may be mid-line: skip that part
             record = json.loads(line)
             if record["kind"] == "span":
                 ids.append(record["body"]["span_id"])
@@ -89,3 +91,57 @@ def test_sigkill_mid_stream_loses_no_acknowledged_span(tmp_path: Path) -> None:
     recoveries = [json.loads(line)["body"] for path in sorted(second.audit_dir.glob("audit-*-*.jsonl"))
                   for line in path.read_text().splitlines() if json.loads(line)["kind"] == "recovery"]
     assert [r["reason"] for r in recoveries] == ["unclean-shutdown"]
+
+
+def _send_until_killed(collector: Collector, first_number: int, acknowledgements: int) -> list[str]:
+    """Post requests from a thread until `acknowledgements` spans were acknowledged, then SIGKILL mid-stream."""
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def send() -> None:
+        number = first_number
+        while not stop.is_set():
+            payload, ids = request(number)
+            number += 1
+            try:
+                if collector.post("traces", payload, timeout=5) == 200:
+                    acknowledged.extend(ids)
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                return
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < acknowledgements and time.monotonic() < deadline:
+            time.sleep(0.005)
+        collector.kill()
+    finally:
+        stop.set()
+        sender.join(30)
+        collector.kill()
+    return list(acknowledged)
+
+
+@pytest.mark.slow
+def test_sigkill_at_100_random_points_loses_no_acknowledged_span(tmp_path: Path) -> None:
+    require_build()
+    rng = random.Random(100)
+    acknowledged: set[str] = set()
+    for kill in range(100):
+        collector = Collector(tmp_path, env={"GXP_AUDIT_STREAM": "crash.0"}).start()
+        acknowledged |= set(_send_until_killed(collector, kill * 1000, rng.randint(1, 40) * SPANS_PER_REQUEST))
+    final = Collector(tmp_path, env={"GXP_AUDIT_STREAM": "crash.0"}).start()
+    try:
+        deadline = time.monotonic() + 120
+        while not acknowledged <= set(span_ids_in(final.audit_dir)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert final.stop() == 0
+    finally:
+        final.kill()
+    missing = acknowledged - set(span_ids_in(final.audit_dir))
+    status, report = go_verify(final.audit_dir)
+    record_result("collector-sigkill-100", kills=100, acknowledged=len(acknowledged), lost=len(missing),
+                  verified=bool(status == 0 and report["ok"]))
+    assert not missing, f"{len(missing)} acknowledged spans are not in the trail"
+    assert status == 0 and report["ok"], report["problems"]
