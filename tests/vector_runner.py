@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 from typing import Any
@@ -50,11 +49,7 @@ def open_writer(directory: Path, params: dict[str, Any], clock: VectorClock) -> 
 
 def abandon(writer: AuditTrailWriter) -> None:
     """A crash: the process dies without closing (no close checkpoint), releasing only its lock."""
-    os.close(writer._fd)
-    os.close(writer._checkpoint_fd)
-    fcntl.flock(writer._lock_fd, fcntl.LOCK_UN)
-    os.close(writer._lock_fd)
-    writer._closed = True
+    writer.abandon()
 
 
 def run_steps(vector: dict[str, Any], directory: Path) -> None:

@@ -154,9 +154,7 @@ def test_restart_after_a_torn_write_quarantines_the_bytes_and_records_recovery(t
     writer = AuditTrailWriter(tmp_path, stream_id="s.0")
     writer.append("log", [{"x": {"stringValue": "acknowledged"}}])
     path = writer.current_file
-    os.close(writer._fd)
-    os.close(writer._lock_fd)  # the process "dies": lock released, no close checkpoint
-    writer._closed = True
+    writer.abandon()  # the process "dies": lock released, no close checkpoint
     with open(path, "ab") as handle:
         handle.write(b'{"body":{"x":{"stringValue":"half')
     resumed = AuditTrailWriter(tmp_path, stream_id="s.0")
@@ -188,7 +186,7 @@ def test_a_failed_write_is_rolled_back_and_recorded_as_a_gap(tmp_path, monkeypat
     failures = {"left": 1}
 
     def full_disk(fd, data):
-        if fd == exporter.writer._fd and failures["left"]:
+        if fd == exporter.writer.chain_fd and failures["left"]:
             failures["left"] -= 1
             real_write(fd, bytes(data)[:17])  # a partial write, then the error
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -258,9 +256,7 @@ def test_a_crash_between_rotation_and_the_next_file_resumes_in_the_next_file(tmp
     while writer.stats["rotations"] == 0:
         writer.append("log", [{"x": {"stringValue": "y" * 300}}])
     fresh = writer.current_file
-    os.close(writer._fd)
-    os.close(writer._lock_fd)
-    writer._closed = True
+    writer.abandon()  # the process "dies": lock released, no close checkpoint
     fresh.unlink()  # the process died after sealing the old file, before the new one existed
     AuditTrailWriter(tmp_path, stream_id="s.0", compress=False).close()
     assert fresh.exists()

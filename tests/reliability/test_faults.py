@@ -60,7 +60,7 @@ def test_write_errors_fail_the_export_never_raise_and_become_a_gap(tmp_path, mon
     broken = {"on": True}
 
     def failing_fsync(fd):
-        if broken["on"] and fd == exporter.writer._fd:
+        if broken["on"] and fd == exporter.writer.chain_fd:
             raise OSError(error, os.strerror(error))
         return real_fsync(fd)
 

@@ -3,7 +3,6 @@ missing, cut anywhere, or left as zero-filled blocks. Restart must keep every ac
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 
@@ -29,10 +28,7 @@ def _power_loss_run(directory, rng: random.Random, zero_fill: bool) -> tuple[set
     writer.append("log", [{"m": {"stringValue": f"in-flight-{i}"}} for i in range(5)])
     tail_length = path.stat().st_size - durable
     cut = rng.randint(durable, durable + tail_length)
-    os.close(writer._fd)
-    fcntl.flock(writer._lock_fd, fcntl.LOCK_UN)
-    os.close(writer._lock_fd)
-    writer._closed = True
+    writer.abandon()
     with open(path, "r+b") as handle:
         handle.truncate(cut)
         if zero_fill and cut > durable:

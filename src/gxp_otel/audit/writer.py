@@ -13,12 +13,11 @@ Guarantees:
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,10 @@ from gxp_otel.audit.format import (
     FORMAT_VERSION,
     STREAM_ID_RE,
     chain_file_name,
-    checkpoint_file_name,
-    lock_file_name,
     parse_chain_file_name,
 )
 from gxp_otel.audit.recovery import recover_tail
+from gxp_otel.audit.stream_files import StreamBusyError, StreamFiles, acquire_stream
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, CheckpointSigner, resolve_signer
 from gxp_otel.audit.values import sanitize_strings
 
@@ -114,14 +112,13 @@ class AuditTrailWriter:
             ("records", "span", "log", "bytes", "fsyncs", "checkpoints", "rotations", "gaps", "lost", "errors"), 0
         )
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.stream_id, self._lock_fd = self._acquire_stream(stream_id)
-        self._config_fingerprint = sha256_hex(canonical_json(self._config(compress)))
+        try:
+            self.stream_id, lock_fd = acquire_stream(self.directory, stream_id)
+        except StreamBusyError as exc:
+            raise AuditTrailBusyError(str(exc)) from None
+        self._files = StreamFiles(self.directory, self.stream_id, lock_fd, self.stats)
+        self._config_fingerprint = config_fingerprint or sha256_hex(canonical_json(self._config(compress)))
         self._compressor = FileCompressor(self.directory) if compress else None
-        self._checkpoint_fd = os.open(
-            self.directory / checkpoint_file_name(self.stream_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
-        )
-        self._last_fsync_ns = 0
-        self._config_fingerprint = config_fingerprint or self._config_fingerprint
         self._open_stream()
 
     # ------------------------------------------------------------------ sharing
@@ -194,10 +191,7 @@ class AuditTrailWriter:
                 self._commit([], checkpoint_reason="close")
             finally:
                 self._closed = True
-                os.close(self._fd)
-                os.close(self._checkpoint_fd)
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
+                self._files.close()
         if self._compressor is not None:
             self._compressor.close()
 
@@ -213,7 +207,20 @@ class AuditTrailWriter:
 
     @property
     def current_file(self) -> Path:
-        return self.directory / chain_file_name(self.stream_id, self._index)
+        return self.directory / self._files.current_name
+
+    @property
+    def chain_fd(self) -> int:
+        """The descriptor of the current chain file (for fault-injection tests that fail its writes)."""
+        return self._files.fd
+
+    def abandon(self) -> None:
+        """Stop as a killed process would: close the files and release the stream, write nothing (no close
+        checkpoint). For crash tests and fault injection."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._files.close()
 
     @property
     def key_id(self) -> str:
@@ -239,23 +246,6 @@ class AuditTrailWriter:
             "key_id": self.key_id,
         }
 
-    def _acquire_stream(self, stream_id: str | None) -> tuple[str, int]:
-        candidates: Iterable[str]
-        if stream_id is not None:
-            candidates = [stream_id]
-        else:
-            host = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._") else "_" for ch in socket.gethostname())
-            candidates = (f"{host[:56] or 'host'}.{n}" for n in range(10_000))
-        for candidate in candidates:
-            fd = os.open(self.directory / lock_file_name(candidate), os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            return candidate, fd
-        raise AuditTrailBusyError(f"{self.directory}: stream {stream_id!r} is held by another writer")
-
     def _identity(self) -> dict[str, str]:
         return {
             "writer": self._writer_name,
@@ -276,10 +266,7 @@ class AuditTrailWriter:
         self._last_checkpoint_ns = time.monotonic_ns()
         tail = recover_tail(self.directory, self.stream_id, files) if files else None
         if tail is None or tail.seq < 0:
-            if tail is None:
-                self._open_file(1)
-            else:
-                self._open_file(1, existing_size=0)
+            self._files.open_chain(1, existing_size=None if tail is None else 0)
             genesis = {
                 "format": FORMAT_VERSION,
                 "stream": self.stream_id,
@@ -290,9 +277,9 @@ class AuditTrailWriter:
             return
         self._seq, self._head = tail.seq, tail.head
         if tail.needs_new_file:
-            self._open_file(files[-1].index + 1)
+            self._files.open_chain(files[-1].index + 1)
         else:
-            self._open_file(files[-1].index, existing_size=tail.size)
+            self._files.open_chain(files[-1].index, existing_size=tail.size)
         if self._compressor is not None:
             closed = files if tail.needs_new_file else files[:-1]
             for parsed in closed:
@@ -307,20 +294,6 @@ class AuditTrailWriter:
         }
         self._commit([("recovery", canonical_json(recovery))], checkpoint_reason="recovery")
 
-    def _open_file(self, index: int, existing_size: int | None = None) -> None:
-        path = self.directory / chain_file_name(self.stream_id, index)
-        flags = os.O_WRONLY | os.O_APPEND | (0 if existing_size is not None else os.O_CREAT | os.O_EXCL)
-        self._fd = os.open(path, flags, 0o600)
-        self._index = index
-        self._size = existing_size or 0
-        self._day: int | None = None  # UTC day of the file's first record sealed by this session
-        if existing_size is None:
-            dir_fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-
     @staticmethod
     def _utc_day(ns: int) -> int:
         return ns // 86_400_000_000_000
@@ -332,21 +305,9 @@ class AuditTrailWriter:
         begins with a ``recovery`` record (reason ``files-deleted``) so the chain continues and the verifier reports
         the deleted files as missing; nothing acknowledged after the deletion is lost.
         """
-        if os.fstat(self._fd).st_nlink > 0:
+        if not self._files.deleted():
             return
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(self._fd)
-        existing = [p.index for p in map(parse_chain_file_name, os.listdir(self.directory))
-                    if p is not None and p.stream == self.stream_id]
-        self._open_file(max([self._index, *existing]) + 1)
-        if os.fstat(self._checkpoint_fd).st_nlink == 0:
-            os.close(self._checkpoint_fd)
-            self._checkpoint_fd = os.open(self.directory / checkpoint_file_name(self.stream_id),
-                                          os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        if os.fstat(self._lock_fd).st_nlink == 0:
-            os.close(self._lock_fd)
-            self._lock_fd = os.open(self.directory / lock_file_name(self.stream_id), os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._files.reattach()
         recovery = {"reason": "files-deleted", "torn_bytes": "0", "quarantine_file": "", "quarantine_sha256": "",
                     **self._identity()}
         self._commit([("recovery", canonical_json(recovery))], checkpoint_reason="recovery")
@@ -378,8 +339,8 @@ class AuditTrailWriter:
         seq = self._seq + 1
         digest, line = encode_record(kind, self.stream_id, seq, self._head, format_time_ns(now), body_json)
         self._seq, self._head = seq, digest
-        if self._day is None:
-            self._day = self._utc_day(now)
+        if self._files.day is None:
+            self._files.day = self._utc_day(now)
         return line
 
     def _checkpoint_lines(self, reason: str) -> tuple[bytes, bytes]:
@@ -389,7 +350,7 @@ class AuditTrailWriter:
             "stream": self.stream_id,
             "seq": str(self._seq),
             "head": self._head,
-            "file": chain_file_name(self.stream_id, self._index),
+            "file": chain_file_name(self.stream_id, self._files.index),
             "time": format_time_ns(now),
             "reason": reason,
         }
@@ -412,7 +373,7 @@ class AuditTrailWriter:
         """Seal and write gap records, ``records`` and any due checkpoint; roll back to the last durable line on error.
 
         Returns ``(seq, hash)`` of each of ``records``."""
-        durable = (self._seq, self._head, self._size)
+        durable = (self._seq, self._head, self._files.size)
         durable_data = buffered_data = 0
         buffer: list[bytes] = []
         pending_size = 0
@@ -426,10 +387,10 @@ class AuditTrailWriter:
                     buffer.append(self._seal("rotation", canonical_json(self._rotation_body(now)), now))
                     line, rotation_cp = self._checkpoint_lines("rotation")
                     buffer.append(line)
-                    self._write_out(buffer, fsync=True)
+                    self._files.write(buffer, fsync=True)
                     self._append_checkpoint_file(rotation_cp)
                     self._rotate()
-                    durable, durable_data = (self._seq, self._head, self._size), buffered_data
+                    durable, durable_data = (self._seq, self._head, self._files.size), buffered_data
                     buffer, pending_size = [], 0
                     now = self._clock()
                 line = self._seal(kind, body_json, now)
@@ -439,8 +400,8 @@ class AuditTrailWriter:
                 if position >= len(gaps):
                     sealed.append((self._seq, self._head))
                 if self._fsync_policy == "always":
-                    self._write_out(buffer, fsync=True)
-                    durable, durable_data = (self._seq, self._head, self._size), buffered_data
+                    self._files.write(buffer, fsync=True)
+                    durable, durable_data = (self._seq, self._head, self._files.size), buffered_data
                     buffer, pending_size = [], 0
             self._records_since_checkpoint += len(records)
             due = checkpoint_reason or self._checkpoint_due()
@@ -448,7 +409,7 @@ class AuditTrailWriter:
                 line, cp_line = self._checkpoint_lines(due)
                 buffer.append(line)
             wanted = force_fsync or bool(buffer) if self._fsync_policy == "always" else bool(due or records or gaps)
-            self._write_out(buffer, fsync=self._should_fsync(force_fsync or wanted))
+            self._files.write(buffer, fsync=self._should_fsync(force_fsync or wanted))
         except OSError as exc:
             self._rollback(durable)
             self.stats["errors"] += 1
@@ -476,16 +437,16 @@ class AuditTrailWriter:
         ]
 
     def _new_day(self, now: int) -> bool:
-        return self._rotate_daily and self._day is not None and self._utc_day(now) != self._day
+        return self._rotate_daily and self._files.day is not None and self._utc_day(now) != self._files.day
 
     def _rotation_body(self, now: int) -> dict[str, str]:
         reason = "time" if self._new_day(now) else "size"
-        return {"next_file": chain_file_name(self.stream_id, self._index + 1), "reason": reason}
+        return {"next_file": chain_file_name(self.stream_id, self._files.index + 1), "reason": reason}
 
     def _needs_rotation(self, pending: int, kind: str, body_json: bytes, now: int) -> bool:
         """§8: rotate before a record whose UTC day differs from the file's first record's, or whose line would
         take a non-empty file past ``rotate_bytes``."""
-        used = self._size + pending
+        used = self._files.size + pending
         if used == 0:
             return False
         if self._new_day(now):
@@ -508,41 +469,20 @@ class AuditTrailWriter:
             return False
         if self._fsync_policy != "interval":
             return True
-        return time.monotonic_ns() - self._last_fsync_ns >= int(self._fsync_interval * 1e9)
-
-    def _write_out(self, lines: list[bytes], *, fsync: bool) -> None:
-        if lines:
-            blob = b"".join(lines)
-            view = memoryview(blob)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-            self._size += len(blob)
-            self.stats["bytes"] += len(blob)
-        if fsync:
-            os.fsync(self._fd)
-            self._last_fsync_ns = time.monotonic_ns()
-            self.stats["fsyncs"] += 1
+        return time.monotonic_ns() - self._files.last_fsync_ns >= int(self._fsync_interval * 1e9)
 
     def _append_checkpoint_file(self, cp_line: bytes) -> None:
-        os.write(self._checkpoint_fd, cp_line)
-        os.fsync(self._checkpoint_fd)
+        self._files.append_checkpoint(cp_line)
         self._last_checkpoint_ns = time.monotonic_ns()
         self._records_since_checkpoint = 0
         self.stats["checkpoints"] += 1
 
     def _rotate(self) -> None:
-        closed = chain_file_name(self.stream_id, self._index)
-        os.close(self._fd)
-        self._open_file(self._index + 1)
+        closed = self._files.next_chain()
         self.stats["rotations"] += 1
         if self._compressor is not None:
             self._compressor.submit(closed)
 
     def _rollback(self, durable: tuple[int, str, int]) -> None:
         self._seq, self._head, size = durable
-        try:
-            os.ftruncate(self._fd, size)
-            self._size = size
-        except OSError:
-            pass  # the verifier will report whatever is left; nothing more can be done here
+        self._files.truncate(size)
