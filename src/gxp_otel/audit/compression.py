@@ -14,6 +14,8 @@ import shutil
 import threading
 from pathlib import Path
 
+from gxp_otel.audit.stream_files import fsync_directory
+
 
 def compress_file(directory: Path, plain_name: str) -> None:
     source = directory / plain_name
@@ -27,17 +29,9 @@ def compress_file(directory: Path, plain_name: str) -> None:
         raw.flush()
         os.fsync(raw.fileno())
     os.rename(temporary, target)
-    _fsync_dir(directory)
+    fsync_directory(directory)
     os.unlink(source)
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(directory)
 
 
 class FileCompressor:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gxp_otel.audit.canonical import sha256_hex
 from gxp_otel.audit.format import ChainFileName, check_line, quarantine_file_name
+from gxp_otel.audit.stream_files import fsync_directory
 
 _CHUNK = 1 << 16
 
@@ -138,9 +139,5 @@ def _quarantine(directory: Path, stream: str, index: int, seq: int, data: bytes)
         os.fsync(fd)
     finally:
         os.close(fd)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_directory(directory)
     return name
