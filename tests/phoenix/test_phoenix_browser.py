@@ -62,8 +62,21 @@ def test_trace_page_shows_the_workflow_spans_and_the_audit_annotation(phoenix, t
                 page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
             badges = page.get_by_text("audit", exact=True)
             badges.first.wait_for(timeout=30_000)
-            badges.nth(badges.count() - 1).click()  # the annotation badge of the selected (root) span
-            page.get_by_text(f"audit: verified, stream {run.run.stream} seq {run.run.first_seq}..").first.wait_for(timeout=10_000)
+            annotation = page.get_by_text(f"audit: verified, stream {run.run.stream} seq {run.run.first_seq}..").first
+            shown = False
+            for attempt in range(3):  # the badge's popover can miss a click while the page is still settling
+                for index in reversed(range(badges.count())):  # the root span's badge is the last one
+                    badges.nth(index).click()
+                    try:
+                        annotation.wait_for(timeout=5_000)
+                        shown = True
+                        break
+                    except Exception:  # playwright's TimeoutError: try the next badge
+                        continue
+                if shown:
+                    break
+                page.wait_for_timeout(1_000)
+            assert shown, "the audit annotation never appeared in Phoenix's UI"
             page.wait_for_load_state("networkidle")
             page.screenshot(path=screenshot)
         finally:
