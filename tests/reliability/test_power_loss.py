@@ -3,7 +3,6 @@ missing, cut anywhere, or left as zero-filled blocks. Restart must keep every ac
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest

@@ -97,7 +97,12 @@ def encode_record(kind: str, stream: str, seq: int, prev: str, time: str, body_j
     head = envelope_prefix(body_json)
     tail = envelope_suffix(kind, prev, seq, stream, time)
     digest = hash_record_bytes(head + tail)
-    return digest, head + b',"hash":"' + digest.encode("ascii") + b'"' + tail + b"\n"
+    return digest, record_line(head, digest, tail) + b"\n"
+
+
+def record_line(head: bytes, digest: str, tail: bytes) -> bytes:
+    """The canonical line (without ``\\n``) from the envelope pieces and a ``hash`` member value."""
+    return head + b',"hash":"' + digest.encode("ascii") + b'"' + tail
 
 
 def checkpoint_message(statement: dict[str, str]) -> bytes:

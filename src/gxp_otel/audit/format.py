@@ -9,6 +9,14 @@ import json
 import re
 from dataclasses import dataclass
 
+from gxp_otel.audit.canonical import (
+    canonical_number_free,
+    envelope_prefix,
+    envelope_suffix,
+    hash_record_bytes,
+    record_line,
+)
+
 FORMAT_VERSION = "gxp-otel-audit/1"
 DATA_KINDS = frozenset({"span", "log"})
 CONTROL_KINDS = frozenset({"genesis", "checkpoint", "rotation", "recovery", "gap"})
@@ -130,8 +138,6 @@ def check_line(line: bytes) -> LineCheck:
     Trusts nothing: the hash is recomputed from the canonical re-serialisation of the parsed record. Numbers are
     caught by the parser's hooks, which the C scanner calls only when it meets one.
     """
-    from gxp_otel.audit.canonical import canonical_number_free, envelope_prefix, envelope_suffix, hash_record_bytes
-
     try:
         record = _DECODER.decode(line.decode("utf-8"))
     except _JsonNumber as exc:
@@ -146,7 +152,7 @@ def check_line(line: bytes) -> LineCheck:
         return LineCheck(None, "malformed", str(exc))
     head = envelope_prefix(body_json)
     tail = envelope_suffix(record["kind"], record["prev"], int(record["seq"]), record["stream"], record["time"])
-    if head + b',"hash":"' + record["hash"].encode("ascii") + b'"' + tail != line:
+    if record_line(head, record["hash"], tail) != line:
         return LineCheck(record, "non-canonical", "the line is not the RFC 8785 form of its record")
     digest = hash_record_bytes(head + tail)
     if digest != record["hash"]:

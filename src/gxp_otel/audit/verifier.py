@@ -42,7 +42,6 @@ class _Held:
     head: str
     source: str
     line: int
-    matched: bool = False
     lines: list[tuple[int, str, dict]] = field(default_factory=list)
 
 
@@ -170,7 +169,7 @@ def _verify_stream(root, files, state, extra_held, assessment, report, progress)
             state.report(parsed.name, number + 1, None, "torn-line", f"compressed file is damaged: {exc}")
             state.resync = True
         state.last_line = (parsed.name, number)
-    _finish_stream(root, files, state, assessment)
+    _finish_stream(files, state, assessment)
 
 
 def _verify_line(raw: bytes, parsed: ChainFileName, number: int, state: _StreamState, assessment) -> None:
@@ -236,7 +235,6 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
     summary.closed = False
     held = state.held.get(seq)
     if held is not None:
-        held.matched = True
         if held.head != record["hash"]:
             state.report(name, number, seq, "rewritten", f"{held.source} line {held.line} sealed a different record")
     if kind in ("genesis", "recovery"):
@@ -340,7 +338,7 @@ def _load_held(source: Path, state: _StreamState) -> None:
             held.lines.append((number, source.name, body))
 
 
-def _finish_stream(root: Path, files: list[ChainFileName], state: _StreamState, assessment) -> None:
+def _finish_stream(files: list[ChainFileName], state: _StreamState, assessment) -> None:
     summary = state.summary
     for first, last, file, line in state.missing:
         count = last - first + 1
@@ -369,10 +367,10 @@ def _finish_stream(root: Path, files: list[ChainFileName], state: _StreamState, 
         summary.notes.append(f"the writer recorded losses before the trail: {lost}")
     if assessment is not None:
         assessment.finish_stream(summary.stream)
-    _check_rotation_tail(root, files, state)
+    _check_rotation_tail(files, state)
 
 
-def _check_rotation_tail(root: Path, files: list[ChainFileName], state: _StreamState) -> None:
+def _check_rotation_tail(files: list[ChainFileName], state: _StreamState) -> None:
     """Every file but the newest ends with a rotation; one more rotation means the newest file was deleted."""
     if not files or state.summary.counts.get("rotation", 0) < len(files):
         return

@@ -27,7 +27,6 @@ from gxp_otel.audit.canonical import (
     canonical_json,
     canonical_number_free,
     encode_record,
-    envelope_suffix,
     format_time_ns,
     sha256_hex,
 )
