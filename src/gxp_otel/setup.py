@@ -170,8 +170,10 @@ def instrument(
         undo = _Undo()
         statistics = TelemetryStatistics()
         resource = _resource(cfg)
-        tracer_provider = _tracer_provider(resource, undo)
-        logger_provider = _logger_provider(resource, undo)
+        tracer_provider = _sdk_provider("trace", trace.get_tracer_provider(), TracerProvider,
+                                        lambda: TracerProvider(resource=resource), undo)
+        logger_provider = _sdk_provider("logs", _logs.get_logger_provider(), LoggerProvider,
+                                        lambda: LoggerProvider(resource=resource), undo)
         readers = list(metric_readers)
         metrics_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
         if metrics_endpoint:  # Phoenix takes no metrics: only when a metrics endpoint (a collector) is configured
@@ -179,7 +181,8 @@ def instrument(
             from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
             readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=metrics_endpoint)))
-        meter_provider = _meter_provider(resource, readers, undo)
+        meter_provider = _sdk_provider("metrics", metrics.get_meter_provider(), MeterProvider,
+                                       lambda: MeterProvider(resource=resource, metric_readers=list(readers)), undo)
         statistics.bind_meter(meter_provider)
 
         span_processor = BatchSpanProcessor if batch else SimpleSpanProcessor
@@ -299,33 +302,13 @@ def _restore_globals(before: dict[str, Any]) -> None:
         setattr(module, once_attr, once)
 
 
-def _tracer_provider(resource: Resource, undo: _Undo) -> Any:
-    current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
+def _sdk_provider(name: str, current: Any, sdk_class: type, make: Any, undo: _Undo) -> Any:
+    """The app's SDK provider when it has one (we add to it), else a new one we own and install globally."""
+    if isinstance(current, sdk_class):
         return current
-    provider = TracerProvider(resource=resource)
+    provider = make()
     undo.own_providers.append(provider)
-    _set_global("trace", provider, undo)
-    return provider
-
-
-def _logger_provider(resource: Resource, undo: _Undo) -> Any:
-    current = _logs.get_logger_provider()
-    if isinstance(current, LoggerProvider):
-        return current
-    provider = LoggerProvider(resource=resource)
-    undo.own_providers.append(provider)
-    _set_global("logs", provider, undo)
-    return provider
-
-
-def _meter_provider(resource: Resource, readers: Sequence[Any], undo: _Undo) -> Any:
-    current = metrics.get_meter_provider()
-    if isinstance(current, MeterProvider):
-        return current
-    provider = MeterProvider(resource=resource, metric_readers=list(readers))
-    undo.own_providers.append(provider)
-    _set_global("metrics", provider, undo)
+    _set_global(name, provider, undo)
     return provider
 
 
