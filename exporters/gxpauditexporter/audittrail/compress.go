@@ -69,6 +69,7 @@ func compressFile(dir, plainName string) error {
 		err = cerr
 	}
 	if err == nil {
+		crashPoint("compress-temp-written")
 		err = os.Rename(temporary, source+".gz")
 	}
 	if err == nil {
@@ -77,6 +78,7 @@ func compressFile(dir, plainName string) error {
 	if err != nil {
 		return err
 	}
+	crashPoint("compress-renamed")
 	if err := os.Remove(source); err != nil {
 		return err
 	}

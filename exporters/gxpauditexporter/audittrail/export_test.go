@@ -19,3 +19,6 @@ func (w *Writer) RepairFile() {
 	_ = w.file.Close()
 	w.file, _ = os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
 }
+
+// SetCrashPoint makes the writer call hook at each named step of rotation, compression and recovery.
+func SetCrashPoint(hook func(step string)) { crashPoint = hook }

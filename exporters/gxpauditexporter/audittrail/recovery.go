@@ -31,7 +31,7 @@ type tail struct {
 	head             auditformat.Hash
 	size             int64 // size of the newest plain file after removing a torn line
 	clean            bool  // the last record is a close checkpoint
-	needsNewFile     bool  // the newest file is compressed (closed): continue in the next one
+	needsNewFile     bool  // the newest file is closed (compressed, or ends with its rotation): continue in the next one
 	tornBytes        int
 	quarantineFile   string
 	quarantineSHA256 string
@@ -140,7 +140,11 @@ func (w *Writer) openStream() error {
 		return err
 	}
 	if w.compressor != nil {
-		for _, cf := range files[:len(files)-1] {
+		closed := files[:len(files)-1]
+		if t.needsNewFile {
+			closed = files
+		}
+		for _, cf := range closed {
 			if _, err := os.Stat(w.path(cf.Plain() + ".gz")); !cf.Compressed && os.IsNotExist(err) {
 				w.compressor.submit(cf.Plain())
 			}
@@ -208,15 +212,20 @@ func recoverTail(dir, stream string, files []auditformat.ChainFile) (*tail, erro
 		if err != nil {
 			return nil, err
 		}
+		crashPoint("recovery-torn-quarantined")
 		if err := truncateSync(path, goodEnd); err != nil {
 			return nil, err
 		}
+		crashPoint("recovery-torn-cut")
 		sum := sha256.Sum256(torn)
 		t.tornBytes, t.quarantineFile, t.quarantineSHA256 = len(torn), name, hex.EncodeToString(sum[:])
 	}
 	if rec == nil && goodEnd > 0 {
 		return nil, &RecoveryError{fmt.Sprintf("%s: no valid record found at the end of the file", path)}
 	}
+	// A last record of the newest file that ends it (a crash after the rotation, before the next file existed)
+	// means the next record goes to the next file; writing it here would rotate this file a second time (§8).
+	inNewest := rec != nil
 	if rec == nil && len(files) > 1 {
 		if rec, err = lastRecordOf(dir, files[len(files)-2]); err != nil {
 			return nil, err
@@ -226,6 +235,7 @@ func recoverTail(dir, stream string, files []auditformat.ChainFile) (*tail, erro
 		return t, nil
 	}
 	t.seq, t.head, t.size, t.clean = int64(rec.Seq), mustHash(rec.Hash), goodEnd, isClose(rec)
+	t.needsNewFile = inNewest && endsFile(rec)
 	return t, nil
 }
 
@@ -295,16 +305,27 @@ func lastRecordOf(dir string, cf auditformat.ChainFile) (*auditformat.Record, er
 	return &rec, nil
 }
 
-func isClose(rec *auditformat.Record) bool {
+func isClose(rec *auditformat.Record) bool { return checkpointReason(rec) == auditformat.ReasonClose }
+
+// endsFile says the record closes its file: the rotation record, or the rotation checkpoint after it.
+func endsFile(rec *auditformat.Record) bool {
+	return rec.Kind == auditformat.KindRotation || checkpointReason(rec) == auditformat.ReasonRotation
+}
+
+// checkpointReason is the statement's reason of a checkpoint record, "" for any other record.
+func checkpointReason(rec *auditformat.Record) string {
 	if rec.Kind != auditformat.KindCheckpoint {
-		return false
+		return ""
 	}
 	statement, ok := rec.Body.Get("statement")
 	if !ok {
-		return false
+		return ""
 	}
 	reason, ok := statement.Get("reason")
-	return ok && reason.Kind == auditformat.String && reason.Str == auditformat.ReasonClose
+	if !ok || reason.Kind != auditformat.String {
+		return ""
+	}
+	return reason.Str
 }
 
 func mustHash(s string) auditformat.Hash {

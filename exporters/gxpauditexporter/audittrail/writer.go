@@ -329,9 +329,11 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 			if err = w.writeOut(buf, true); err != nil {
 				return err
 			}
+			crashPoint("rotation-records-written")
 			if err = w.appendCheckpointFile(rotationCp); err != nil {
 				return err
 			}
+			crashPoint("rotation-checkpoint-copied")
 			if err = w.rotate(); err != nil {
 				return err
 			}
@@ -526,9 +528,11 @@ func (w *Writer) rotate() error {
 	if err := w.file.Close(); err != nil {
 		return err
 	}
+	crashPoint("rotation-file-closed")
 	if err := w.openFile(w.index+1, -1); err != nil {
 		return err
 	}
+	crashPoint("rotation-file-created")
 	w.stats.Rotations++
 	if w.compressor != nil {
 		w.compressor.submit(closed)
