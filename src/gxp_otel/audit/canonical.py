@@ -139,7 +139,7 @@ def format_time_ns(ns: int) -> str:
     return f"{cached[1]}.{nanos:09d}Z"
 
 
-_TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{9})Z$")
+_TIME_RE = re.compile(r"\A([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{9})Z\Z", re.ASCII)
 
 
 _parsed_second: tuple[str, int] = ("", 0)  # one-entry cache, as for formatting

@@ -25,12 +25,12 @@ KNOWN_KINDS = DATA_KINDS | CONTROL_KINDS | RESERVED_KINDS
 ENVELOPE_MEMBERS = frozenset({"kind", "stream", "seq", "prev", "time", "body", "hash"})
 CHECKPOINT_REASONS = frozenset({"interval", "rotation", "close", "recovery"})
 
-STREAM_ID_RE = re.compile(r"^[A-Za-z0-9._]{1,64}$")
-HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
-SEQ_RE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$")
-CHAIN_FILE_RE = re.compile(r"^audit-(?P<stream>[A-Za-z0-9._]{1,64})-(?P<index>\d{6})\.jsonl(?P<gz>\.gz)?$")
-CHECKPOINT_FILE_RE = re.compile(r"^audit-(?P<stream>[A-Za-z0-9._]{1,64})\.checkpoints\.jsonl$")
+STREAM_ID_RE = re.compile(r"\A[A-Za-z0-9._]{1,64}\Z", re.ASCII)
+HEX64_RE = re.compile(r"\A[0-9a-f]{64}\Z", re.ASCII)
+SEQ_RE = re.compile(r"\A(0|[1-9][0-9]{0,18})\Z", re.ASCII)
+TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z\Z", re.ASCII)
+CHAIN_FILE_RE = re.compile(r"\Aaudit-(?P<stream>[A-Za-z0-9._]{1,64})-(?P<index>[0-9]{6})\.jsonl(?P<gz>\.gz)?\Z", re.ASCII)
+CHECKPOINT_FILE_RE = re.compile(r"\Aaudit-(?P<stream>[A-Za-z0-9._]{1,64})\.checkpoints\.jsonl\Z", re.ASCII)
 
 DEFAULT_RETENTION_DAYS = 2555
 DEFAULT_ROTATE_BYTES = 50 * 1000 * 1000
@@ -70,7 +70,7 @@ def quarantine_file_name(stream: str, index: int, seq: int) -> str:
 
 
 def parse_chain_file_name(name: str) -> ChainFileName | None:
-    match = CHAIN_FILE_RE.match(name)
+    match = CHAIN_FILE_RE.fullmatch(name)
     if match is None:
         return None
     return ChainFileName(match.group("stream"), int(match.group("index")), bool(match.group("gz")))
@@ -119,8 +119,9 @@ def _reject_number(text: str):
 
 _DECODER = json.JSONDecoder(parse_int=_reject_number, parse_float=_reject_number, parse_constant=_reject_number)
 _ENVELOPE_RE = re.compile(
-    "^(?:" + "|".join(sorted(KNOWN_KINDS)) + r")\x00[A-Za-z0-9._]{1,64}\x00(?:0|[1-9][0-9]{0,18})\x00[0-9a-f]{64}"
-    r"\x00[0-9a-f]{64}\x00\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$"
+    r"\A(?:" + "|".join(sorted(KNOWN_KINDS)) + r")\x00[A-Za-z0-9._]{1,64}\x00(?:0|[1-9][0-9]{0,18})\x00[0-9a-f]{64}"
+    r"\x00[0-9a-f]{64}\x00[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z\Z",
+    re.ASCII,
 )
 
 
