@@ -1,9 +1,10 @@
 package audittrail
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -13,14 +14,14 @@ import (
 // The .gz is written under a temporary name, fsynced, renamed and the directory fsynced; only then is the plain
 // file unlinked. A crash at any point leaves the plain file alone or both (the verifier then reads the plain one).
 type compressor struct {
-	dir   string
+	dir   *trailDir
 	queue chan string
 	done  sync.WaitGroup
 	mu    sync.Mutex
 	errs  []error
 }
 
-func newCompressor(dir string) *compressor {
+func newCompressor(dir *trailDir) *compressor {
 	c := &compressor{dir: dir, queue: make(chan string, 1024)}
 	c.done.Add(1)
 	go func() {
@@ -44,15 +45,22 @@ func (c *compressor) close() {
 	c.done.Wait()
 }
 
-func compressFile(dir, plainName string) error {
-	source := filepath.Join(dir, plainName)
-	temporary := source + ".gz.tmp"
-	in, err := os.Open(source)
+// compressFile gzips the closed chain file plainName of dir into plainName.gz. The temporary file is created
+// exclusively (a stale one from a crash, or anything planted under its name, is unlinked first, never written
+// through), and only regular files are read or written (trailDir).
+func compressFile(dir *trailDir, plainName string) error {
+	temporary := plainName + ".gz.tmp"
+	in, err := dir.open(plainName, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(temporary, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := dir.createExclusive(temporary)
+	if errors.Is(err, fs.ErrExist) {
+		if err = dir.remove(temporary); err == nil {
+			out, err = dir.createExclusive(temporary)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -70,17 +78,11 @@ func compressFile(dir, plainName string) error {
 	}
 	if err == nil {
 		crashPoint("compress-temp-written")
-		err = os.Rename(temporary, source+".gz")
-	}
-	if err == nil {
-		err = syncDir(dir)
+		err = dir.rename(temporary, plainName+".gz")
 	}
 	if err != nil {
 		return err
 	}
 	crashPoint("compress-renamed")
-	if err := os.Remove(source); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return dir.remove(plainName)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strconv"
@@ -39,7 +40,7 @@ type tail struct {
 
 // acquireStream takes the exclusive flock of the stream's lock file; without a stream id it takes the first free
 // "<host>.N" (host reduced to the allowed characters), so a restarted process resumes its own chain.
-func acquireStream(dir, stream, host string) (*os.File, string, error) {
+func acquireStream(dir *trailDir, stream, host string) (*os.File, string, error) {
 	candidates := []string{stream}
 	if stream == "" {
 		var b strings.Builder
@@ -63,7 +64,7 @@ func acquireStream(dir, stream, host string) (*os.File, string, error) {
 		}
 	}
 	for _, candidate := range candidates {
-		f, err := os.OpenFile(dir+"/"+auditformat.LockFileName(candidate), os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := dir.open(auditformat.LockFileName(candidate), os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, "", err
 		}
@@ -76,12 +77,12 @@ func acquireStream(dir, stream, host string) (*os.File, string, error) {
 		}
 		return f, candidate, nil
 	}
-	return nil, "", fmt.Errorf("%s: stream %q is held by another writer", dir, stream)
+	return nil, "", fmt.Errorf("%s: stream %q is held by another writer", dir.path, stream)
 }
 
 // streamFiles lists the stream's chain files in (index, plain before .gz) order.
-func streamFiles(dir, stream string) ([]auditformat.ChainFile, error) {
-	entries, err := os.ReadDir(dir)
+func streamFiles(dir *trailDir, stream string) ([]auditformat.ChainFile, error) {
+	entries, err := dir.readDir()
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func streamFiles(dir, stream string) ([]auditformat.ChainFile, error) {
 // openStream starts the session: genesis for a new stream, else recovery of the newest file and a recovery record
 // with its checkpoint.
 func (w *Writer) openStream() error {
-	files, err := streamFiles(w.opts.Directory, w.opts.Stream)
+	files, err := streamFiles(w.dir, w.opts.Stream)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func (w *Writer) openStream() error {
 	w.lastCheckpoint = time.Now()
 	var t *tail
 	if len(files) > 0 {
-		if t, err = recoverTail(w.opts.Directory, w.opts.Stream, files); err != nil {
+		if t, err = recoverTail(w.dir, w.opts.Stream, files); err != nil {
 			return err
 		}
 	}
@@ -145,7 +146,7 @@ func (w *Writer) openStream() error {
 			closed = files
 		}
 		for _, cf := range closed {
-			if _, err := os.Stat(w.path(cf.Plain() + ".gz")); !cf.Compressed && os.IsNotExist(err) {
+			if !cf.Compressed && !w.dir.exists(cf.Plain()+".gz") {
 				w.compressor.submit(cf.Plain())
 			}
 		}
@@ -163,17 +164,17 @@ func (w *Writer) openStream() error {
 
 // recoverTail finds the last valid record of the stream; a torn final line of the newest file is copied to a
 // quarantine file, fsynced, and only then cut from the chain file (§9).
-func recoverTail(dir, stream string, files []auditformat.ChainFile) (*tail, error) {
+func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile) (*tail, error) {
 	newest := files[len(files)-1]
 	if newest.Compressed {
 		rec, err := lastRecordOf(dir, newest)
 		if err != nil || rec == nil {
-			return nil, &RecoveryError{fmt.Sprintf("%s/%s: closed file without a readable last record", dir, newest.Name())}
+			return nil, &RecoveryError{fmt.Sprintf("%s: closed file without a readable last record", dir.join(newest.Name()))}
 		}
 		return &tail{seq: int64(rec.Seq), head: mustHash(rec.Hash), clean: isClose(rec), needsNewFile: true}, nil
 	}
-	path := dir + "/" + newest.Plain()
-	data, offset, size, err := lastLines(path)
+	path := dir.join(newest.Plain())
+	data, offset, size, err := lastLines(dir, newest.Plain())
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func recoverTail(dir, stream string, files []auditformat.ChainFile) (*tail, erro
 			return nil, err
 		}
 		crashPoint("recovery-torn-quarantined")
-		if err := truncateSync(path, goodEnd); err != nil {
+		if err := truncateSync(dir, newest.Plain(), goodEnd); err != nil {
 			return nil, err
 		}
 		crashPoint("recovery-torn-cut")
@@ -241,8 +242,8 @@ func recoverTail(dir, stream string, files []auditformat.ChainFile) (*tail, erro
 
 // lastLines returns the trailing bytes of path holding at least its last two complete lines (or the whole file),
 // their offset in the file and the file size.
-func lastLines(path string) ([]byte, int64, int64, error) {
-	f, err := os.Open(path)
+func lastLines(dir *trailDir, name string) ([]byte, int64, int64, error) {
+	f, err := dir.open(name, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -267,8 +268,8 @@ func lastLines(path string) ([]byte, int64, int64, error) {
 }
 
 // lastRecordOf parses the last complete line of a chain file (plain or gzip); nil when it has none.
-func lastRecordOf(dir string, cf auditformat.ChainFile) (*auditformat.Record, error) {
-	f, err := os.Open(dir + "/" + cf.Name())
+func lastRecordOf(dir *trailDir, cf auditformat.ChainFile) (*auditformat.Record, error) {
+	f, err := dir.open(cf.Name(), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +301,7 @@ func lastRecordOf(dir string, cf auditformat.ChainFile) (*auditformat.Record, er
 	}
 	rec, problem, detail := auditformat.CheckLine(last)
 	if problem == auditformat.ProblemMalformed {
-		return nil, &RecoveryError{fmt.Sprintf("%s/%s: last record is malformed: %s", dir, cf.Name(), detail)}
+		return nil, &RecoveryError{fmt.Sprintf("%s: last record is malformed: %s", dir.join(cf.Name()), detail)}
 	}
 	return &rec, nil
 }
@@ -334,17 +335,17 @@ func mustHash(s string) auditformat.Hash {
 }
 
 // quarantine writes the torn bytes to a new quarantine file (never overwriting one) and fsyncs it and the directory.
-func quarantine(dir, stream string, index int, seq uint64, data []byte) (string, error) {
+func quarantine(dir *trailDir, stream string, index int, seq uint64, data []byte) (string, error) {
 	base := auditformat.QuarantineFileName(stream, index, seq)
 	name := base
 	var f *os.File
 	for n := 2; ; n++ {
 		var err error
-		f, err = os.OpenFile(dir+"/"+name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err = dir.createExclusive(name)
 		if err == nil {
 			break
 		}
-		if !os.IsExist(err) {
+		if !errors.Is(err, fs.ErrExist) {
 			return "", err
 		}
 		name = strings.TrimSuffix(base, ".bin") + "." + strconv.Itoa(n) + ".bin"
@@ -359,11 +360,12 @@ func quarantine(dir, stream string, index int, seq uint64, data []byte) (string,
 	if err != nil {
 		return "", err
 	}
-	return name, syncDir(dir)
+	return name, dir.sync()
 }
 
-func truncateSync(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// truncateSync cuts the regular file name of dir to size and fsyncs it.
+func truncateSync(dir *trailDir, name string, size int64) error {
+	f, err := dir.open(name, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,7 @@ package audittrail
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -37,6 +35,8 @@ type Stats struct {
 type Writer struct {
 	opts     Options
 	identity []auditformat.Member // writer, host, pid, config_fingerprint, key_id, public_key
+	dir      *trailDir            // the trail directory, held open: a replaced path is never followed
+	copyDirs []*trailDir          // the checkpoint copy directories, held open likewise
 
 	mu                     sync.Mutex
 	closed                 bool
@@ -84,9 +84,14 @@ func Open(opts Options) (*Writer, error) {
 	if err := os.MkdirAll(opts.Directory, 0o700); err != nil {
 		return nil, err
 	}
-	w := &Writer{opts: opts, pendingLoss: map[string]*loss{}}
-	lockFile, stream, err := acquireStream(opts.Directory, opts.Stream, opts.Host)
+	dir, err := openTrailDir(opts.Directory)
 	if err != nil {
+		return nil, err
+	}
+	w := &Writer{opts: opts, pendingLoss: map[string]*loss{}, dir: dir}
+	lockFile, stream, err := acquireStream(dir, opts.Stream, opts.Host)
+	if err != nil {
+		dir.close()
 		return nil, err
 	}
 	w.lockFile, w.opts.Stream = lockFile, stream
@@ -99,17 +104,23 @@ func Open(opts Options) (*Writer, error) {
 		str("public_key", w.opts.publicKeyHex()),
 	}
 	if opts.Compress {
-		w.compressor = newCompressor(opts.Directory)
+		w.compressor = newCompressor(dir)
 	}
-	w.cpFile, err = openAppend(w.path(auditformat.CheckpointFileName(stream)))
-	for _, dir := range opts.CheckpointCopyDirs {
+	w.cpFile, err = openAppend(dir, auditformat.CheckpointFileName(stream))
+	for _, path := range opts.CheckpointCopyDirs {
 		if err != nil {
 			break
 		}
-		var f *os.File
-		if err = os.MkdirAll(dir, 0o700); err == nil {
-			f, err = openAppend(filepath.Join(dir, auditformat.CheckpointFileName(stream)))
-			w.cpCopies = append(w.cpCopies, f)
+		var copyDir *trailDir
+		if err = os.MkdirAll(path, 0o700); err == nil {
+			copyDir, err = openTrailDir(path)
+		}
+		if err == nil {
+			w.copyDirs = append(w.copyDirs, copyDir)
+			var f *os.File
+			if f, err = openAppend(copyDir, auditformat.CheckpointFileName(stream)); err == nil {
+				w.cpCopies = append(w.cpCopies, f)
+			}
 		}
 	}
 	if err == nil {
@@ -270,9 +281,13 @@ func (w *Writer) release() {
 	if w.compressor != nil {
 		w.compressor.close()
 	}
+	for _, d := range append([]*trailDir{w.dir}, w.copyDirs...) {
+		d.close()
+	}
 }
 
-func (w *Writer) path(name string) string { return filepath.Join(w.opts.Directory, name) }
+// path is the path of a file of the trail, for messages: files are opened through w.dir, never by this path.
+func (w *Writer) path(name string) string { return w.dir.join(name) }
 
 func (w *Writer) noteLossLocked(signal string, count int64, reason, firstTime string) {
 	entry := w.pendingLoss[signal]
@@ -519,8 +534,9 @@ func (w *Writer) appendCheckpointFile(body []byte) error {
 	return nil
 }
 
-func openAppend(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+// openAppend opens (or creates) the regular file name of dir for appending.
+func openAppend(dir *trailDir, name string) (*os.File, error) {
+	return dir.open(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 }
 
 func (w *Writer) rotate() error {
@@ -547,7 +563,7 @@ func (w *Writer) openFile(index int, existingSize int64) error {
 	if existingSize < 0 {
 		flags |= os.O_CREATE | os.O_EXCL
 	}
-	f, err := os.OpenFile(w.path(auditformat.ChainFileName(w.opts.Stream, index)), flags, 0o600)
+	f, err := w.dir.open(auditformat.ChainFileName(w.opts.Stream, index), flags, 0o600)
 	if err != nil {
 		return err
 	}
@@ -555,7 +571,7 @@ func (w *Writer) openFile(index int, existingSize int64) error {
 	w.gen++
 	w.syncedSize = w.size
 	if existingSize < 0 {
-		return syncDir(w.opts.Directory)
+		return w.dir.sync()
 	}
 	return nil
 }
@@ -566,18 +582,6 @@ func utcDay(ns int64) int64 {
 		day--
 	}
 	return day
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func str(name, value string) auditformat.Member {
