@@ -133,16 +133,18 @@ type bodyBatch struct {
 	bodies [][]byte
 }
 
-func (e *auditExporter) pushTraces(_ context.Context, td ptrace.Traces) error {
+func (e *auditExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	b := e.encoders.Get().(*bodyBatch)
 	defer e.encoders.Put(b)
+	b.enc.Ingest = appendIngestion(b.enc.Ingest[:0], ctx)
 	b.buf, b.ends = b.enc.Traces(b.buf[:0], b.ends[:0], td)
 	return e.append(auditformat.KindSpan, b)
 }
 
-func (e *auditExporter) pushLogs(_ context.Context, ld plog.Logs) error {
+func (e *auditExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	b := e.encoders.Get().(*bodyBatch)
 	defer e.encoders.Put(b)
+	b.enc.Ingest = appendIngestion(b.enc.Ingest[:0], ctx)
 	b.buf, b.ends = b.enc.Logs(b.buf[:0], b.ends[:0], ld)
 	return e.append(auditformat.KindLog, b)
 }

@@ -47,16 +47,24 @@ func createDefaultConfig() component.Config {
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
 	e := sharedExporter(c, set)
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e)...)
+	t, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(withIngestionPartitions(c), e)...)
+	if err != nil {
+		return nil, err
+	}
+	return attributedTraces{t}, nil
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	e := sharedExporter(c, set)
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e)...)
+	l, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(withIngestionPartitions(c), e)...)
+	if err != nil {
+		return nil, err
+	}
+	return attributedLogs{l}, nil
 }
 
-// helperOptions: queue, retry and timeout are the exporterhelper's; Start opens the shared writer, and Shutdown,
+// helperOptions: queue (batches partitioned by sender, see withIngestionPartitions), retry and timeout are the exporterhelper's; Start opens the shared writer, and Shutdown,
 // which the helper runs after the queue has drained, writes the close checkpoint and fsyncs.
 func helperOptions(cfg *Config, e *auditExporter) []exporterhelper.Option {
 	return []exporterhelper.Option{

@@ -21,6 +21,9 @@ type Encoder struct {
 	gxp     []byte
 	// findings of the record being encoded: gxp and scalar members, attributes, the rest (events, links, log body)
 	scalars, attr, rest findings
+	// Ingest, when non-nil, is the canonical ingest object (§5.6) written into every body: who delivered the
+	// request, as the collector authenticated it. The caller sets it per request; nil omits the member.
+	Ingest []byte
 }
 
 // Resource is an encoded resource, shared by every record of one ResourceSpans/ResourceLogs.
@@ -221,6 +224,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	dst = append(dst, e.events...)
 	dst = append(dst, `,"gxp":`...)
 	dst = append(dst, e.gxp...)
+	dst = e.appendIngest(dst)
 	dst = append(dst, `,"kind":"`...)
 	dst = append(dst, kindName(span.Kind())...)
 	dst = append(dst, `","links":`...)
@@ -267,6 +271,7 @@ func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord
 	dst = auditformat.AppendString(dst, eventName)
 	dst = append(dst, `,"gxp":`...)
 	dst = append(dst, e.gxp...)
+	dst = e.appendIngest(dst)
 	dst = append(dst, `,"observed_time_unix_nano":"`...)
 	dst = strconv.AppendUint(dst, uint64(lr.ObservedTimestamp()), 10)
 	dst = append(dst, `","resource":`...)
@@ -287,6 +292,15 @@ func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord
 	dst = append(dst, `","trace_id":`...)
 	dst = appendTraceID(dst, lr.TraceID())
 	return append(dst, '}')
+}
+
+// appendIngest appends `,"ingest":{...}` when the encoder has an ingest object (it sorts after "gxp").
+func (e *Encoder) appendIngest(dst []byte) []byte {
+	if e.Ingest == nil {
+		return dst
+	}
+	dst = append(dst, `,"ingest":`...)
+	return append(dst, e.Ingest...)
 }
 
 // appendCoerced appends `,"coerced":[...]` when anything was coerced: resource and scope first, then the
