@@ -2,7 +2,9 @@
 
 The ``.gz`` is written to a temporary name, fsynced, renamed and the directory fsynced; only then is the plain file
 unlinked. A crash at any point leaves either the plain file alone or both (the verifier then reads the plain one).
-One worker thread per writer, so compression never holds the writer's lock.
+Every name is opened relative to the trail's directory descriptor, never through a symlink: the temporary file is
+created exclusively (a planted link or stale file there is unlinked, never written through) and the plain file is
+read only when it is a regular file. One worker thread per writer, so compression never holds the writer's lock.
 """
 
 from __future__ import annotations
@@ -12,32 +14,31 @@ import os
 import queue
 import shutil
 import threading
-from pathlib import Path
 
-from gxp_otel.audit.stream_files import fsync_directory
+from gxp_otel.audit.trail_directory import TrailDirectory
 
 
-def compress_file(directory: Path, plain_name: str) -> None:
-    source = directory / plain_name
-    target = directory / (plain_name + ".gz")
-    temporary = directory / (plain_name + ".gz.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed:
-        with open(source, "rb") as plain:
+def compress_file(directory: TrailDirectory, plain_name: str) -> None:
+    target = plain_name + ".gz"
+    temporary = plain_name + ".gz.tmp"
+    source_fd = directory.open(plain_name, os.O_RDONLY)
+    with open(source_fd, "rb") as plain:
+        fd = directory.create_exclusive(temporary)
+        with open(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed:
             shutil.copyfileobj(plain, packed, 1 << 20)
-        packed.close()
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.rename(temporary, target)
-    fsync_directory(directory)
-    os.unlink(source)
-    fsync_directory(directory)
+            packed.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+    directory.rename(temporary, target)
+    directory.fsync()
+    directory.unlink(plain_name)
+    directory.fsync()
 
 
 class FileCompressor:
     """Compresses submitted files in order on one daemon thread; :meth:`close` waits for the queue to drain."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: TrailDirectory) -> None:
         self._directory = directory
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None

@@ -1,7 +1,10 @@
 """Crash recovery for a writer resuming its stream (docs/audit-format.md §9).
 
 Finds the last valid record, moves a torn final line into a quarantine file (never deleting it), and says whether
-the previous session ended cleanly. Runs before the writer accepts data, under the stream's ``flock``.
+the previous session ended cleanly. Runs before the writer accepts data, under the stream's two ``flock``s (the lock
+file and the newest chain file, which the caller opened and locked). Reads go through the trail's directory
+descriptor, never through a symlink; the tail is read backwards in one pass (linear in the bytes read, whatever the
+length of a torn line).
 """
 
 from __future__ import annotations
@@ -9,11 +12,10 @@ from __future__ import annotations
 import gzip
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from gxp_otel.audit.canonical import sha256_hex
 from gxp_otel.audit.format import ChainFileName, check_line, quarantine_file_name
-from gxp_otel.audit.stream_files import fsync_directory
+from gxp_otel.audit.trail_directory import TrailDirectory
 
 _CHUNK = 1 << 16
 
@@ -34,17 +36,21 @@ class RecoveredTail:
     quarantine_sha256: str = ""
 
 
-def _last_lines(path: Path, size: int) -> tuple[bytes, int]:
-    """The trailing bytes of ``path`` holding at least its last two lines (or the whole file), and their offset."""
-    with open(path, "rb") as handle:
-        start = size
-        data = b""
-        while start > 0 and data.count(b"\n") < 3:
-            step = min(_CHUNK, start)
-            start -= step
-            handle.seek(start)
-            data = handle.read(step) + data
-    return data, start
+def _last_lines(fd: int, size: int) -> tuple[bytes, int]:
+    """The trailing bytes of the file ``fd`` holding at least its last two lines (or the whole file), and their
+    offset. Chunks are collected and joined once, so a torn line of any length costs one linear pass."""
+    chunks: list[bytes] = []
+    start, newlines = size, 0
+    while start > 0 and newlines < 3:
+        step = min(_CHUNK, start)
+        start -= step
+        chunk = os.pread(fd, step, start)
+        if len(chunk) != step:
+            raise RecoveryError(f"short read at offset {start}: the file changed during recovery")
+        chunks.append(chunk)
+        newlines += chunk.count(b"\n")
+    chunks.reverse()
+    return b"".join(chunks), start
 
 
 def _split_tail(data: bytes) -> tuple[list[bytes], bytes]:
@@ -64,10 +70,10 @@ def _ends_file(record: dict) -> bool:
     return record["kind"] == "checkpoint" and record["body"].get("statement", {}).get("reason") == "rotation"
 
 
-def _last_record_of(directory: Path, parsed: ChainFileName) -> dict | None:
+def _last_record_of(directory: TrailDirectory, parsed: ChainFileName) -> dict | None:
     last = None
-    opener = gzip.open if parsed.compressed else open
-    with opener(directory / parsed.name, "rb") as handle:
+    with open(directory.open(parsed.name, os.O_RDONLY), "rb") as raw:
+        handle = gzip.GzipFile(fileobj=raw, mode="rb") if parsed.compressed else raw
         for line in handle:
             if line.endswith(b"\n"):
                 last = line[:-1]
@@ -76,17 +82,21 @@ def _last_record_of(directory: Path, parsed: ChainFileName) -> dict | None:
     return check_line(last).record
 
 
-def recover_tail(directory: Path, stream: str, files: list[ChainFileName]) -> RecoveredTail:
+def recover_tail(directory: TrailDirectory, stream: str, files: list[ChainFileName],
+                 newest_fd: int | None = None) -> RecoveredTail:
+    """The last valid record of the stream whose chain files are ``files``; ``newest_fd`` is the newest (plain)
+    file, opened read-write and locked by the caller, whose torn tail is quarantined and truncated."""
     newest = files[-1]
     if newest.compressed:
         record = _last_record_of(directory, newest)
         if record is None:
-            raise RecoveryError(f"{directory / newest.name}: closed file without a readable last record")
+            raise RecoveryError(f"{directory.path / newest.name}: closed file without a readable last record")
         return RecoveredTail(int(record["seq"]), record["hash"], 0, _is_close(record), needs_new_file=True)
 
-    path = directory / newest.plain
-    size = path.stat().st_size
-    data, offset = _last_lines(path, size)
+    assert newest_fd is not None, "the newest plain chain file must be opened and locked by the caller"
+    path = directory.path / newest.plain
+    size = os.fstat(newest_fd).st_size
+    data, offset = _last_lines(newest_fd, size)
     lines, torn = _split_tail(data)
     if offset > 0:
         lines = lines[1:]  # the first piece may be a partial line of the chunk boundary
@@ -110,10 +120,8 @@ def recover_tail(directory: Path, stream: str, files: list[ChainFileName]) -> Re
     if torn:
         after_seq = int(record["seq"]) + 1 if record else 0
         quarantine = _quarantine(directory, stream, newest.index, after_seq, torn)
-        with open(path, "r+b") as handle:
-            handle.truncate(good_end)
-            handle.flush()
-            os.fsync(handle.fileno())
+        os.ftruncate(newest_fd, good_end)
+        os.fsync(newest_fd)
     if record is None and good_end > 0:
         raise RecoveryError(f"{path}: no valid record found at the end of the file")
     if record is None and len(files) > 1:
@@ -124,20 +132,22 @@ def recover_tail(directory: Path, stream: str, files: list[ChainFileName]) -> Re
     return RecoveredTail(int(record["seq"]), record["hash"], good_end, _is_close(record), _ends_file(record), **extra)
 
 
-def _quarantine(directory: Path, stream: str, index: int, seq: int, data: bytes) -> str:
+def _quarantine(directory: TrailDirectory, stream: str, index: int, seq: int, data: bytes) -> str:
     base = quarantine_file_name(stream, index, seq)
     name, n = base, 1
     while True:
         try:
-            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = directory.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             break
         except FileExistsError:
             n += 1
             name = base[: -len(".bin")] + f".{n}.bin"
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
         os.fsync(fd)
     finally:
         os.close(fd)
-    fsync_directory(directory)
+    directory.fsync()
     return name

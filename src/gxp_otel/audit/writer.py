@@ -40,7 +40,8 @@ from gxp_otel.audit.format import (
     parse_chain_file_name,
 )
 from gxp_otel.audit.recovery import recover_tail
-from gxp_otel.audit.stream_files import StreamBusyError, StreamFiles, acquire_stream
+from gxp_otel.audit.stream_files import StreamBusyError, StreamFiles, acquire_stream, lock_chain_file
+from gxp_otel.audit.trail_directory import TrailDirectory
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, CheckpointSigner, resolve_signer
 from gxp_otel.audit.values import sanitize_strings
 
@@ -87,7 +88,7 @@ class AuditTrailWriter:
     ) -> None:
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
-        if stream_id is not None and not STREAM_ID_RE.match(stream_id):
+        if stream_id is not None and not STREAM_ID_RE.fullmatch(stream_id):
             raise ValueError(f"stream_id {stream_id!r} must match {STREAM_ID_RE.pattern}")
         if rotate_bytes < 4096:
             raise ValueError("rotate_bytes must be at least 4096")
@@ -110,15 +111,25 @@ class AuditTrailWriter:
         self.stats: dict[str, int] = dict.fromkeys(
             ("records", "span", "log", "bytes", "fsyncs", "checkpoints", "rotations", "gaps", "lost", "errors"), 0
         )
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._dir = TrailDirectory(self.directory, create=True)
         try:
-            self.stream_id, lock_fd = acquire_stream(self.directory, stream_id)
-        except StreamBusyError as exc:
-            raise AuditTrailBusyError(str(exc)) from None
-        self._files = StreamFiles(self.directory, self.stream_id, lock_fd, self.stats)
+            self.stream_id, lock_fd = acquire_stream(self._dir, stream_id)
+            self._files = StreamFiles(self._dir, self.stream_id, lock_fd, self.stats)
+        except BaseException as exc:
+            self._dir.close()
+            if isinstance(exc, StreamBusyError):
+                raise AuditTrailBusyError(str(exc)) from None
+            raise
         self._config_fingerprint = config_fingerprint or sha256_hex(canonical_json(self._config(compress)))
-        self._compressor = FileCompressor(self.directory) if compress else None
-        self._open_stream()
+        self._compressor = FileCompressor(self._dir) if compress else None
+        try:
+            self._open_stream()
+        except BaseException as exc:
+            self._files.close()
+            self._dir.close()
+            if isinstance(exc, StreamBusyError):
+                raise AuditTrailBusyError(str(exc)) from None
+            raise
 
     # ------------------------------------------------------------------ sharing
 
@@ -155,7 +166,7 @@ class AuditTrailWriter:
             self._ensure_open()
             try:
                 self._reattach_if_deleted()
-            except OSError as exc:
+            except (OSError, StreamBusyError) as exc:
                 self.stats["errors"] += 1
                 self._note_loss_locked({"span": "spans", "log": "logs"}.get(kind, kind), len(encoded), str(exc))
                 raise AuditWriteError(f"{self.directory}: cannot write: {exc}") from exc
@@ -193,6 +204,7 @@ class AuditTrailWriter:
                 self._files.close()
         if self._compressor is not None:
             self._compressor.close()
+        self._dir.close()
 
     @property
     def closed(self) -> bool:
@@ -217,9 +229,13 @@ class AuditTrailWriter:
         """Stop as a killed process would: close the files and release the stream, write nothing (no close
         checkpoint). For crash tests and fault injection."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._files.close()
+            if self._closed:
+                return
+            self._closed = True
+            self._files.close()
+        if self._compressor is not None:
+            self._compressor.close()
+        self._dir.close()
 
     @property
     def key_id(self) -> str:
@@ -258,14 +274,30 @@ class AuditTrailWriter:
     def _open_stream(self) -> None:
         files = sorted(
             parsed
-            for parsed in map(parse_chain_file_name, os.listdir(self.directory))
+            for parsed in map(parse_chain_file_name, self._dir.listdir())
             if parsed is not None and parsed.stream == self.stream_id
         )
         self._seq, self._head, self._records_since_checkpoint = -1, ZERO_HASH, 0
         self._last_checkpoint_ns = time.monotonic_ns()
-        tail = recover_tail(self.directory, self.stream_id, files) if files else None
+        newest_fd = None
+        if files and not files[-1].compressed:  # locked before recovery may truncate it (one writer per stream)
+            newest_fd = self._dir.open(files[-1].name, os.O_RDWR | os.O_APPEND)
+            try:
+                lock_chain_file(newest_fd, files[-1].name, self._dir)
+            except BaseException:
+                os.close(newest_fd)
+                raise
+        try:
+            tail = recover_tail(self._dir, self.stream_id, files, newest_fd) if files else None
+        except BaseException:
+            if newest_fd is not None:
+                os.close(newest_fd)
+            raise
         if tail is None or tail.seq < 0:
-            self._files.open_chain(1, existing_size=None if tail is None else 0)
+            if newest_fd is not None:
+                self._files.adopt_chain(files[-1].index, newest_fd, 0)
+            else:
+                self._files.open_chain(1)
             genesis = {
                 "format": FORMAT_VERSION,
                 "stream": self.stream_id,
@@ -277,12 +309,14 @@ class AuditTrailWriter:
         self._seq, self._head = tail.seq, tail.head
         if tail.needs_new_file:
             self._files.open_chain(files[-1].index + 1)
+            if newest_fd is not None:
+                os.close(newest_fd)
         else:
-            self._files.open_chain(files[-1].index, existing_size=tail.size)
+            self._files.adopt_chain(files[-1].index, newest_fd, tail.size)
         if self._compressor is not None:
             closed = files if tail.needs_new_file else files[:-1]
             for parsed in closed:
-                if not parsed.compressed and not (self.directory / (parsed.plain + ".gz")).exists():
+                if not parsed.compressed and self._dir.lstat(parsed.plain + ".gz") is None:
                     self._compressor.submit(parsed.plain)
         recovery = {
             "reason": "clean-restart" if tail.clean else "unclean-shutdown",

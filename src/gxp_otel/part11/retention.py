@@ -16,6 +16,7 @@ import os
 import secrets
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import orjson
 
 from gxp_otel.audit.canonical import canonical_json, format_time_ns, parse_time, purge_message
 from gxp_otel.audit.format import DEFAULT_RETENTION_DAYS, ChainFileName, check_line, parse_chain_file_name
+from gxp_otel.audit.trail_directory import NotRegularFileError, TrailDirectory
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.part11.keys import SignerKey
@@ -37,56 +39,69 @@ HOLD_FILE = "legal-hold.json"
 # ---------------------------------------------------------------------------------------------- legal hold
 
 def read_holds(root: Path) -> list[dict[str, str]]:
-    """Every hold ever placed (released ones carry ``released_at``); a damaged hold file blocks purging."""
-    path = Path(root) / HOLD_FILE
-    if not path.exists():
+    """Every hold ever placed (released ones carry ``released_at``); a damaged hold file blocks purging.
+
+    The hold file is read through the trail's directory descriptor and only when it is a regular file (a link or
+    FIFO planted there is refused, never followed)."""
+    directory = TrailDirectory(root)
+    try:
+        return _holds_in(directory)
+    finally:
+        directory.close()
+
+
+def _holds_in(directory: TrailDirectory) -> list[dict[str, str]]:
+    path = directory.path / HOLD_FILE
+    if directory.lstat(HOLD_FILE) is None:
         return []
     try:
-        return list(orjson.loads(path.read_bytes())["holds"])
+        holds = orjson.loads(directory.read_bytes(HOLD_FILE))["holds"]
+        if not isinstance(holds, list) or not all(isinstance(h, dict) for h in holds):
+            raise TypeError("'holds' is not a list of holds")
+        return list(holds)
+    except NotRegularFileError as exc:
+        raise ValueError(f"{path} is {exc.strerror}; nothing is purged or held meanwhile") from None
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path} is damaged ({exc}); fix it before purging: nothing is purged meanwhile") from None
 
 
 def active_holds(root: Path, stream: str | None = None) -> list[dict[str, str]]:
     return [h for h in read_holds(root)
-            if not h.get("released_at") and (stream is None or h["stream"] in ("*", stream))]
+            if not h.get("released_at") and (stream is None or h.get("stream") in ("*", stream))]
 
 
-def _write_holds(root: Path, holds: list[dict[str, str]]) -> None:
-    path = Path(root) / HOLD_FILE
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(canonical_json({"holds": holds}) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    directory = os.open(root, os.O_RDONLY)
+def _update_holds(root: Path, change: Callable[[list[dict[str, str]]], None]) -> None:
+    """Read, change and durably replace the hold file, all through one directory descriptor: the temporary file is
+    created exclusively (a link planted at ``legal-hold.json.tmp`` is removed, never written through)."""
+    directory = TrailDirectory(root)
     try:
-        os.fsync(directory)
+        holds = _holds_in(directory)
+        change(holds)
+        directory.replace_file(HOLD_FILE, canonical_json({"holds": holds}) + b"\n")
     finally:
-        os.close(directory)
+        directory.close()
 
 
 def place_hold(root: Path, *, reason: str, placed_by: str, stream: str = "*", now_ns: int | None = None) -> str:
     """Put the trail (or one stream) on legal hold; returns the hold id. Holds are released, never deleted."""
     if not reason.strip() or not placed_by.strip():
         raise ValueError("a legal hold needs a reason and the user placing it")
-    holds = read_holds(root)
     hold_id = "hold-" + secrets.token_hex(4)
-    holds.append({"id": hold_id, "stream": stream, "reason": reason, "placed_by": placed_by,
-                  "placed_at": format_time_ns(now_ns or time.time_ns())})
-    _write_holds(Path(root), holds)
+    _update_holds(Path(root), lambda holds: holds.append(
+        {"id": hold_id, "stream": stream, "reason": reason, "placed_by": placed_by,
+         "placed_at": format_time_ns(now_ns or time.time_ns())}))
     return hold_id
 
 
 def release_hold(root: Path, hold_id: str, *, reason: str, released_by: str, now_ns: int | None = None) -> None:
-    holds = read_holds(root)
-    matches = [h for h in holds if h["id"] == hold_id and not h.get("released_at")]
-    if not matches or not reason.strip():
-        raise ValueError(f"no active hold {hold_id!r}, or no reason given")
-    matches[0].update(released_at=format_time_ns(now_ns or time.time_ns()), released_by=released_by,
-                      release_reason=reason)
-    _write_holds(Path(root), holds)
+    def release(holds: list[dict[str, str]]) -> None:
+        matches = [h for h in holds if h.get("id") == hold_id and not h.get("released_at")]
+        if not matches or not reason.strip():
+            raise ValueError(f"no active hold {hold_id!r}, or no reason given")
+        matches[0].update(released_at=format_time_ns(now_ns or time.time_ns()), released_by=released_by,
+                          release_reason=reason)
+
+    _update_holds(Path(root), release)
 
 
 # ---------------------------------------------------------------------------------------------- eligibility
