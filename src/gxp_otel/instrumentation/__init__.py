@@ -52,6 +52,7 @@ from gxp_otel.instrumentation.attribution_processors import (
 )
 from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
 from gxp_otel.instrumentation.payload import PayloadCapture
+from gxp_otel.instrumentation.redaction import RecordSanitizer, RedactionLogRecordProcessor, RedactionSpanProcessor
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 from gxp_otel.instrumentation.stream_events import StreamEventRecorder
 
@@ -112,6 +113,10 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._providers = (tracer_provider, logger_provider)
         install_first(tracer_provider, AttributionSpanProcessor())
         install_first(logger_provider, AttributionLogRecordProcessor())
+        # Secrets and the cap on every span and log record, before any exporter: these go in front of everything.
+        self._sanitizer = RecordSanitizer(max_chars=capture.max_chars, statistics=self._statistics)
+        install_first(tracer_provider, RedactionSpanProcessor(self._sanitizer))
+        install_first(logger_provider, RedactionLogRecordProcessor(self._sanitizer))
 
         openinference = LlamaIndexInstrumentor()
         self._owns_openinference = not openinference.is_instrumented_by_opentelemetry
@@ -123,7 +128,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._owns_openinference:
             openinference.instrument(tracer_provider=tracer_provider, config=trace_config, skip_dep_check=True)
 
-        enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics)
+        enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics, self._sanitizer)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_input", enricher.process_input)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_output", enricher.process_output)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)
@@ -166,6 +171,8 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer_provider, logger_provider = self._providers
         remove_processor(tracer_provider, AttributionSpanProcessor)
         remove_processor(logger_provider, AttributionLogRecordProcessor)
+        remove_processor(tracer_provider, RedactionSpanProcessor)
+        remove_processor(logger_provider, RedactionLogRecordProcessor)
 
     # -- wrappers on workflows' Context -----------------------------------------------------------------------
     def _write_event_to_stream(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:

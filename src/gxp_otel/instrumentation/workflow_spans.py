@@ -39,6 +39,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from gxp_otel.attribution import RUN_ID, block_attributes, restore_block_attributes
 from gxp_otel.instrumentation.context_carrier import RESUMED_FROM, resumed_from
 from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
+from gxp_otel.instrumentation.redaction import RecordSanitizer
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 from gxp_otel.instrumentation.stream_events import STEP_NAME, StreamEventRecorder
 
@@ -79,10 +80,18 @@ class WorkflowSpanEnricher:
     (`gxp.workflow.name` or `gxp.step.name`) goes into OpenInference's own attribute map, everything else straight
     onto the SDK span."""
 
-    def __init__(self, capture: PayloadCapture, recorder: StreamEventRecorder, statistics: TelemetryStatistics) -> None:
+    def __init__(self, capture: PayloadCapture, recorder: StreamEventRecorder, statistics: TelemetryStatistics,
+                 sanitizer: RecordSanitizer | None = None) -> None:
         self.capture = capture
         self.recorder = recorder
         self.statistics = statistics
+        self.sanitizer = sanitizer
+
+    def _set(self, sdk_span: Any, attributes: dict[str, Any]) -> None:
+        """Set attributes our capture produced (already redacted and capped: not scanned again at span end)."""
+        sdk_span.set_attributes(attributes)
+        if self.sanitizer is not None:
+            self.sanitizer.mark_clean(sdk_span.get_span_context().span_id, attributes.keys())
 
     # -- wrappers (wrapt signature) -------------------------------------------------------------------------
     def process_input(self, wrapped: Any, span: Any, args: tuple, kwargs: dict) -> Any:
@@ -142,7 +151,7 @@ class WorkflowSpanEnricher:
             attributes["gxp.workflow.start_event"] = type(start_event).__name__
             attributes.update(_payload(self.capture.capture_event(start_event), INPUT_VALUE, INPUT_MIME_TYPE,
                                        "gxp.input"))
-        sdk_span.set_attributes(attributes)
+        self._set(sdk_span, attributes)
 
     def _run_finished(self, span: Any, result: Any) -> None:
         sdk_span = _sdk_span(span)
@@ -155,7 +164,7 @@ class WorkflowSpanEnricher:
         value = result.result if type(result) is StopEvent else event_payload(result)
         attributes = {"gxp.workflow.output_event": type(result).__name__}
         attributes.update(_payload(self.capture.capture(value), OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output"))
-        sdk_span.set_attributes(attributes)
+        self._set(sdk_span, attributes)
 
     # -- step spans -----------------------------------------------------------------------------------------
     def _step_started(self, span: Any, step_ctx: Any) -> None:
@@ -177,7 +186,7 @@ class WorkflowSpanEnricher:
             attributes["gxp.step.input_event"] = type(event).__name__
             attributes.update(_payload(self.capture.capture_event(event), INPUT_VALUE, INPUT_MIME_TYPE,
                                        "gxp.input"))
-        sdk_span.set_attributes(attributes)
+        self._set(sdk_span, attributes)
 
     def _step_finished(self, span: Any, result: Any) -> None:
         if result is None:
@@ -193,7 +202,7 @@ class WorkflowSpanEnricher:
                 captured = self.capture.capture_event(result)
             attributes = {"gxp.step.output_event": ",".join(type(e).__name__ for e in events)}
             attributes.update(_payload(captured, OUTPUT_VALUE, OUTPUT_MIME_TYPE, "gxp.output"))
-            sdk_span.set_attributes(attributes)
+            self._set(sdk_span, attributes)
         for event in events:
             if isinstance(event, InputRequiredEvent):  # published to the stream by the runtime, not by the step
                 self.recorder.record(

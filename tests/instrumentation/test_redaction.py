@@ -1,0 +1,100 @@
+"""12.2: secrets and the payload cap on EVERY span and log record (OpenInference's LLM and tool spans included), before
+either exporter sees them: the in-memory exporter and the audit trail both get the redacted, capped record."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import pytest
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from agent_helpers import AWS_KEY, BEARER, OPENAI_KEY, triage_workflow
+from instr_helpers import trail_records
+
+SECRETS = (OPENAI_KEY, BEARER.split()[1], AWS_KEY)
+
+
+@pytest.fixture
+def traced(telemetry, tmp_path):
+    """The in-memory pipeline plus the audit trail's exporters on the same providers (added after instrument())."""
+    from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter
+
+    spans, logs = ComplianceSpanExporter(tmp_path), ComplianceLogExporter(tmp_path)
+    telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    telemetry.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    yield telemetry, tmp_path
+    spans.shutdown()
+    logs.shutdown()
+
+
+async def run_agents(**kwargs):
+    handler = triage_workflow(**kwargs).run(user_msg=f"Check batch B-7; my key is {OPENAI_KEY}")
+    async for _ in handler.stream_events():
+        pass
+    return await handler
+
+
+def leaks(text: str) -> list[str]:
+    return [s for s in SECRETS if s in text]
+
+
+def test_no_secret_reaches_any_exporter_from_llm_tool_or_agent_spans(traced):
+    telemetry, trail = traced
+    result = asyncio.run(run_agents())
+    assert "approved" in str(result)
+    spans = telemetry.finished_spans()
+    llm = [s for s in spans if s.attributes.get("openinference.span.kind") == "LLM"]
+    tools = [s for s in spans if s.attributes.get("openinference.span.kind") == "TOOL"]
+    assert llm and tools
+    for span in spans:
+        assert not leaks(repr(dict(span.attributes)) + repr([dict(e.attributes) for e in span.events])), span.name
+    flagged = [k for s in llm for k in s.attributes.get("gxp.capture.redacted", ())]
+    assert any(k.startswith("llm.input_messages.") and k.endswith(": openai-key") for k in flagged)
+    assert any(": bearer-token" in k for k in flagged) and any(": aws-access-key" in k for k in flagged)
+    for log in telemetry.log_records():
+        assert not leaks(repr(log.body) + repr(dict(log.attributes or {})))
+    records = trail_records(trail)
+    assert {r["kind"] for r in records} >= {"span", "log"}
+    assert not leaks("\n".join(map(repr, records)))
+    assert "[REDACTED:" in "\n".join(map(repr, records))
+
+
+def test_the_payload_cap_applies_to_openinference_values_with_size_and_hash_of_the_full_text(telemetry_factory):
+    telemetry = telemetry_factory(payload_max_chars=256)
+    final = "RESULT " + "x" * 5000
+    asyncio.run(run_agents(final=final))
+    capped = [s for s in telemetry.finished_spans() if s.attributes.get("gxp.capture.truncated")]
+    assert capped
+    for span in telemetry.finished_spans():
+        for key, value in span.attributes.items():
+            if isinstance(value, str) and not key.startswith("gxp.capture"):
+                assert len(value) <= 256, (span.name, key)
+    entry = next(e for s in capped for e in s.attributes["gxp.capture.truncated"] if "output" in e)
+    key, size, digest = entry.split(" ")
+    assert int(size.removeprefix("size=")) > 256 and len(digest.removeprefix("sha256=")) == 64
+
+
+def test_log_records_of_any_logger_are_redacted_and_capped(telemetry_factory):
+    telemetry = telemetry_factory(payload_max_chars=64)
+    logger = telemetry.logger_provider.get_logger("app.lims")
+    long_text = "y" * 1000
+    logger.emit(body=f"login with api_key={OPENAI_KEY[3:]} ok", attributes={"header": BEARER, "note": long_text})
+    (record,) = [r for r in telemetry.log_records() if r.body and "login" in r.body]
+    assert "[REDACTED:" in record.body and OPENAI_KEY[3:] not in record.body
+    assert BEARER.split()[1] not in record.attributes["header"]
+    assert len(record.attributes["note"]) == 64
+    assert record.attributes["gxp.capture.truncated"] == (
+        f"note size=1000 sha256={hashlib.sha256(long_text.encode()).hexdigest()}",)
+    assert "body: credential" in record.attributes["gxp.capture.redacted"]
+
+
+def test_spans_the_application_makes_itself_are_redacted_too(telemetry):
+    tracer = telemetry.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("lims.call") as span:
+        span.set_attribute("http.request.header.authorization", BEARER)
+        span.add_event("retry", {"detail": f"token {BEARER}"})
+    (done,) = [s for s in telemetry.finished_spans() if s.name == "lims.call"]
+    assert BEARER.split()[1] not in repr(dict(done.attributes)) + repr([dict(e.attributes) for e in done.events])
+    assert done.events[0].attributes["gxp.capture.redacted"] == ("detail: bearer-token",)
