@@ -5,6 +5,13 @@ Guarantees:
   When the application already installed SDK providers, they are reused and gxp-otel only adds its processors.
 - The OTLP exporter and the compliance exporters receive the same spans (and logs), each through its own batch
   processor, so a slow or absent Phoenix never delays the trail and vice versa.
+- The audit trail is complete whatever the sampler: with a trail, the provider's sampler is wrapped so a dropped span
+  is still recorded (`gxp_otel.trail_sampling`); the sampling decision thins only the OTLP/Phoenix export.
+- A Phoenix `phoenix.otel.register(...)` provider keeps its own exporter: processors are added beside it.
+- `OTEL_*` variables are read by the SDK's exporters and processors themselves (`gxp_otel.otlp_export`);
+  `OTEL_TRACES_EXPORTER=none` / `OTEL_LOGS_EXPORTER=none` win even over `instrument(config=...)`.
+- Fail-closed: an unusable audit directory, key or setting raises `ConfigError` naming the setting before anything
+  is installed (nothing half set up is left behind).
 - Idempotent: a second call returns the live handle. `handle.shutdown()` flushes, removes what was added,
   restores the previous global providers and may be called twice.
 - Telemetry never raises into the workflow; failures are counted in `handle.statistics()`.
@@ -30,15 +37,19 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from gxp_otel.attribution import attribution_attributes, set_default_attributes
-from gxp_otel.config import GxpOtelConfig
+from gxp_otel import otlp_export
+from gxp_otel.config import ConfigError, GxpOtelConfig
 from gxp_otel.instrumentation import GxpWorkflowInstrumentor
+from gxp_otel.instrumentation.attribution_processors import AttributionSpanProcessor
 from gxp_otel.instrumentation.event_routing import EventFilter
 from gxp_otel.instrumentation.logging_bridge import install_event_lines, install_logging_bridge
 from gxp_otel.instrumentation.counting_exporters import CountingLogRecordExporter, CountingSpanExporter
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
+from gxp_otel.trail_sampling import TrailSimpleSpanProcessor, make_trail_complete
 
 _log = logging.getLogger("gxp_otel.setup")
 _UNSET: Any = object()
+_TEST_BATCH = {"schedule_delay_millis": 200}  # extra exporters (tests): short delay
 _lock = threading.Lock()
 _active: "InstrumentationHandle | None" = None
 
@@ -52,6 +63,7 @@ class _Undo:
     added_processors: list[tuple[Any, Any]] = field(default_factory=list)  # (provider, processor) on app providers
     log_handlers: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
     logger_levels: list[tuple[logging.Logger, int]] = field(default_factory=list)
+    sampler_before: tuple[Any, Any] | None = None  # (provider, sampler) when the sampler was wrapped
 
 
 class InstrumentationHandle:
@@ -112,6 +124,9 @@ class InstrumentationHandle:
                 provider.shutdown()
             except Exception:
                 _log.debug("provider shutdown failed", exc_info=True)
+        if undo.sampler_before is not None:
+            provider, sampler = undo.sampler_before
+            provider.sampler = sampler
         _restore_globals(undo.globals_before)
         set_default_attributes({})
 
@@ -155,81 +170,80 @@ def instrument(
         if _active is not None:
             _log.warning("gxp_otel.instrument() called again: returning the live handle")
             return _active
+        env = os.environ
         cfg = copy.deepcopy(config) if config is not None else GxpOtelConfig.load()
         if service_name is not None:
             cfg.service_name = service_name
-        if otlp_endpoint is not _UNSET:
+        explicit_traces = otlp_endpoint is not _UNSET
+        if explicit_traces:
             cfg.otlp_endpoint = otlp_endpoint
+        explicit_logs = otlp_logs_endpoint is not _UNSET and otlp_logs_endpoint is not None
         if otlp_logs_endpoint is not _UNSET:
             cfg.otlp_logs_endpoint = otlp_logs_endpoint
         if capture_content is not None:
             cfg.capture_content = capture_content
         compliance = cfg.gamp5_compliance
-        trail_dir = audit_dir if audit_dir is not None else (
-            compliance.audit_directory if compliance.enable_compliance_logging else None)
+        trail_dir, trail_field = _trail_directory(audit_dir, cfg, env)
+        # Everything that can be wrong with the settings is found here, before anything is installed.
+        traces_out = otlp_export.span_exporters(cfg.otlp_endpoint, explicit_traces, env)
+        logs_out = otlp_export.log_exporters(cfg.otlp_logs_endpoint, explicit_logs, env) if (
+            otlp_logs_endpoint is not None) else []
+        trail_exporters = _trail_exporters(trail_dir, trail_field, compliance, signing_key, audit_options, env)
+
         undo = _Undo()
         statistics = TelemetryStatistics()
-        resource = _resource(cfg)
+        resource = _resource(cfg, env)
         tracer_provider = _sdk_provider("trace", trace.get_tracer_provider(), TracerProvider,
                                         lambda: TracerProvider(resource=resource), undo)
+        if trail_exporters:
+            undo.sampler_before = (tracer_provider, tracer_provider.sampler)
+            make_trail_complete(tracer_provider)
         logger_provider = _sdk_provider("logs", _logs.get_logger_provider(), LoggerProvider,
                                         lambda: LoggerProvider(resource=resource), undo)
         readers = list(metric_readers)
-        metrics_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        metrics_endpoint = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
         if metrics_endpoint:  # Phoenix takes no metrics: only when a metrics endpoint (a collector) is configured
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
             from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=metrics_endpoint)))
+            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
         meter_provider = _sdk_provider("metrics", metrics.get_meter_provider(), MeterProvider,
                                        lambda: MeterProvider(resource=resource, metric_readers=list(readers)), undo)
         statistics.bind_meter(meter_provider)
+        if _is_phoenix_provider(tracer_provider):
+            # install_first would go through Phoenix's add_span_processor, which drops Phoenix's own exporter.
+            _add_processor(tracer_provider, AttributionSpanProcessor(), undo)
 
         span_processor = BatchSpanProcessor if batch else SimpleSpanProcessor
         log_processor = BatchLogRecordProcessor if batch else SimpleLogRecordProcessor
-        queue = {"max_queue_size": max(cfg.logging.buffer_size, 1),
-                 "max_export_batch_size": max(1, min(512, cfg.logging.buffer_size))}
-
-        def add_span(exporter: SpanExporter, delay_s: float, batch_class: Any = None) -> None:
-            kwargs = {**queue, "schedule_delay_millis": delay_s * 1000} if batch else {}
-            processor_class = (batch_class or span_processor) if batch else span_processor
-            _add_processor(tracer_provider, processor_class(exporter, **kwargs), undo)
-
-        def add_log(exporter: LogRecordExporter, delay_s: float, batch_class: Any = None) -> None:
-            kwargs = {**queue, "schedule_delay_millis": delay_s * 1000} if batch else {}
-            processor_class = (batch_class or log_processor) if batch else log_processor
-            _add_processor(logger_provider, processor_class(exporter, **kwargs), undo)
-
-        if cfg.otlp_endpoint:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            otlp_spans = OTLPSpanExporter(endpoint=_signal_url(cfg.otlp_endpoint, "traces"))
-            add_span(CountingSpanExporter(otlp_spans, statistics, "otlp-export"), cfg.logging.flush_interval_seconds)
-        if cfg.otlp_logs_endpoint:
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-
-            otlp_logs = OTLPLogExporter(endpoint=_signal_url(cfg.otlp_logs_endpoint, "logs"))
-            add_log(CountingLogRecordExporter(otlp_logs, statistics, "otlp-export"), cfg.logging.flush_interval_seconds)
-        if trail_dir is not None:
-            from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter
-
-            options = {"fsync": compliance.fsync, "retention_days": compliance.audit_retention_days}
-            if signing_key is not None:  # an explicit argument wins over the configuration
-                options["signing_key"] = signing_key
-            elif compliance.signing_key and compliance.enable_tamper_evident:
-                options["signing_key"] = compliance.signing_key
-            options.update(audit_options or {})
+        buffer, delay = cfg.logging.buffer_size, cfg.logging.flush_interval_seconds
+        for exporter in traces_out:
+            options = otlp_export.processor_options("BSP", buffer, delay, env) if batch else {}
+            _add_processor(tracer_provider, span_processor(
+                CountingSpanExporter(exporter, statistics, "otlp-export"), **options), undo)
+        for exporter in logs_out:
+            options = otlp_export.processor_options("BLRP", buffer, delay, env) if batch else {}
+            _add_processor(logger_provider, log_processor(
+                CountingLogRecordExporter(exporter, statistics, "otlp-export"), **options), undo)
+        if trail_exporters:
             from gxp_otel.audit.processors import ComplianceBatchLogRecordProcessor, ComplianceBatchSpanProcessor
 
-            # Batch processors that record what a full queue drops as a gap in the trail (never silent loss).
-            add_span(ComplianceSpanExporter(trail_dir, **options), compliance.audit_flush_interval_seconds,
-                     ComplianceBatchSpanProcessor)
-            add_log(ComplianceLogExporter(trail_dir, **options), compliance.audit_flush_interval_seconds,
-                    ComplianceBatchLogRecordProcessor)
+            # Batch processors that record what a full queue drops as a gap in the trail (never silent loss);
+            # both span processors take every recorded span, sampled for export or not.
+            spans_to_trail, logs_to_trail = trail_exporters
+            if batch:
+                trail_options = {"max_queue_size": max(buffer, 1), "max_export_batch_size": max(1, min(512, buffer)),
+                                 "schedule_delay_millis": compliance.audit_flush_interval_seconds * 1000}
+                _add_processor(tracer_provider, ComplianceBatchSpanProcessor(spans_to_trail, **trail_options), undo)
+                _add_processor(logger_provider, ComplianceBatchLogRecordProcessor(logs_to_trail, **trail_options),
+                               undo)
+            else:
+                _add_processor(tracer_provider, TrailSimpleSpanProcessor(spans_to_trail), undo)
+                _add_processor(logger_provider, SimpleLogRecordProcessor(logs_to_trail), undo)
         for exporter in span_exporters:
-            add_span(exporter, 0.2)
+            _add_processor(tracer_provider, span_processor(exporter, **(_TEST_BATCH if batch else {})), undo)
         for exporter in log_exporters:
-            add_log(exporter, 0.2)
+            _add_processor(logger_provider, log_processor(exporter, **(_TEST_BATCH if batch else {})), undo)
 
         set_default_attributes(attribution_attributes(
             user_id=user_id, agent_id=agent_id, correlation_id=correlation_id,
@@ -270,10 +284,76 @@ def active_handle() -> InstrumentationHandle | None:
 
 # -- providers and globals -------------------------------------------------------------------------------------
 
-def _resource(cfg: GxpOtelConfig) -> Resource:
-    service = cfg.service_name or os.environ.get("OTEL_SERVICE_NAME") or "gxp-otel"
-    project = os.environ.get("PHOENIX_PROJECT_NAME") or service
-    return Resource.create({"service.name": service, "openinference.project.name": project})
+def _resource(cfg: GxpOtelConfig, env: Any) -> Resource:
+    """`Resource.create` reads `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` itself (the latter wins, as the
+    specification says); gxp-otel adds only what is missing: service.name `gxp-otel` when none is given anywhere,
+    and `openinference.project.name` (`PHOENIX_PROJECT_NAME`, else the service name) for Phoenix."""
+    own: dict[str, str] = {}
+    if cfg.service_name and cfg.service_name != env.get("OTEL_SERVICE_NAME"):
+        own["service.name"] = cfg.service_name  # an explicit argument or the TOML file
+    resource = Resource.create(own)
+    service = str(resource.attributes.get("service.name") or "")
+    if service.startswith("unknown_service"):
+        service = "gxp-otel"
+        resource = resource.merge(Resource({"service.name": service}))
+    if "openinference.project.name" not in resource.attributes:
+        project = env.get("PHOENIX_PROJECT_NAME") or service
+        resource = resource.merge(Resource({"openinference.project.name": project}))
+    return resource
+
+
+def _trail_directory(audit_dir: Any, cfg: GxpOtelConfig, env: Any) -> tuple[Path | None, str]:
+    """The trail directory and the setting that named it (for error messages)."""
+    compliance = cfg.gamp5_compliance
+    if audit_dir is not None:
+        return Path(audit_dir), "audit_dir"
+    if not compliance.enable_compliance_logging or not compliance.audit_directory:
+        return None, ""
+    field_name = ("$GXP_OTEL_AUDIT_DIR" if env.get("GXP_OTEL_AUDIT_DIR") == compliance.audit_directory
+                  else "gamp5_compliance.audit_directory")
+    return Path(compliance.audit_directory), field_name
+
+
+def _trail_exporters(trail_dir: Path | None, field_name: str, compliance: Any, signing_key: Any,
+                     audit_options: dict[str, Any] | None, env: Any) -> tuple[Any, Any] | None:
+    """Open the trail (span and log exporters sharing one writer), or raise `ConfigError` naming the setting."""
+    if trail_dir is None:
+        return None
+    if trail_dir.exists() and not trail_dir.is_dir():
+        raise ConfigError(f"{field_name}: {trail_dir} is not a directory (the audit trail needs one)")
+    try:
+        trail_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{field_name}: cannot create the audit trail directory {trail_dir}: "
+                          f"{exc.strerror or exc}") from exc
+    if not os.access(trail_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"{field_name}: the audit trail directory {trail_dir} is not writable by this process")
+    options: dict[str, Any] = {"fsync": compliance.fsync, "retention_days": compliance.audit_retention_days}
+    key_field = "signing_key"
+    if signing_key is not None:  # an explicit argument wins over the configuration
+        options["signing_key"] = signing_key
+    elif compliance.signing_key and compliance.enable_tamper_evident:
+        options["signing_key"] = compliance.signing_key
+        key_field = ("$GXP_OTEL_SIGNING_KEY" if env.get("GXP_OTEL_SIGNING_KEY") == compliance.signing_key
+                     else "gamp5_compliance.signing_key")
+    options.update(audit_options or {})
+    if not options.get("signing_key") and compliance.enable_tamper_evident and (
+            (env.get("ENABLE_TAMPER_EVIDENT") or "").strip().lower() in ("1", "true", "yes", "on")):
+        _log.warning("ENABLE_TAMPER_EVIDENT=true but no signing key is set (GXP_OTEL_SIGNING_KEY): the trail's "
+                     "checkpoints are unsigned; the chain is hashed but not signed")
+    from gxp_otel.audit.exporters import ComplianceLogExporter, ComplianceSpanExporter
+
+    try:
+        spans = ComplianceSpanExporter(trail_dir, **options)
+        return spans, ComplianceLogExporter(trail_dir, **options)
+    except (OSError, ValueError) as exc:
+        where = key_field if "key" in str(exc).lower() or "pem" in str(exc).lower() else field_name
+        raise ConfigError(f"{where}: cannot open the audit trail in {trail_dir}: {exc}") from exc
+
+
+def _is_phoenix_provider(provider: Any) -> bool:
+    """A `phoenix.otel.TracerProvider` (from `phoenix.otel.register`), which keeps a default exporter."""
+    return type(provider).__module__.startswith("phoenix.otel") and hasattr(provider, "_default_processor")
 
 
 _GLOBALS = {
@@ -313,7 +393,9 @@ def _sdk_provider(name: str, current: Any, sdk_class: type, make: Any, undo: _Un
 
 
 def _add_processor(provider: Any, processor: Any, undo: _Undo) -> None:
-    if hasattr(provider, "add_span_processor"):
+    if _is_phoenix_provider(provider):  # its public switch: keep Phoenix's own exporter beside ours
+        provider.add_span_processor(processor, replace_default_processor=False)
+    elif hasattr(provider, "add_span_processor"):
         provider.add_span_processor(processor)
     else:
         provider.add_log_record_processor(processor)
@@ -327,11 +409,3 @@ def _remove_processor(provider: Any, processor: Any) -> None:
         procs = getattr(multi, name, None)
         if isinstance(procs, tuple):
             setattr(multi, name, tuple(p for p in procs if p is not processor))
-
-
-def _signal_url(endpoint: str, signal: str) -> str:
-    """`http://host:port` -> `http://host:port/v1/<signal>`; a URL that already names a path is used as is."""
-    stripped = endpoint.rstrip("/")
-    scheme_sep = stripped.find("://")
-    path = stripped[scheme_sep + 3:].partition("/")[2] if scheme_sep >= 0 else ""
-    return stripped if path else f"{stripped}/v1/{signal}"

@@ -55,6 +55,11 @@ class ComplianceBatchSpanProcessor(BatchSpanProcessor):
         self.dropped = 0
         _install(self, "spans", exporter.writer)
 
+    def on_end(self, span) -> None:
+        """Every recorded span, sampled for export or not (the SDK's processor skips unsampled ones): the trail is
+        complete whatever the sampler; `gxp_otel.trail_sampling` keeps dropped spans recorded for it."""
+        self._batch_processor.emit(span)
+
 
 class ComplianceBatchLogRecordProcessor(BatchLogRecordProcessor):
     """``BatchLogRecordProcessor`` that records log records dropped from its full queue as a gap."""
