@@ -7,9 +7,7 @@ file, line by line, in constant memory apart from the checkpoint statements held
 
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +19,14 @@ from gxp_otel.audit.canonical import canonical_json
 from gxp_otel.audit.format import (
     CHECKPOINT_FILE_RE,
     RESERVED_KINDS,
+    SEQ_RE,
     ChainFileName,
     chain_file_name,
     check_line,
     checkpoint_file_name,
     parse_chain_file_name,
 )
+from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines, open_regular_file
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
 from gxp_otel.part11.verification import Part11Verification
@@ -94,12 +94,13 @@ def verify_trail(
         report.problems.append(Problem(str(path), None, None, "missing-file", "no such trail directory or file"))
         return report
     trusted = {key_id_for(bytes.fromhex(k)): k for k in trusted_keys}
+    directory = TrailDirectory(root)
     chains: dict[str, list[ChainFileName]] = {}
-    for name in sorted(os.listdir(root)):
+    for name in directory.names():
         parsed = parse_chain_file_name(name)
         if parsed is not None:
             chains.setdefault(parsed.stream, []).append(parsed)
-        elif (match := CHECKPOINT_FILE_RE.match(name)) is not None:
+        elif (match := CHECKPOINT_FILE_RE.fullmatch(name)) is not None:
             chains.setdefault(match.group("stream"), [])
     extra_held = [Path(p) for p in checkpoint_files]
     assessment = AlcoaAssessment(max_delay_s, max_skew_s) if alcoa else None
@@ -112,8 +113,9 @@ def verify_trail(
         for position, parsed in enumerate(files):
             file_order[parsed.name] = position
         state = _StreamState(StreamSummary(stream), report.problems, trusted, part11)
-        _verify_stream(root, files, state, extra_held, assessment, report, progress)
+        _verify_stream(directory, files, state, extra_held, assessment, report, progress)
         report.streams.append(state.summary)
+    directory.close()
     part11.finish(report)
     report.problems.sort(key=lambda p: p.sort_key(file_order))
     if assessment is not None:
@@ -129,24 +131,37 @@ def _dedupe(files: list[ChainFileName]) -> list[ChainFileName]:
     return [by_index[i] for i in sorted(by_index)]
 
 
-def _lines(path: Path, compressed: bool, progress: ProgressCallback | None) -> Iterator[bytes]:
-    opener = gzip.open if compressed else open
-    with opener(path, "rb") as handle:
-        for line in handle:
-            if progress is not None and not compressed:
-                progress(len(line))
-            yield line
+def _lines(file: TrailFile, compressed: bool, progress: ProgressCallback | None) -> Iterator[bytes | ReadProblem]:
+    """The file's lines through the bounded reader (§2.1): problems (overlong line, unreadable .gz) in place."""
+    for line in iter_lines(file, compressed):
+        if progress is not None and not compressed:
+            progress(len(line) if type(line) is bytes else line.length)
+        yield line
     if progress is not None and compressed:
-        progress(path.stat().st_size)
+        progress(file.size)
 
 
-def _verify_stream(root, files, state, extra_held, assessment, report, progress) -> None:
+def _open_held(directory: TrailDirectory, source: Path | str, state: _StreamState) -> TrailFile | None:
+    """The stream's own checkpoint file (a name in the trail: no link followed) or a held copy the user named;
+    ``None`` when absent; not a regular file is ``bad-checkpoint-file``."""
+    try:
+        return directory.open(source) if isinstance(source, str) else open_regular_file(source)
+    except FileNotFoundError:
+        return None
+    except (NotRegularFile, OSError) as exc:
+        name = source if isinstance(source, str) else source.name
+        state.report(name, None, None, "bad-checkpoint-file", str(exc))
+        return None
+
+
+def _verify_stream(directory, files, state, extra_held, assessment, report, progress) -> None:
     summary = state.summary
     stream = summary.stream
-    own_cp = root / checkpoint_file_name(stream)
-    for source in [own_cp, *extra_held]:
-        if source.exists():
-            _load_held(source, state)
+    for source in [checkpoint_file_name(stream), *extra_held]:
+        held_file = _open_held(directory, source, state)
+        if held_file is not None:
+            with held_file:
+                _load_held(held_file, state)
     if not files and not state.part11.covers_missing_file(state, chain_file_name(stream, 1)):
         state.report(chain_file_name(stream, 1), None, None, "missing-file", "checkpoints exist but no chain file")
     expected_index = 1
@@ -157,19 +172,32 @@ def _verify_stream(root, files, state, extra_held, assessment, report, progress)
             state.report(chain_file_name(stream, missing), None, None, "missing-file", "chain file number is absent")
             state.resync = True
         expected_index = parsed.index + 1
-        path = root / parsed.name
+        try:
+            chain_file = directory.open(parsed.name)
+        except (NotRegularFile, FileNotFoundError) as exc:
+            state.report(parsed.name, None, None, "missing-file", str(exc) if isinstance(exc, NotRegularFile)
+                         else "the chain file vanished while the trail was read")
+            state.resync = True
+            continue
         summary.files.append(parsed.name)
         report.files += 1
-        report.bytes += path.stat().st_size
+        report.bytes += chain_file.size
         number = 0
-        try:
-            for number, raw in enumerate(_lines(path, parsed.compressed, progress), start=1):
-                _verify_line(raw, parsed, number, state, assessment)
-        except (OSError, EOFError, zlib.error) as exc:
-            state.report(parsed.name, number + 1, None, "torn-line", f"compressed file is damaged: {exc}")
-            state.resync = True
+        with chain_file:
+            for number, raw in enumerate(_lines(chain_file, parsed.compressed, progress), start=1):
+                if type(raw) is bytes:
+                    _verify_line(raw, parsed, number, state, assessment)
+                else:
+                    _unreadable_line(raw, parsed.name, state, assessment)
         state.last_line = (parsed.name, number)
     _finish_stream(files, state, assessment)
+
+
+def _unreadable_line(problem: ReadProblem, name: str, state: _StreamState, assessment) -> None:
+    state.report(name, problem.line, None, problem.kind, problem.detail)
+    state.resync = True
+    if assessment is not None:
+        assessment.unreadable(name, problem.line, None, problem.kind)
 
 
 def _verify_line(raw: bytes, parsed: ChainFileName, number: int, state: _StreamState, assessment) -> None:
@@ -317,25 +345,29 @@ def _check_checkpoint(record: dict, seq: int, name: str, number: int, state: _St
     summary.closed = statement.get("reason") == "close"
 
 
-def _load_held(source: Path, state: _StreamState) -> None:
+def _load_held(source: TrailFile, state: _StreamState) -> None:
     """Read a checkpoint file; signatures are checked at the end of the stream, once the keys are known."""
-    with open(source, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                body = orjson.loads(raw)
-                statement = body["statement"]
-                assert set(statement) == STATEMENT_MEMBERS and raw.endswith(b"\n")
-                assert canonical_json(body) + b"\n" == raw
-                seq = int(statement["seq"])
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AssertionError):
-                state.report(source.name, number, None, "bad-checkpoint-file", "not a canonical checkpoint line")
-                continue
-            if statement["stream"] != state.summary.stream:
-                if source.name == checkpoint_file_name(state.summary.stream):
-                    state.report(source.name, number, seq, "bad-checkpoint-file", "names another stream")
-                continue
-            held = state.held.setdefault(seq, _Held(statement["head"], source.name, number))
-            held.lines.append((number, source.name, body))
+    for number, raw in enumerate(iter_lines(source, False), start=1):
+        if type(raw) is not bytes:
+            state.report(source.name, number, None, "bad-checkpoint-file", raw.detail)
+            continue
+        try:
+            body = orjson.loads(raw)
+            statement = body["statement"]
+            assert set(statement) == STATEMENT_MEMBERS and raw.endswith(b"\n")
+            assert canonical_json(body) + b"\n" == raw
+            assert type(body.get("key_id")) is str and type(body.get("signature")) is str
+            assert all(type(value) is str for value in statement.values()) and SEQ_RE.fullmatch(statement["seq"])
+            seq = int(statement["seq"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AssertionError):
+            state.report(source.name, number, None, "bad-checkpoint-file", "not a canonical checkpoint line")
+            continue
+        if statement["stream"] != state.summary.stream:
+            if source.name == checkpoint_file_name(state.summary.stream):
+                state.report(source.name, number, seq, "bad-checkpoint-file", "names another stream")
+            continue
+        held = state.held.setdefault(seq, _Held(statement["head"], source.name, number))
+        held.lines.append((number, source.name, body))
 
 
 def _finish_stream(files: list[ChainFileName], state: _StreamState, assessment) -> None:
