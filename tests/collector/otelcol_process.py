@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from gxp_otel.phoenix import free_port
+from ingest_auth import OidcIssuer, Pki
 
 ROOT = Path(__file__).resolve().parents[2]
 OTELCOL = ROOT / "build" / "otelcol-gxp"
@@ -39,22 +41,34 @@ def require_build() -> None:
 
 @dataclass
 class Collector:
-    """One otelcol-gxp process; `start()` returns once its health check answers."""
+    """One otelcol-gxp process; `start()` returns once its health check answers.
+
+    Ingestion is authenticated as in the shipped configs: `issuer` (one per work directory unless given) mints the
+    bearer tokens `post` sends for `subject`; `pki`, when set (the gateway config), serves TLS and `post` presents a
+    client certificate for `client_cert` (None: none).
+    """
 
     work: Path
     config: Path = CONFIG
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    issuer: OidcIssuer | None = None
+    pki: Pki | None = None
+    subject: str = "gxp-test-client"
+    client_cert: str | None = "gxp-test-agent"
 
     def __post_init__(self) -> None:
+        if self.issuer is None:
+            self.issuer = OidcIssuer(self.work / "credentials")
         self.audit_dir = self.work / "audit"
         self.state_dir = self.work / "state"
         self.http_port, self.grpc_port, self.health_port = free_port(), free_port(), free_port()
         self.log_path = self.work / "otelcol.log"
+        self._tls_context: ssl.SSLContext | None = None
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{'https' if self.pki else 'http'}://127.0.0.1:{self.http_port}"
 
     def start(self, timeout: float = 30.0) -> "Collector":
         env = {
@@ -65,6 +79,8 @@ class Collector:
             "GXP_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc_port}",
             "GXP_HEALTH_ENDPOINT": f"127.0.0.1:{self.health_port}",
             "GXP_PHOENIX_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # no Phoenix here: that pipeline only retries
+            **self.issuer.env(),
+            **(self.pki.env() if self.pki else {}),
             **self.env,
         }
         log = open(self.log_path, "ab")
@@ -106,15 +122,38 @@ class Collector:
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def post(self, signal_path: str, payload: dict, timeout: float = 10.0) -> int:
-        """POST one OTLP/JSON request; returns the HTTP status (raises on connection errors)."""
+    def token(self, subject: str | None = None) -> str:
+        return self.issuer.token(subject or self.subject)
+
+    def post(self, signal_path: str, payload: dict, timeout: float = 10.0, token: str | None = "",
+             headers: dict[str, str] | None = None) -> int:
+        """POST one OTLP/JSON request with a bearer token for `subject` (or `token`; None sends none); returns
+        the HTTP status (raises on connection errors)."""
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        token = self.token() if token == "" else token
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(f"{self.http_url}/v1/{signal_path}", data=json.dumps(payload).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+                                         headers=all_headers, method="POST")
+        context: ssl.SSLContext | None = None
+        if self.pki is not None:
+            if self._tls_context is None:
+                self._tls_context = self.pki.client_context(self.client_cert)
+            context = self._tls_context
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code
+
+
+def audit_records(trail: Path) -> list[dict]:
+    """Every complete record line of the plain chain files in trail, in file order."""
+    records = []
+    for path in sorted(trail.glob("audit-*-*.jsonl")):
+        for line in path.read_bytes().split(b"\n")[:-1]:  # a collector may be mid-write: skip a partial last line
+            records.append(json.loads(line))
+    return records
 
 
 def go_verify(trail: Path, *args: str) -> tuple[int, dict]:

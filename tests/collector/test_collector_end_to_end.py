@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gxp_otel.audit.signing import generate_key_pem
 
-from otelcol_process import ROOT, Collector, go_verify, require_build
+from otelcol_process import ROOT, Collector, audit_records, go_verify, require_build
 
 pytestmark = pytest.mark.collector
 
@@ -58,7 +58,8 @@ def python_verify(trail: Path, *args: str) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout)
 
 
-def test_workflow_telemetry_reaches_a_signed_verified_trail_through_the_collector(tmp_path: Path) -> None:
+def test_workflow_telemetry_reaches_a_signed_verified_trail_through_the_collector(tmp_path: Path,
+                                                                                  monkeypatch) -> None:
     require_build()
     pem, signer = generate_key_pem()
     key_file = tmp_path / "checkpoint-key.pem"
@@ -66,6 +67,8 @@ def test_workflow_telemetry_reaches_a_signed_verified_trail_through_the_collecto
     key_file.chmod(0o600)
     collector = Collector(tmp_path, env={"GXP_AUDIT_SIGNING_KEY": str(key_file), "GXP_AUDIT_STREAM": "e2e.0"})
     collector.start()
+    # The SDK's own exporters send the bearer token (OTEL_EXPORTER_OTLP_HEADERS, values URL-encoded per the spec).
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"Authorization=Bearer%20{collector.token('pharma-app')}")
     try:
         from gxp_otel.setup import instrument
 
@@ -95,3 +98,6 @@ def test_workflow_telemetry_reaches_a_signed_verified_trail_through_the_collecto
     (stream,) = go_report["streams"]
     assert stream["stream"] == "e2e.0" and stream["closed"] and stream["signed_checkpoints"] >= 1
     assert report["records"] == go_report["records"] == sum(record_kinds(collector.audit_dir).values())
+    subjects = {(r["kind"], r["body"]["ingest"]["subject"], r["body"]["ingest"]["via"])
+                for r in audit_records(collector.audit_dir) if r["kind"] in ("span", "log")}
+    assert subjects == {("span", "pharma-app", "authenticator"), ("log", "pharma-app", "authenticator")}

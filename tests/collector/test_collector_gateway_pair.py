@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from otelcol_process import ROOT, Collector, go_verify, require_build
+from ingest_auth import Pki
+from otelcol_process import ROOT, Collector, audit_records, go_verify, require_build
 
 pytestmark = pytest.mark.collector
 
@@ -31,13 +32,14 @@ def logs(n: int) -> dict:
 def test_two_gateways_write_two_verified_chains_into_one_audit_store(tmp_path: Path) -> None:
     require_build()
     store = tmp_path / "audit-store"
+    pki = Pki(tmp_path / "pki")
     gateways = {
-        name: Collector(tmp_path / name, config=GATEWAY_CONFIG, env={"GXP_GATEWAY": name, "GXP_AUDIT_DIR": str(store)})
+        name: Collector(tmp_path / name, config=GATEWAY_CONFIG, pki=pki, subject=f"agent-for-{name}",
+                        env={"GXP_GATEWAY": name, "GXP_AUDIT_DIR": str(store)})
         for name in ("gateway.a", "gateway.b")
     }
     try:
-        for name, gateway in gateways.items():
-            (tmp_path / name).mkdir()
+        for gateway in gateways.values():
             gateway.start()
         for name, gateway in gateways.items():
             assert gateway.post("traces", traces(name, 5)) == 200
@@ -59,3 +61,6 @@ def test_two_gateways_write_two_verified_chains_into_one_audit_store(tmp_path: P
     assert sorted(streams) == ["gateway.a", "gateway.b"]
     for stream in streams.values():
         assert stream["closed"] and stream["records"] == 1 + 5 + 3 + 1  # genesis, spans, logs, close checkpoint
+    for record in audit_records(store):
+        if record["kind"] in ("span", "log"):
+            assert record["body"]["ingest"]["subject"] == f"agent-for-{record['stream']}"

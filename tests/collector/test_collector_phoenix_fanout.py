@@ -22,7 +22,7 @@ def test_one_request_reaches_phoenix_and_the_trail(tmp_path: Path) -> None:
     phoenix = PhoenixServer(tmp_path / "phoenix-data", http_port=free_port(), grpc_port=free_port())
     phoenix.start(timeout=180)
     collector = Collector(tmp_path / "collector", env={"GXP_PHOENIX_ENDPOINT": phoenix.url})
-    (tmp_path / "collector").mkdir()
+    (tmp_path / "collector").mkdir(exist_ok=True)
     try:
         collector.start()
         project = f"fanout-{uuid.uuid4().hex[:8]}"
