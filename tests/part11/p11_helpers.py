@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import shutil
 from pathlib import Path
 
 import orjson
 
+from gxp_otel.audit.canonical import parse_time
 from gxp_otel.audit.signing import CheckpointSigner
 from gxp_otel.audit.writer import AuditTrailWriter
 
@@ -46,6 +49,20 @@ def daily_trail(directory: Path, days: int, stream: str = "app.0", compress: boo
         now[0] = START_NS + day * DAY_NS
         writer.append("log", [log_body(f"day {day}")])
     writer.close()
+    age_to_recorded_times(directory)
+
+
+def age_to_recorded_times(directory: Path) -> None:
+    """Give every chain file the file-system time its injected clock claims (its last record's time): purge
+    eligibility also asks the file system how old a file is (issue 14.3)."""
+    for path in Path(directory).glob("audit-*.jsonl*"):
+        if ".checkpoints." in path.name:
+            continue
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            last = handle.read().splitlines()[-1]
+        moment = parse_time(orjson.loads(last)["time"])
+        os.utime(path, ns=(moment, moment))
 
 
 def lines(path: Path) -> list[dict]:

@@ -112,7 +112,7 @@ def test_an_interrupted_purge_verifies_and_is_finished_without_a_second_tombston
 
     real_unlink = retention.os.unlink
 
-    def crash(path):
+    def crash(path, **_options):
         raise OSError("power cut after the tombstone")
 
     monkeypatch.setattr(retention.os, "unlink", crash)
@@ -136,3 +136,104 @@ def test_with_a_signer_registry_a_tombstone_by_an_unregistered_purger_is_bad_pur
     assert "bad-purge" in kinds and kinds.count("missing-file") == 3
     alice_entry = load_signer_entry(alice.path.with_name("alice.key.signer.json"))
     assert verify_trail(trail, signers=[alice_entry]).ok
+
+
+# ---------------------------------------------------------------------------------------------- issue 14.2, 14.3
+
+def _interrupt(monkeypatch, run):
+    """Run a purge that stops right after its tombstone is durable (the process dies before any unlink)."""
+    import gxp_otel.part11.retention as retention
+
+    def power_cut(*_args, **_options):
+        raise OSError("power cut after the tombstone")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(retention, "_remove", power_cut)
+        with pytest.raises(OSError, match="power cut"):
+            run()
+
+
+def test_a_hold_placed_after_an_interrupted_purge_stops_its_resumption(trail, alice, monkeypatch):
+    _interrupt(monkeypatch, lambda: _purge(trail, alice))
+    hold = place_hold(trail, reason="litigation L-9", placed_by="legal.counsel")
+    assert _purge(trail, alice) == []
+    assert all((trail / f"audit-app.0-00000{i}.jsonl").exists() for i in (1, 2, 3))
+    assert survey(trail, before_ns=BEFORE, now_ns=NOW)[0].why_not.startswith(f"legal hold {hold}")
+    release_hold(trail, hold, reason="case closed", released_by="legal.counsel")
+    assert len(_purge(trail, alice)) == 3
+    assert sum(r["kind"] == "purge" for r in lines(trail / "audit-retention-000001.jsonl")) == 1
+    assert verify_trail(trail).ok
+
+
+@pytest.mark.parametrize("days", [6, 1], ids=["old-files", "only-file-of-the-stream"])
+def test_an_interrupted_tombstone_by_another_key_is_never_finished_by_a_routine_purge(tmp_path, alice, bob,
+                                                                                      monkeypatch, days):
+    import gxp_otel.part11.retention as retention
+
+    daily_trail(tmp_path, days)
+    names = sorted(p.name for p in tmp_path.glob("audit-app.0-*.jsonl"))
+    real_survey = retention.survey
+
+    def everything_eligible(*args, **options):
+        rows = real_survey(*args, **options)
+        for row in rows:
+            row.eligible, row.why_not = True, ""
+        return rows
+
+    with monkeypatch.context() as patched:  # bob's tombstone names every file, the newest too
+        patched.setattr(retention, "survey", everything_eligible)
+        _interrupt(monkeypatch, lambda: purge(tmp_path, before_ns=NOW, reason="r", policy="p", key=bob,
+                                              user_id="bob", passphrase=PASSPHRASE + " bob", now_ns=NOW))
+    assert _purge(tmp_path, alice, before_ns=START_NS) == []  # a routine purge that makes nothing eligible
+    assert sorted(p.name for p in tmp_path.glob("audit-app.0-*.jsonl")) == names
+
+
+def _trail_written_with_a_clock_at(directory, start_ns: int, days: int) -> None:
+    from gxp_otel.audit.writer import AuditTrailWriter
+    from p11_helpers import log_body
+
+    now = [start_ns]
+
+    def clock() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    writer = AuditTrailWriter(directory, stream_id="app.0", signing_key=writer_key(), compress=False, clock=clock)
+    for day in range(days):
+        now[0] = start_ns + day * DAY_NS
+        writer.append("log", [log_body(f"day {day}")])
+    writer.close()
+
+
+def test_files_written_minutes_ago_with_the_clock_at_2015_are_not_purged(tmp_path, alice):
+    clock_2015 = 1_420_070_400 * 1_000_000_000  # 2015-01-01, more than 7 years before the real now
+    _trail_written_with_a_clock_at(tmp_path, clock_2015, 4)
+    rows = survey(tmp_path, before_ns=clock_2015 + 100 * DAY_NS)
+    assert not any(r.eligible for r in rows)
+    assert "the writer's clock alone is not trusted" in rows[0].why_not
+    assert any("before the file system's time" in w for w in rows[0].clock_warnings)
+    assert purge(tmp_path, before_ns=clock_2015 + 100 * DAY_NS, reason="r", policy="p", key=alice,
+                 user_id="alice", passphrase=PASSPHRASE, checkpoint_key=writer_key()) == []
+    assert len(list(tmp_path.glob("audit-app.0-*.jsonl"))) == 4
+
+
+def test_a_session_whose_recorded_times_jump_back_is_flagged_with_the_dates_it_would_delete(tmp_path):
+    from gxp_otel.audit.writer import AuditTrailWriter
+    from p11_helpers import age_to_recorded_times, log_body
+
+    now = [START_NS]
+
+    def clock() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    writer = AuditTrailWriter(tmp_path, stream_id="app.0", signing_key=writer_key(), compress=False,
+                              rotate_daily=False, clock=clock)
+    writer.append("log", [log_body("first")])
+    now[0] = START_NS - 30 * DAY_NS  # the clock is set back a month
+    writer.append("log", [log_body("after the jump")])
+    writer.close()
+    age_to_recorded_times(tmp_path)
+    (row,) = survey(tmp_path, before_ns=NOW, now_ns=NOW)
+    assert row.clock_warnings and "steps back" in row.clock_warnings[0]
+    assert row.date_span == "2020-01-01..2019-12-02"

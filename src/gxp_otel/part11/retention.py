@@ -10,12 +10,10 @@ checks the first remaining record against the tombstone.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import secrets
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +23,13 @@ import orjson
 
 from gxp_otel.audit.canonical import canonical_json, format_time_ns, parse_time, purge_message
 from gxp_otel.audit.format import DEFAULT_RETENTION_DAYS, ChainFileName, check_line, parse_chain_file_name
+from gxp_otel.audit.reading import NotRegularFile, TrailFile, iter_lines
+from gxp_otel.audit.reading import TrailDirectory as ReadingDirectory
 from gxp_otel.audit.trail_directory import NotRegularFileError, TrailDirectory
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.part11.keys import SignerKey
-from gxp_otel.part11.lookup import chain_files, iter_lines
+from gxp_otel.part11.lookup import chain_files
 from gxp_otel.part11.statements import DAY_NS, PURGE_FORMAT, RETENTION_STREAM
 from gxp_otel.part11.verification import Part11Verification
 
@@ -106,6 +106,12 @@ def release_hold(root: Path, hold_id: str, *, reason: str, released_by: str, now
 
 # ---------------------------------------------------------------------------------------------- eligibility
 
+CLOCK_DISAGREEMENT_NS = DAY_NS
+"""How far a file's last recorded time may lag its file-system time before the purger is warned."""
+STEP_BACK_NS = 60 * 1_000_000_000
+"""How far recorded times may step back (NTP, restarts) before the purger is warned."""
+
+
 @dataclass
 class FileStatus:
     stream: str
@@ -119,27 +125,62 @@ class FileStatus:
     keys: list[tuple[str, str]] = field(default_factory=list)  # genesis/recovery keys in file order
     eligible: bool = False
     why_not: str = ""
+    first_time: str = ""
+    fs_time_ns: int = 0  # the file's modification time: the file system's clock, a second opinion on its age
+    clock_warnings: list[str] = field(default_factory=list)  # recorded times that jump, or disagree with the file's
+
+    @property
+    def date_span(self) -> str:
+        """The recorded dates this file holds, ``YYYY-MM-DD..YYYY-MM-DD`` (what a purge of it deletes)."""
+        return f"{self.first_time[:10] or '?'}..{self.last_time[:10] or '?'}"
 
 
-def _read_file(root: Path, parsed: ChainFileName) -> FileStatus:
+def _hash_and_time(file: TrailFile) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    offset = 0
+    while block := os.pread(file.fd, 1 << 20, offset):
+        digest.update(block)
+        offset += len(block)
+    return digest.hexdigest(), os.fstat(file.fd).st_mtime_ns
+
+
+def _read_file(directory: ReadingDirectory, parsed: ChainFileName) -> FileStatus:
+    """What the file holds, read through the bounded no-follow reading layer (a link, FIFO or oversized line is a
+    reason to keep the file, never an exception)."""
     status = FileStatus(parsed.stream, parsed.name)
-    digest = hashlib.sha256((root / parsed.name).read_bytes())
-    status.sha256 = digest.hexdigest()
+    try:
+        file = directory.open(parsed.name)
+    except (NotRegularFile, OSError) as exc:
+        status.why_not = f"the file cannot be read ({exc})"
+        return status
     kinds: list[str] = []
-    for _number, raw in iter_lines(root, parsed):
-        checked = check_line(raw.rstrip(b"\n"))
-        if checked.problem is not None or not raw.endswith(b"\n"):
-            status.why_not = "a line does not verify"
-            return status
-        record = checked.record
-        seq = int(record["seq"])
-        status.first_seq = seq if status.first_seq is None else status.first_seq
-        status.last_seq, status.last_hash, status.last_time = seq, record["hash"], record["time"]
-        kinds.append(record["kind"])
-        if record["kind"] == "checkpoint":
-            status.checkpoint = record["body"]
-        elif record["kind"] in ("genesis", "recovery"):
-            status.keys.append((record["body"].get("key_id", "none"), record["body"].get("public_key", "")))
+    previous_ns: int | None = None
+    with file:
+        status.sha256, status.fs_time_ns = _hash_and_time(file)
+        for raw in iter_lines(file, parsed.compressed):
+            checked = check_line(raw.rstrip(b"\n")) if isinstance(raw, bytes) else None
+            if checked is None or checked.problem is not None or not raw.endswith(b"\n"):
+                status.why_not = "a line does not verify"
+                return status
+            record = checked.record
+            seq = int(record["seq"])
+            status.first_seq = seq if status.first_seq is None else status.first_seq
+            status.first_time = status.first_time or record["time"]
+            status.last_seq, status.last_hash, status.last_time = seq, record["hash"], record["time"]
+            recorded = parse_time(record["time"]) or 0
+            if previous_ns is not None and recorded < previous_ns - STEP_BACK_NS:
+                status.clock_warnings.append(f"recorded time steps back from {format_time_ns(previous_ns)} to "
+                                             f"{record['time']} at seq {seq}")
+            previous_ns = recorded
+            kinds.append(record["kind"])
+            if record["kind"] == "checkpoint":
+                status.checkpoint = record["body"]
+            elif record["kind"] in ("genesis", "recovery"):
+                status.keys.append((record["body"].get("key_id", "none"), record["body"].get("public_key", "")))
+    if previous_ns is not None and status.fs_time_ns - previous_ns > CLOCK_DISAGREEMENT_NS:
+        status.clock_warnings.append(
+            f"last recorded time {status.last_time} is {(status.fs_time_ns - previous_ns) // DAY_NS} day(s) before "
+            f"the file system's time {format_time_ns(status.fs_time_ns)}: the writer's clock may have been wrong")
     if kinds[-2:] != ["rotation", "checkpoint"]:
         status.why_not = "the file is not closed (no rotation record and checkpoint at its end)"
     return status
@@ -147,33 +188,44 @@ def _read_file(root: Path, parsed: ChainFileName) -> FileStatus:
 
 def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTION_DAYS,
            now_ns: int | None = None) -> list[FileStatus]:
-    """Every chain file (but the ``retention`` stream's) with whether it may be purged and, if not, why."""
+    """Every chain file (but the ``retention`` stream's) with whether it may be purged and, if not, why.
+
+    Age is judged twice, and both must say "old enough": by the file's last recorded time (the writer's clock) and
+    by its file-system modification time (the kernel's clock when the file was last written or compressed), so a
+    writer whose clock was set years back cannot make fresh files purgeable. A restored copy whose modification
+    time is new stays kept until that time ages too (the safe direction)."""
     root = Path(root)
     now_ns = now_ns or time.time_ns()
     limit = min(before_ns, now_ns - retention_days * DAY_NS)
     report = verify_trail(root)
     out: list[FileStatus] = []
-    streams = sorted({p.stream for p in filter(None, map(parse_chain_file_name, os.listdir(root)))})
-    for stream in streams:
-        if stream == RETENTION_STREAM:
-            continue
-        troubled = any(p.stream == stream for p in report.problems)
-        on_hold = active_holds(root, stream)
-        blocked = ""
-        files = chain_files(root, stream)
-        for position, parsed in enumerate(files):
-            status = _read_file(root, parsed) if not blocked else FileStatus(stream, parsed.name)
-            newest = "the newest file of a stream is never purged" if position == len(files) - 1 else ""
-            reason = blocked or newest or status.why_not
-            if not reason and troubled:
-                reason = "the stream does not verify: evidence of a problem is never purged"
-            elif not reason and on_hold:
-                reason = f"legal hold {on_hold[0]['id']}: {on_hold[0]['reason']}"
-            elif not reason and (parse_time(status.last_time) or 0) >= limit:
-                reason = f"within retention ({retention_days} days) or not before the cut-off"
-            status.eligible, status.why_not = not reason, reason
-            blocked = blocked or (f"an earlier file is kept ({parsed.name})" if reason else "")
-            out.append(status)
+    with ReadingDirectory(root) as directory:
+        names = directory.names()
+        streams = sorted({p.stream for p in filter(None, map(parse_chain_file_name, names))})
+        for stream in streams:
+            if stream == RETENTION_STREAM:
+                continue
+            troubled = any(p.stream == stream for p in report.problems)
+            on_hold = active_holds(root, stream)
+            blocked = ""
+            files = chain_files(root, stream)
+            for position, parsed in enumerate(files):
+                status = _read_file(directory, parsed) if not blocked else FileStatus(stream, parsed.name)
+                newest = "the newest file of a stream is never purged" if position == len(files) - 1 else ""
+                reason = blocked or newest or status.why_not
+                if not reason and troubled:
+                    reason = "the stream does not verify: evidence of a problem is never purged"
+                elif not reason and on_hold:
+                    reason = f"legal hold {on_hold[0]['id']}: {on_hold[0]['reason']}"
+                elif not reason and (parse_time(status.last_time) or 0) >= limit:
+                    reason = f"within retention ({retention_days} days) or not before the cut-off"
+                elif not reason and status.fs_time_ns >= limit:
+                    reason = (f"the file system's time ({format_time_ns(status.fs_time_ns)}) is within retention "
+                              f"({retention_days} days) or not before the cut-off: the writer's clock alone "
+                              "is not trusted")
+                status.eligible, status.why_not = not reason, reason
+                blocked = blocked or (f"an earlier file is kept ({parsed.name})" if reason else "")
+                out.append(status)
     return out
 
 
@@ -204,7 +256,7 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
     signer = SignerKey.load(key) if isinstance(key, (str, os.PathLike)) else key
     private = signer.unlock(user_id, passphrase)
     now_ns = now_ns or time.time_ns()
-    finished = _finish_interrupted(root)
+    finished = _finish_interrupted(root, signer, now_ns=now_ns)
     eligible = [s for s in survey(root, before_ns=before_ns, retention_days=retention_days, now_ns=now_ns)
                 if s.eligible]
     by_stream: dict[str, list[FileStatus]] = {}
@@ -235,44 +287,69 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
         writer.close()
     for status in eligible:
         _remove(root, status.file, status.sha256)
-    _fsync_directory(root)
     return finished + eligible
 
 
+def _file_sha256(directory: ReadingDirectory, name: str) -> str | None:
+    try:
+        with directory.open(name) as file:
+            return _hash_and_time(file)[0]
+    except (NotRegularFile, OSError):
+        return None
+
+
 def _remove(root: Path, name: str, sha256: str) -> bool:
-    """Unlink ``name`` if its bytes still hash to ``sha256``, and a ``.gz`` copy of it made meanwhile (same content)."""
-    path = root / name
-    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
-        return False
-    compressed = root / (name + ".gz")
-    if not name.endswith(".gz") and compressed.exists():
-        try:
-            with gzip.open(compressed, "rb") as handle:
-                same = hashlib.sha256(handle.read()).hexdigest() == sha256
-        except (OSError, EOFError, zlib.error):
-            same = False
+    """Unlink ``name`` if it is a regular file whose bytes still hash to ``sha256``, and a ``.gz`` copy of it made
+    meanwhile (same content); names are unlinked relative to the directory's descriptor (a link is never followed)."""
+    with ReadingDirectory(root) as reader:
+        if _file_sha256(reader, name) != sha256:
+            return False
+        same = False
+        if not name.endswith(".gz"):
+            try:
+                with reader.open(name + ".gz") as file:
+                    digest = hashlib.sha256()
+                    for raw in iter_lines(file, True):
+                        if not isinstance(raw, bytes):
+                            break
+                        digest.update(raw)
+                    else:
+                        same = digest.hexdigest() == sha256
+            except (NotRegularFile, OSError):
+                same = False
+    directory = TrailDirectory(root)
+    try:
         if same:
-            os.unlink(compressed)
-    os.unlink(path)
+            directory.unlink(name + ".gz")
+        directory.unlink(name)
+        directory.fsync()
+    finally:
+        directory.close()
     return True
 
 
-def _finish_interrupted(root: Path) -> list[FileStatus]:
-    """Remove files a valid tombstone already names (a purge stopped after its tombstone): no second tombstone."""
+def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int) -> list[FileStatus]:
+    """Finish purges that stopped after their tombstone, with every check of a new purge: only tombstones signed by
+    the purger's own key count, and a file they name is removed only when :func:`survey`, recomputed from the files
+    now with the tombstone's own cut-off and retention period, finds it eligible (closed, not the newest, its
+    stream verifying, no legal hold, old enough by both clocks) and its bytes still hash as the tombstone says.
+    No second tombstone is written; a file that is no longer eligible is kept (``retention list`` says why)."""
+    tombstones = Part11Verification(root, {signer.key_id: signer.public_key}).tombstones
+    wanted: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    for stream, files in tombstones.items():
+        for _plain, (entry, statement) in sorted(files.items()):
+            wanted.setdefault((statement["before"], statement["retention_days"]), []).append((stream, entry))
     finished = []
-    for stream, files in Part11Verification(root, {}).tombstones.items():
-        for _plain, (entry, _statement) in sorted(files.items()):
+    for (before, days), entries in sorted(wanted.items()):
+        before_ns, retention_days = parse_time(before), int(days)
+        if before_ns is None or retention_days < 1:
+            continue
+        statuses = {s.file: s for s in survey(root, before_ns=before_ns, retention_days=retention_days,
+                                              now_ns=now_ns)}
+        for stream, entry in entries:
+            status = statuses.get(entry["file"])
+            if status is None or not status.eligible or status.stream != stream or status.sha256 != entry["sha256"]:
+                continue
             if _remove(root, entry["file"], entry["sha256"]):
-                finished.append(FileStatus(stream, entry["file"], int(entry["first_seq"]), int(entry["last_seq"]),
-                                           entry["last_hash"], entry["last_time"], entry["sha256"], eligible=True))
-    if finished:
-        _fsync_directory(root)
+                finished.append(status)
     return finished
-
-
-def _fsync_directory(root: Path) -> None:
-    directory = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
