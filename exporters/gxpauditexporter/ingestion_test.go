@@ -2,6 +2,9 @@ package gxpauditexporter
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"net"
 	"os"
@@ -12,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 )
 
 // subjectAuth is client.AuthData as an authenticator such as oidcauth provides it.
@@ -117,4 +122,28 @@ func TestABatchingQueueIsPartitionedBySender(t *testing.T) {
 		bySubject[ingest["subject"].(string)]++
 	}
 	assert.Equal(t, map[string]int{"agent.a": 6, "agent.b": 3}, bySubject)
+}
+
+func TestAVerifiedGRPCClientCertificateNamesTheSubjectAndAnUnverifiedOneDoesNot(t *testing.T) {
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "agent-7", Organization: []string{"gxp-otel"}}}
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40002}
+	withPeer := func(verified bool) context.Context {
+		state := tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
+		if verified {
+			state.VerifiedChains = [][]*x509.Certificate{{cert}}
+		}
+		ctx := peer.NewContext(context.Background(), &peer.Peer{Addr: addr, AuthInfo: credentials.TLSInfo{State: state}})
+		return client.NewContext(ctx, client.Info{Addr: addr})
+	}
+	ingest := func(ctx context.Context) map[string]any {
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(appendIngestion(nil, stampIngestion(ctx)), &out))
+		return out
+	}
+	assert.Equal(t, map[string]any{"peer": "127.0.0.1:40002", "subject": "CN=agent-7,O=gxp-otel", "via": "tls-client-certificate"},
+		ingest(withPeer(true)))
+	assert.Equal(t, map[string]any{"peer": "127.0.0.1:40002", "subject": "", "via": "none"}, ingest(withPeer(false)))
+	// An authenticator's subject wins over the certificate.
+	ctx := client.NewContext(withPeer(true), client.Info{Addr: addr, Auth: subjectAuth{"lims-service"}})
+	assert.Equal(t, "lims-service", ingest(ctx)["subject"])
 }
