@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from gxp_otel.audit.canonical import parse_time
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.part11.corrections import correct
@@ -73,6 +76,10 @@ def test_purge_respects_legal_hold_and_leaves_a_verifiable_tombstone(tmp_path, s
         now[0] = 1_577_836_800 * 10**9 + index * day
         writer.append("log", [{"day": {"stringValue": str(index)}}])
     writer.close()
+    for path in tmp_path.glob("audit-app.0-*.jsonl"):  # purge also asks the file system how old a file is
+        last = records(path)[-1]
+        moment = parse_time(last["time"])
+        os.utime(path, ns=(moment, moment))
     options = dict(before_ns=now[0], reason="OQ", policy="OQ policy", key=signer, user_id="qa.1",
                    passphrase=PASSPHRASE, now_ns=now[0] + 3000 * day)
     place_hold(tmp_path, reason="OQ hold", placed_by="qa.1")
