@@ -1,5 +1,6 @@
 """Collector throughput on one core: OTLP/HTTP in -> gxpaudit out, against the same pipeline with the debug exporter
-(basic verbosity), alternating in one session so drift hits both alike.
+(basic verbosity) and against gxpaudit behind the oidc authenticator (every request carries a bearer JWT, every
+record its authenticated subject), interleaved in one session so drift hits all alike.
 
 Each round starts build/otelcol-gxp with GOMAXPROCS=1 on a bench config (bench/collector/otelcol-bench-*.yaml, no
 sending queue: an acknowledged request is written and fsynced), drives it with build/otlpload (one prebuilt
@@ -8,6 +9,7 @@ stops it. Rate = acknowledged spans / measured seconds. After every gxpaudit rou
 Go verifier and must hold at least the acknowledged spans. Usage (after `make collector build/otlpload`):
 
     .venv/bin/python bench/bench_collector.py --rounds 3 --seconds 10 [--markdown docs/benchmarks-collector.md]
+        [--exporters gxpaudit,gxpaudit-auth]
 """
 
 from __future__ import annotations
@@ -29,7 +31,30 @@ ROOT = Path(__file__).resolve().parents[1]
 OTELCOL = ROOT / "build" / "otelcol-gxp"
 LOAD = ROOT / "build" / "otlpload"
 VERIFY = ROOT / "build" / "gxpaudit-verify"
-CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml"}
+CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml",
+           "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml"}
+LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
+          "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)"}
+ISSUER = "https://issuer.gxp-otel.bench"
+
+
+def oidc_credentials(work: Path) -> tuple[Path, str]:
+    """A JWKS file with one Ed25519 key and a token it signs (the bench's identity provider is a key pair)."""
+    import base64
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    jwks = work / "bench-jwks.json"
+    jwks.write_text(json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": "bench",
+                                          "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}]}))
+    now = int(time.time())
+    token = jwt.encode({"iss": ISSUER, "aud": "gxp-otel", "sub": "bench-client", "iat": now, "exp": now + 86400},
+                       key, algorithm="EdDSA", headers={"kid": "bench"})
+    return jwks, token
 
 
 def free_port() -> int:
@@ -66,19 +91,25 @@ def one_round(exporter: str, work: Path, seconds: float, spans: int, workers: in
     port = free_port()
     audit = work / f"audit-{exporter}-{time.monotonic_ns()}"
     env = {**os.environ, "GOMAXPROCS": "1", "BENCH_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}", "BENCH_AUDIT_DIR": str(audit)}
+    auth: list[str] = []
+    if exporter == "gxpaudit-auth":
+        jwks, token = oidc_credentials(work)
+        env.update(BENCH_OIDC_ISSUER=ISSUER, BENCH_OIDC_KEYS_FILE=str(jwks))
+        auth = ["-authorization", f"Bearer {token}"]
     log = open(work / f"otelcol-{exporter}.log", "ab")
     process = subprocess.Popen([str(OTELCOL), "--config", str(ROOT / "bench" / "collector" / CONFIGS[exporter])],
                                env=env, stdout=subprocess.DEVNULL if exporter == "debug" else log, stderr=log)
     try:
         wait_listening(port, process)
         load = subprocess.Popen([str(LOAD), "-endpoint", f"http://127.0.0.1:{port}/v1/traces", "-spans", str(spans),
-                                 "-workers", str(workers), "-duration", f"{seconds}s", "-warmup", "2s"],
+                                 "-workers", str(workers), "-duration", f"{seconds}s", "-warmup", "2s", *auth],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         cpu = {}
         for line in load.stderr:
             cpu[line.strip()] = cpu_seconds(process.pid)
         result = json.loads(load.stdout.read())
         assert load.wait() == 0
+        assert result["errors"] == 0, f"{exporter}: {result['errors']} requests were not acknowledged"
         result["collector_cpu_seconds"] = cpu["measured"] - cpu["measuring"]
         result["spans_per_cpu_second"] = result["spans"] / result["collector_cpu_seconds"]
     finally:
@@ -86,7 +117,7 @@ def one_round(exporter: str, work: Path, seconds: float, spans: int, workers: in
         process.wait(60)
         log.close()
     result["exporter"] = exporter
-    if exporter == "gxpaudit":
+    if exporter.startswith("gxpaudit"):
         verified = subprocess.run([str(VERIFY), "--json", str(audit)], capture_output=True, text=True)
         report = json.loads(verified.stdout)
         assert verified.returncode == 0 and report["ok"], report["problems"]
@@ -97,14 +128,15 @@ def one_round(exporter: str, work: Path, seconds: float, spans: int, workers: in
 
 
 def markdown(results: list[dict], args: argparse.Namespace) -> str:
-    wall = {e: [r["spans_per_second"] for r in results if r["exporter"] == e] for e in CONFIGS}
-    cpu = {e: [r["spans_per_cpu_second"] for r in results if r["exporter"] == e] for e in CONFIGS}
+    exporters = args.exporters
+    wall = {e: [r["spans_per_second"] for r in results if r["exporter"] == e] for e in exporters}
+    cpu = {e: [r["spans_per_cpu_second"] for r in results if r["exporter"] == e] for e in exporters}
     med_wall = {e: statistics.median(v) for e, v in wall.items()}
     med_cpu = {e: statistics.median(v) for e, v in cpu.items()}
     lines = [
         "## Collector throughput (otelcol-gxp, one core)",
         "",
-        f"OTLP/HTTP protobuf in, one exporter out, collector at `GOMAXPROCS=1`, {args.rounds} alternating rounds of "
+        f"OTLP/HTTP protobuf in, one exporter out, collector at `GOMAXPROCS=1`, {args.rounds} interleaved rounds of "
         f"{args.seconds:g} s (after 2 s warm-up), {args.spans} spans per request, {args.workers} client workers "
         "(`build/otlpload`: one prebuilt request, so the client costs next to nothing). No sending queue: a request "
         "is acknowledged only after gxpaudit wrote and fsynced it (`fsync: batch`, group commit; rotated files are "
@@ -115,24 +147,31 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "| exporter | acknowledged spans/s (rounds) | median | spans per CPU-second (rounds) | median |",
         "|---|---|---|---|---|",
     ]
-    for e in ("debug", "gxpaudit"):
-        label = "debug (basic verbosity)" if e == "debug" else "gxpaudit"
-        lines.append(f"| {label} | {', '.join(f'{r:,.0f}' for r in wall[e])} | **{med_wall[e]:,.0f}** | "
+    for e in exporters:
+        lines.append(f"| {LABELS[e]} | {', '.join(f'{r:,.0f}' for r in wall[e])} | **{med_wall[e]:,.0f}** | "
                      f"{', '.join(f'{r:,.0f}' for r in cpu[e])} | **{med_cpu[e]:,.0f}** |")
+    lines.append("")
+    if "debug" in exporters and "gxpaudit" in exporters:
+        lines.append(
+            f"gxpaudit / debug: **{med_wall['gxpaudit'] / med_wall['debug']:.2f}** acknowledged, "
+            f"**{med_cpu['gxpaudit'] / med_cpu['debug']:.2f}** per CPU-second. Goal >= 100,000 spans/s per core: "
+            f"**{'met' if med_cpu['gxpaudit'] >= 100_000 else 'not met'}** per CPU-second, "
+            f"**{'met' if med_wall['gxpaudit'] >= 100_000 else 'not met'}** acknowledged.")
+    if "gxpaudit" in exporters and "gxpaudit-auth" in exporters:
+        ratio = med_wall["gxpaudit-auth"] / med_wall["gxpaudit"]
+        lines.append(
+            f"Authenticated / unauthenticated: **{ratio:.2f}** acknowledged, "
+            f"**{med_cpu['gxpaudit-auth'] / med_cpu['gxpaudit']:.2f}** per CPU-second (goal >= 0.9: "
+            f"**{'met' if ratio >= 0.9 else 'not met'}**).")
     lines += [
-        "",
-        f"gxpaudit / debug: **{med_wall['gxpaudit'] / med_wall['debug']:.2f}** acknowledged, "
-        f"**{med_cpu['gxpaudit'] / med_cpu['debug']:.2f}** per CPU-second. Goal >= 100,000 spans/s per core: "
-        f"**{'met' if med_cpu['gxpaudit'] >= 100_000 else 'not met'}** per CPU-second, "
-        f"**{'met' if med_wall['gxpaudit'] >= 100_000 else 'not met'}** acknowledged. Every gxpaudit round's trail "
-        "verified with `build/gxpaudit-verify` and held every acknowledged span.",
+        "Every gxpaudit round's trail verified with `build/gxpaudit-verify` and held every acknowledged span.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work, "
         f"{platform.system()} {platform.release()}. Command:",
         "",
         "```",
         f"make collector build/otlpload && .venv/bin/python bench/bench_collector.py --rounds {args.rounds} "
-        f"--seconds {args.seconds:g} --spans {args.spans} --workers {args.workers}",
+        f"--seconds {args.seconds:g} --spans {args.spans} --workers {args.workers} --exporters {','.join(exporters)}",
         "```",
         "",
     ]
@@ -146,7 +185,14 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=1000, help="spans per request")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--markdown", type=Path, help="write the results section to this file")
+    parser.add_argument("--exporters", default=",".join(CONFIGS), help=f"comma-separated, of {', '.join(CONFIGS)}")
     args = parser.parse_args()
+    args.exporters = [e.strip() for e in args.exporters.split(",") if e.strip()]
+    unknown = [e for e in args.exporters if e not in CONFIGS]
+    if unknown or not args.exporters:
+        print(f"--exporters: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(CONFIGS)}",
+              file=sys.stderr)
+        return 2
     for binary in (OTELCOL, LOAD, VERIFY):
         if not binary.exists():
             print(f"{binary} missing: run `make collector build/otlpload`", file=sys.stderr)
@@ -154,7 +200,8 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="gxp-bench-collector-") as tmp:
         for round_number in range(args.rounds):
-            order = ("debug", "gxpaudit") if round_number % 2 == 0 else ("gxpaudit", "debug")
+            shift = round_number % len(args.exporters)
+            order = args.exporters[shift:] + args.exporters[:shift]  # rotate, so no exporter always runs first
             for exporter in order:
                 result = one_round(exporter, Path(tmp), args.seconds, args.spans, args.workers)
                 print(json.dumps(result), flush=True)

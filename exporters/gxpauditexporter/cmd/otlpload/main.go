@@ -27,6 +27,7 @@ func main() {
 	workers := flag.Int("workers", 8, "concurrent requests")
 	duration := flag.Duration("duration", 10*time.Second, "measured time")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time before it")
+	authorization := flag.String("authorization", "", "Authorization header value sent with every request (e.g. \"Bearer <token>\")")
 	flag.Parse()
 
 	body, err := ptraceotlp.NewExportRequestFromTraces(benchdata.WorkflowSpans(*perRequest)).MarshalProto()
@@ -49,7 +50,12 @@ func main() {
 					return
 				default:
 				}
-				resp, err := client.Post(*endpoint, "application/x-protobuf", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, *endpoint, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-protobuf")
+				if *authorization != "" {
+					req.Header.Set("Authorization", *authorization)
+				}
+				resp, err := client.Do(req)
 				ok := err == nil && resp.StatusCode == http.StatusOK
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
