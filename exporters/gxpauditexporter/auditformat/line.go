@@ -110,14 +110,16 @@ func shapeProblem(v *Value, rec *Record) string {
 	if why != "" {
 		return why
 	}
-	rec.Seq, _ = strconv.ParseUint(seq, 10, 64) // 19 digits at most: always fits
+	if rec.Seq, _ = strconv.ParseUint(seq, 10, 64); rec.Seq > MaxSeq { // 19 digits at most: fits a uint64
+		return fmt.Sprintf("member \"seq\" is above %d, the largest seq (int64)", uint64(MaxSeq))
+	}
 	if rec.Prev, why = str("prev", Hex64Pattern.MatchString, "64 lowercase hex digits"); why != "" {
 		return why
 	}
 	if rec.Hash, why = str("hash", Hex64Pattern.MatchString, "64 lowercase hex digits"); why != "" {
 		return why
 	}
-	if rec.Time, why = str("time", TimePattern.MatchString, "a recorded time YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"); why != "" {
+	if rec.Time, why = str("time", ValidTime, "a recorded UTC time YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"); why != "" {
 		return why
 	}
 	if seen["body"].Kind != Object {
@@ -134,6 +136,34 @@ func isEnvelopeMember(name string) bool {
 		}
 	}
 	return false
+}
+
+// MaxSeq is the largest seq a record may have (§10.2: int64); a larger one is malformed, never wrapped.
+const MaxSeq = 1<<63 - 1
+
+// ValidTime reports whether s is a recorded time (§4, §10.2) that exists on the UTC calendar: the shape
+// YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ with ASCII digits, month 01-12, a day of that month of that year, hour 00-23,
+// minute and second 00-59 (no leap second).
+func ValidTime(s string) bool {
+	if !TimePattern.MatchString(s) {
+		return false
+	}
+	n := func(from, to int) int {
+		v := 0
+		for _, c := range s[from:to] {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := n(0, 4), n(5, 7), n(8, 10)
+	if month < 1 || month > 12 || day < 1 || n(11, 13) > 23 || n(14, 16) > 59 || n(17, 19) > 59 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
 }
 
 // ParseHash parses a hash in its record form: 64 lowercase hex digits.

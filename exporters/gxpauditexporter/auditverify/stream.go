@@ -1,10 +1,11 @@
 package auditverify
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,7 +39,7 @@ type missingRange struct {
 // streamVerifier runs §10 over one stream, reading its files in order in constant memory (apart from the held
 // checkpoint statements).
 type streamVerifier struct {
-	root     string
+	dir      *trailDir
 	files    []auditformat.ChainFile
 	trusted  map[string]ed25519.PublicKey
 	summary  StreamSummary
@@ -64,11 +65,9 @@ func (v *streamVerifier) report(file string, line *int, seq *int64, kind, detail
 
 func (v *streamVerifier) run(extraHeld []string) {
 	stream := v.summary.Stream
-	sources := []string{filepath.Join(v.root, auditformat.CheckpointFileName(stream))}
-	for _, source := range append(sources, extraHeld...) {
-		if _, err := os.Stat(source); err == nil {
-			v.loadHeld(source)
-		}
+	v.loadHeld(auditformat.CheckpointFileName(stream), true)
+	for _, source := range extraHeld {
+		v.loadHeld(source, false)
 	}
 	v.resync = true
 	if len(v.files) == 0 {
@@ -81,12 +80,24 @@ func (v *streamVerifier) run(extraHeld []string) {
 			v.resync = true
 		}
 		expectedIndex = cf.Index + 1
+		f, err := v.dir.open(cf.Name())
+		if err != nil { // not a regular file (§2.1), or it vanished while the trail was read
+			v.report(cf.Name(), nil, nil, "missing-file", err.Error())
+			v.resync = true
+			continue
+		}
 		v.summary.Files = append(v.summary.Files, cf.Name())
-		number, err := eachLine(filepath.Join(v.root, cf.Name()), cf.Compressed, func(number int, raw []byte) {
+		number, err := eachLine(f, cf.Compressed, func(number int, raw []byte, problem *readProblem) {
+			if problem != nil {
+				v.report(cf.Name(), intPtr(number), nil, problem.kind, problem.detail)
+				v.resync = true
+				return
+			}
 			v.line(raw, cf, number)
 		})
+		f.Close()
 		if err != nil {
-			v.report(cf.Name(), intPtr(number+1), nil, auditformat.ProblemTorn, "compressed file is damaged: "+err.Error())
+			v.report(cf.Name(), intPtr(number+1), nil, auditformat.ProblemTorn, "the file could not be read to its end: "+err.Error())
 			v.resync = true
 		}
 		v.lastFile, v.lastLine = cf.Name(), number
@@ -280,28 +291,38 @@ func (v *streamVerifier) checkpoint(rec *auditformat.Record, seq int64, cf audit
 	v.summary.Closed = reason == auditformat.ReasonClose
 }
 
-// loadHeld reads a checkpoint file; signatures are judged at the end of the stream, once the keys are known.
-func (v *streamVerifier) loadHeld(source string) {
-	data, err := os.ReadFile(source)
-	if err != nil {
-		v.report(filepath.Base(source), nil, nil, "bad-checkpoint-file", err.Error())
-		return
+// loadHeld reads a held checkpoint file: the stream's own (a name in the trail directory, no link followed) or one
+// the user named; absent is nothing, not a regular file is bad-checkpoint-file. Signatures are judged at the end
+// of the stream, once the keys are known.
+func (v *streamVerifier) loadHeld(source string, own bool) {
+	var f *os.File
+	var err error
+	if own {
+		f, err = v.dir.open(source)
+	} else {
+		f, err = openUserFile(source)
 	}
 	base := filepath.Base(source)
-	scanner := bufio.NewScanner(bytes.NewReader(data))
-	scanner.Buffer(make([]byte, 0, 1<<16), 1<<24)
-	scanner.Split(splitKeepNewline)
-	number := 0
-	for scanner.Scan() {
-		number++
-		raw := scanner.Bytes()
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		v.report(base, nil, nil, "bad-checkpoint-file", err.Error())
+		return
+	}
+	defer f.Close()
+	number, err := eachLine(f, false, func(number int, raw []byte, problem *readProblem) {
+		if problem != nil {
+			v.report(base, intPtr(number), nil, "bad-checkpoint-file", problem.detail)
+			return
+		}
 		body, statement, seq, ok := parseHeldLine(raw)
 		if !ok {
 			v.report(base, intPtr(number), nil, "bad-checkpoint-file", "not a canonical checkpoint line")
-			continue
+			return
 		}
 		if stream, _ := stringMember(statement, "stream"); stream != v.summary.Stream {
-			continue
+			return
 		}
 		h := v.held[seq]
 		if h == nil {
@@ -311,6 +332,9 @@ func (v *streamVerifier) loadHeld(source string) {
 			v.heldOrder = append(v.heldOrder, seq)
 		}
 		h.lines = append(h.lines, heldLine{source: base, number: number, body: body})
+	})
+	if err != nil {
+		v.report(base, intPtr(number+1), nil, "bad-checkpoint-file", "could not be read to its end: "+err.Error())
 	}
 }
 
@@ -345,16 +369,6 @@ func parseHeldLine(raw []byte) (auditformat.Value, *auditformat.Value, int64, bo
 	}
 	statement, _ = body.Get("statement")
 	return body, statement, seq, true
-}
-
-func splitKeepNewline(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.IndexByte(data, '\n'); i >= 0 {
-		return i + 1, data[:i+1], nil
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
 }
 
 func (v *streamVerifier) finish() {

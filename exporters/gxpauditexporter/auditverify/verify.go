@@ -4,12 +4,9 @@
 package auditverify
 
 import (
-	"bufio"
-	"compress/gzip"
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -77,7 +74,12 @@ func Verify(path string, opts Options) (*Report, error) {
 		}
 		root, onlyStream = filepath.Dir(path), cf.Stream
 	}
-	entries, err := os.ReadDir(root)
+	dir, err := openTrailDir(root)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.close()
+	names, err := dir.names()
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +88,10 @@ func Verify(path string, opts Options) (*Report, error) {
 		trusted[auditformat.KeyID(k)] = k
 	}
 	chains := map[string][]auditformat.ChainFile{}
-	for _, e := range entries {
-		if cf, ok := auditformat.ParseChainFileName(e.Name()); ok {
+	for _, name := range names {
+		if cf, ok := auditformat.ParseChainFileName(name); ok {
 			chains[cf.Stream] = append(chains[cf.Stream], cf)
-		} else if stream, ok := auditformat.ParseCheckpointFileName(e.Name()); ok {
+		} else if stream, ok := auditformat.ParseCheckpointFileName(name); ok {
 			if _, seen := chains[stream]; !seen {
 				chains[stream] = nil // a stream with checkpoints but no chain file: reported as missing-file
 			}
@@ -108,7 +110,7 @@ func Verify(path string, opts Options) (*Report, error) {
 		for i, cf := range files {
 			fileOrder[cf.Name()] = i
 		}
-		v := &streamVerifier{root: root, files: files, trusted: trusted, held: map[int64]*held{}, keys: map[string]ed25519.PublicKey{}}
+		v := &streamVerifier{dir: dir, files: files, trusted: trusted, held: map[int64]*held{}, keys: map[string]ed25519.PublicKey{}}
 		v.summary = StreamSummary{Stream: stream, Files: []string{}, KeyIDs: []string{}, Notes: []string{}}
 		v.keyInForce = auditformat.UnsignedKeyID
 		v.run(opts.CheckpointFiles)
@@ -167,39 +169,6 @@ func dedupe(files []auditformat.ChainFile) []auditformat.ChainFile {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out
-}
-
-// eachLine calls fn with every line of a chain file (with its "\n", except a torn last line), numbered from 1;
-// it returns the number of lines read and any read error (a damaged .gz).
-func eachLine(path string, compressed bool, fn func(number int, raw []byte)) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if compressed {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return 0, err
-		}
-		r = gz
-	}
-	reader := bufio.NewReaderSize(r, 1<<16)
-	number := 0
-	for {
-		raw, err := reader.ReadBytes('\n')
-		if len(raw) > 0 {
-			number++
-			fn(number, raw)
-		}
-		if err == io.EOF {
-			return number, nil
-		}
-		if err != nil {
-			return number, err
-		}
-	}
 }
 
 func intPtr(n int) *int { return &n }
