@@ -30,7 +30,7 @@ from llama_index.core.llms import MockLLM
 from workflows import Context, Workflow, step
 from workflows.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
 
-from gxp_otel.attribution import attribution
+from gxp_otel.attribution import attribution, send_human_response
 from gxp_otel.integration import EventLoggingMixin
 
 SAMPLE_URS = """\
@@ -227,9 +227,10 @@ async def run_pharma_test_generation(
                                   meaning="approval" if approve else "review", reason=comment, key=signer_key,
                                   user_id=reviewer_id, passphrase=signer_passphrase or "")
                     signature = dict(signed.signature)
-                handler.ctx.send_event(ApprovalDecisionEvent(
+                # The answering side declares who answered: recorded as this person's decision, not an automated one.
+                send_human_response(handler.ctx, ApprovalDecisionEvent(
                     response="approved" if approve else "rejected", approved=approve, reviewer=reviewer_id,
-                    comment=comment, signature=signature))
+                    comment=comment, signature=signature), responder=reviewer_id)
     result = await handler
     return PharmaRunResult(run_id=str(handler.run_id), result=result, stream_event_types=seen)
 

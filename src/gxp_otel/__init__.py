@@ -29,6 +29,7 @@ _EXPORTS = {
     "EventLoggingMixin": "gxp_otel.integration",
     "setup_event_logging": "gxp_otel.integration",
     "sign": "gxp_otel.part11.esign",
+    "send_human_response": "gxp_otel.attribution",
 }
 
 # Imported eagerly (it is light): the function shares its module's name, and a lazy lookup would find the module

@@ -18,6 +18,13 @@ Attribute keys (docs/audit-format.md §5.5 reads exactly these):
 
 The span and log processors that copy these onto every record live in
 `gxp_otel.instrumentation.attribution_processors`; `instrument()` installs them.
+
+Human decisions are attributed on the ANSWERING side, explicitly: `send_human_response(ctx, event,
+responder="qa.reviewer")` sends a `HumanResponseEvent` into a run and declares who answered; the trail records it as
+`gxp.hitl.action=human-response`, `gxp.hitl.responder=<responder>`, `gxp.hitl.decision=declared` (or `e-signed`
+when the event carries a non-empty `signature`). A `HumanResponseEvent` sent any other way (`ctx.send_event(...)`
+from a step, a timer, a script) is recorded as `gxp.hitl.action=automated-response`, `gxp.hitl.decision=automated`,
+with no responder: the identity in force is not taken for a person's answer.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Defaults set by instrument(...); a block's own values override them.
 _defaults: Mapping[str, Any] = _EMPTY
 _current: ContextVar[Mapping[str, Any]] = ContextVar("gxp_otel_attribution", default=_EMPTY)
+_responder: ContextVar[str | None] = ContextVar("gxp_otel_declared_responder", default=None)
 
 
 def attribution_attributes(
@@ -127,3 +135,24 @@ def set_default_attributes(attributes: Mapping[str, Any]) -> None:
     """Process-wide defaults (from `instrument(user_id=..., ...)`); an empty map clears them."""
     global _defaults
     _defaults = MappingProxyType(dict(attributes)) if attributes else _EMPTY
+
+
+def send_human_response(ctx: Any, event: Any, *, responder: str) -> None:
+    """Send `event` (a `HumanResponseEvent`) into the run behind `ctx` as the answer of the person `responder`.
+
+    The one documented way to record a human decision: the instrumentation records the event with
+    `gxp.hitl.action=human-response`, `gxp.hitl.responder` = `enduser.id` = `responder`. Raises ValueError for an
+    empty responder (a human answer without a human is not recorded as one); otherwise exactly `ctx.send_event`.
+    """
+    if not isinstance(responder, str) or not responder.strip():
+        raise ValueError("send_human_response needs the identity of the person who answered (responder=...)")
+    token = _responder.set(responder)
+    try:
+        ctx.send_event(event)
+    finally:
+        _responder.reset(token)
+
+
+def declared_responder() -> str | None:
+    """The responder declared by an enclosing `send_human_response` call, else None."""
+    return _responder.get()

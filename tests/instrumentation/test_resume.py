@@ -70,3 +70,36 @@ def test_from_dict_without_the_carrier_still_works(telemetry):
     assert result == {"approved": True}
     runs = [s for s in telemetry.finished_spans() if s.name == "HumanInTheLoop.run"]
     assert len({s.context.trace_id for s in runs}) == 2
+
+
+async def finished_run_context() -> tuple[dict, str]:
+    with attribution(user_id="turn1.user", correlation_id="CC-1"):
+        handler = HumanInTheLoop(timeout=10).run()
+    async for ev in handler.stream_events():
+        if isinstance(ev, Approval):
+            handler.ctx.send_event(Decision(response="y", approved=True))
+    await handler
+    return handler.ctx.to_dict(), str(handler.run_id)
+
+
+def test_a_new_run_from_a_finished_runs_context_is_its_own_trace_linked_and_inherits_no_identity(telemetry):
+    data, first_run = asyncio.run(finished_run_context())
+    data = json.loads(json.dumps(data))
+    assert data["gxp_otel"]["state"] == "finished"
+
+    async def second_turn():
+        workflow = HumanInTheLoop(timeout=10)
+        handler = workflow.run(ctx=Context.from_dict(workflow, data))
+        handler.ctx.send_event(Decision(response="y", approved=False))
+        return await handler
+
+    contextvars.Context().run(asyncio.run, second_turn())
+    first, second = sorted((s for s in telemetry.finished_spans() if s.name == "HumanInTheLoop.run"),
+                           key=lambda s: s.start_time)
+    assert second.context.trace_id != first.context.trace_id
+    assert second.parent is None
+    assert [link.context.span_id for link in second.links] == [first.context.span_id]
+    assert second.links[0].attributes["gxp.link.type"] == "previous-run"
+    assert second.attributes["gxp.workflow.continues"] == first_run
+    assert "gxp.workflow.resumed_from" not in second.attributes
+    assert "enduser.id" not in second.attributes and "gxp.correlation.id" not in second.attributes

@@ -79,3 +79,73 @@ def test_a_run_resumed_in_another_process_is_a_child_of_the_original_run_span(tm
     assert original["gxp"]["user_id"] == resumed["gxp"]["user_id"] == "author"
     (answer,) = [r["body"] for r in trail_records(trail) if r["kind"] == "log" and r["body"]["event_name"] == "Decision"]
     assert answer["gxp"]["user_id"] == "reviewer" and answer["trace_id"] == original["trace_id"]
+
+
+PAUSE_AND_EXIT = textwrap.dedent("""
+    import asyncio, json, sys
+    from workflows import Context, Workflow, step
+    from workflows.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+    import gxp_otel.setup
+    from gxp_otel.attribution import attribution, send_human_response
+
+    class Approval(InputRequiredEvent):
+        suite: str
+
+    class Decision(HumanResponseEvent):
+        approved: bool
+
+    class Review(Workflow):
+        @step
+        async def ask(self, ctx: Context, ev: StartEvent) -> Approval:
+            return Approval(prefix="approve?", suite="TS-1")
+
+        @step
+        async def decide(self, ctx: Context, ev: Decision) -> StopEvent:
+            return StopEvent(result={"approved": ev.approved})
+
+    async def first(path):
+        with attribution(user_id="author", correlation_id="CC-2026-0042", gamp_category=5, risk_level="high"):
+            handler = Review(timeout=30).run()
+        async for ev in handler.stream_events():
+            if isinstance(ev, Approval):
+                open(path, "w").write(json.dumps(handler.ctx.to_dict()))
+                return  # the process ends with the run paused on the reviewer: no cancel_run, no answer
+
+    async def second(path):
+        workflow = Review(timeout=30)
+        handler = workflow.run(ctx=Context.from_dict(workflow, json.loads(open(path).read())))
+        send_human_response(handler.ctx, Decision(response="approved", approved=True), responder="qa.reviewer")
+        print(json.dumps(await handler))
+
+    gxp_otel.setup.instrument(audit_dir=sys.argv[2], otlp_endpoint=None)
+    asyncio.run(first(sys.argv[3]) if sys.argv[1] == "first" else second(sys.argv[3]))
+""")
+
+
+def test_a_paused_run_whose_process_exits_is_suspended_and_the_resumed_run_has_its_parent_in_the_trail(tmp_path):
+    from gxp_otel.audit.verifier import verify_trail
+
+    script, trail, saved = tmp_path / "pause.py", tmp_path / "trail", tmp_path / "ctx.json"
+    script.write_text(PAUSE_AND_EXIT, encoding="utf-8")
+    env = {**os.environ, "LOG_CONSOLE": "false"}
+    for phase in ("first", "second"):
+        done = subprocess.run([sys.executable, str(script), phase, str(trail), str(saved)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"approved": True}
+    report = verify_trail(trail, alcoa=True)
+    assert report.ok
+    records = trail_records(trail)
+    runs = sorted((r["body"] for r in records if r["kind"] == "span" and r["body"]["name"] == "Review.run"),
+                  key=lambda b: int(b["start_time_unix_nano"]))
+    original, resumed = runs
+    assert original["attributes"]["gxp.workflow.outcome"] == {"stringValue": "suspended"}
+    assert original["status"]["code"] != "ERROR"
+    assert resumed["parent_span_id"] == original["span_id"] and resumed["trace_id"] == original["trace_id"]
+    assert resumed["attributes"]["gxp.workflow.outcome"] == {"stringValue": "completed"}
+    (answer,) = [r["body"] for r in records if r["kind"] == "log" and r["body"].get("event_name") == "Decision"]
+    assert answer["gxp"]["user_id"] == "qa.reviewer"
+    assert answer["attributes"]["gxp.hitl.action"] == {"stringValue": "human-response"}
+    # 12.5: the approval carries the run's context, though the answering process set no attribution
+    assert answer["gxp"]["correlation_id"] == "CC-2026-0042"
+    assert answer["gxp"]["gamp_category"] == "5" and answer["gxp"]["risk_level"] == "high"

@@ -8,7 +8,7 @@ import logging
 
 from instr_helpers import HumanInTheLoop, Decision, Approval, ThreeStep, Weird, run_collecting
 
-from gxp_otel.attribution import attribution
+from gxp_otel.attribution import attribution, send_human_response
 
 
 def test_one_log_record_and_one_span_event_per_stream_event(telemetry):
@@ -65,8 +65,7 @@ def test_input_required_and_human_response_are_attributable_actions(telemetry):
             handler = HumanInTheLoop(timeout=10).run()
         async for ev in handler.stream_events():
             if isinstance(ev, Approval):
-                with attribution(user_id="qa.reviewer"):
-                    handler.ctx.send_event(Decision(response="yes", approved=True))
+                send_human_response(handler.ctx, Decision(response="yes", approved=True), responder="qa.reviewer")
         return await handler, str(handler.run_id)
 
     result, run_id = asyncio.run(scenario())

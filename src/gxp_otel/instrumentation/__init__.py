@@ -34,6 +34,7 @@ distro) already installed SDK providers, only the audit trail and the instrument
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from collections.abc import Collection
@@ -144,8 +145,25 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         self._propagation = PropagationSpanHandler()
         get_dispatcher().add_span_handler(self._propagation)
+        from gxp_otel.instrumentation.span_outcomes import SpanOutcomeHandler, make_cancel_run
+
+        self._outcomes = SpanOutcomeHandler()
+        self._outcomes.run_spans = self._recorder.run_spans
+        get_dispatcher().span_handlers.insert(0, self._outcomes)  # before OpenInference's: it decides the status
+        wrapt.wrap_function_wrapper("workflows.handler", "WorkflowHandler.cancel_run",
+                                    make_cancel_run(self._recorder.run_spans, self._statistics))
+        atexit.register(self._end_open_runs)
+
+    def _end_open_runs(self) -> None:
+        """At exit (before the SDK providers' own exit flush) or uninstrument: runs still open are recorded as
+        suspended (paused on a human) or interrupted, so their run span is in the trail (docs/instrumentation.md)."""
+        recorder = getattr(self, "_recorder", None)
+        if recorder is not None:
+            recorder.run_spans.end_open_runs()
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        atexit.unregister(self._end_open_runs)
+        self._end_open_runs()
         from openinference.instrumentation.llama_index import _handler as oi_handler
         from workflows.context import context as workflows_context
 
@@ -163,7 +181,11 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from llama_index_instrumentation import get_dispatcher
 
         dispatcher = get_dispatcher()
-        dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers if h is not self._propagation]
+        dispatcher.span_handlers[:] = [h for h in dispatcher.span_handlers
+                                       if h is not self._propagation and h is not self._outcomes]
+        from workflows import handler as workflows_handler
+
+        unwrap(workflows_handler.WorkflowHandler, "cancel_run")
         if self._owns_openinference:
             from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
 
@@ -208,9 +230,10 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             event = args[0] if args else kwargs.get("message")
             if isinstance(event, HumanResponseEvent):
-                from gxp_otel.instrumentation.context_carrier import carried_span
+                from gxp_otel.instrumentation.context_carrier import carried_attribution, carried_span
 
-                self._recorder.record_human_response(event, _run_id_of(instance), carried_span(instance))
+                self._recorder.record_human_response(event, _run_id_of(instance), carried_span(instance),
+                                                     carried_attribution(instance))
         except Exception as exc:
             self._statistics.error("send-event", exc)
         return result

@@ -1,11 +1,17 @@
 """Serialised workflow contexts carry their trace: a run resumed from `Context.to_dict()` stays in its trace.
 
-`ctx.to_dict()` gains one key, `"gxp_otel"`: the W3C `traceparent` of the run's span, the run id and the attribution
-block the run started under. `Context.from_dict(...)` removes that key again (the workflows runtime never
-sees it) and keeps it on the restored `Context`. `Workflow.run(ctx=restored)` then starts the new run as a child of
-the original run span, with `gxp.workflow.resumed_from` = the original run id, and, when the caller set no
-attribution of its own, with the serialised one. A caller that already has a current span keeps it: explicit
-context wins. Nothing here raises into the application.
+`ctx.to_dict()` gains one key, `"gxp_otel"`: the W3C `traceparent` of the run's span, the run id, the attribution
+block the run started under and the run's `state` when it was saved: `open` (running or paused, waiting for an
+answer) or `finished`. `Context.from_dict(...)` removes that key again (the workflows runtime never sees it) and
+keeps it on the restored `Context`. `Workflow.run(ctx=restored)` then:
+
+- for an `open` (paused) run: RESUMES it, as a child of the original run span, with `gxp.workflow.resumed_from` =
+  the original run id and, when the caller set no attribution of its own, the serialised one;
+- for a `finished` run (a new turn from a saved context): starts a NEW run, its own trace, with a span link to the
+  previous run span (`gxp.link.type=previous-run`) and `gxp.workflow.continues` = the previous run id; it inherits
+  no identity (only the caller's attribution applies).
+
+A caller that already has a current span keeps it: explicit context wins. Nothing here raises into the application.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from gxp_otel.instrumentation.stream_events import RunSpans
 CARRIER_KEY = "gxp_otel"
 _CARRIER_ATTR = "_gxp_otel_carrier"
 RESUMED_FROM = "gxp.workflow.resumed_from"
+CONTINUES = "gxp.workflow.continues"
+LINK_TYPE = "gxp.link.type"
 
-# Set around `Workflow.run(ctx=restored)`; the run task copies it, the run span enrichment reads it.
+# Set around `Workflow.run(ctx=restored)`; the run task copies them, the run span enrichment reads them.
 resumed_from: ContextVar[str | None] = ContextVar("gxp_otel_resumed_from", default=None)
+continues: ContextVar[tuple[str, trace.SpanContext] | None] = ContextVar("gxp_otel_continues", default=None)
 
 
 class ContextCarrier:
@@ -44,7 +53,8 @@ class ContextCarrier:
             known = self.run_spans.context_of(run_id)
             if isinstance(data, dict) and known is not None:
                 span_context, attribution = known
-                carrier: dict[str, Any] = {"run_id": run_id}
+                state = "open" if self.run_spans.get(run_id) is not None else "finished"
+                carrier: dict[str, Any] = {"run_id": run_id, "state": state}
                 self._propagator.inject(carrier, context=trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
                 if attribution:
                     carrier["attribution"] = dict(attribution)
@@ -75,7 +85,19 @@ class ContextCarrier:
         carrier = getattr(kwargs.get("ctx"), _CARRIER_ATTR, None)
         if not isinstance(carrier, dict):
             return wrapped(*args, **kwargs)
-        tokens = []
+        tokens: list[Any] = []
+        if carrier.get("state") == "finished":
+            try:
+                previous = trace.get_current_span(self._propagator.extract(carrier)).get_span_context()
+                if previous.is_valid:
+                    tokens.append(continues.set((str(carrier.get("run_id") or ""), previous)))
+            except Exception as exc:
+                self.statistics.error("context-resume", exc)
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                for token in tokens:
+                    token.var.reset(token)
         try:
             if not trace.get_current_span().get_span_context().is_valid and "traceparent" in carrier:
                 tokens.append(context_api.attach(self._propagator.extract(carrier)))
@@ -109,3 +131,10 @@ def carried_span(ctx: Any) -> trace.Span | None:
         return None
     span = trace.get_current_span(TraceContextTextMapPropagator().extract(carrier))
     return span if span.get_span_context().is_valid else None
+
+
+def carried_attribution(ctx: Any) -> dict[str, Any]:
+    """The attribution the original run started under, from a restored context's carrier ({} when none)."""
+    carrier = getattr(ctx, _CARRIER_ATTR, None)
+    attribution = carrier.get("attribution") if isinstance(carrier, dict) else None
+    return dict(attribution) if isinstance(attribution, dict) else {}

@@ -27,9 +27,10 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry._logs import Logger, SeverityNumber
 from opentelemetry.context import Context
+from opentelemetry.trace import Status, StatusCode
 
-from gxp_otel.attribution import RUN_ID, USER_ID
-from gxp_otel.instrumentation.attribution_processors import attribution_now
+from gxp_otel.attribution import (CORRELATION_ID, GAMP_CATEGORY, RISK_LEVEL, RUN_ID, SESSION_ID, USER_ID,
+                                   declared_responder)
 from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
 from gxp_otel.instrumentation.payload import PayloadCapture
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
@@ -45,6 +46,10 @@ EVENT_PAYLOAD = "gxp.event.payload"
 STEP_NAME = "gxp.step.name"
 HITL_ACTION = "gxp.hitl.action"
 HITL_RESPONDER = "gxp.hitl.responder"
+HITL_DECISION = "gxp.hitl.decision"  # declared | e-signed | automated
+HITL_SENDER = "gxp.hitl.sender"
+OUTCOME = "gxp.workflow.outcome"  # completed | cancelled | suspended | interrupted (errors: status ERROR)
+RUN_CONTEXT_KEYS = frozenset({CORRELATION_ID, SESSION_ID, GAMP_CATEGORY, RISK_LEVEL})
 
 
 def event_type_of(event: Any) -> str:
@@ -65,12 +70,22 @@ def current_step_name() -> str | None:
     return getattr(state, "step_name", None)
 
 
+def current_run_id() -> str | None:
+    try:
+        from workflows.plugins.basic import get_current_run_id
+
+        return get_current_run_id()
+    except Exception:
+        return None
+
+
 class RunSpans:
     """Run spans by run id (bounded): open ones, so events sent into a run from outside land on it, and the span
     contexts of recent runs, open or ended, so a serialised context can name its run's trace."""
 
     def __init__(self, capacity: int = 4096) -> None:
         self._spans: OrderedDict[str, trace.Span] = OrderedDict()
+        self._waiting: set[str] = set()  # open runs paused on a human (input-required recorded, no answer yet)
         self._contexts: OrderedDict[str, tuple[trace.SpanContext, dict[str, Any]]] = OrderedDict()
         self._capacity = capacity
 
@@ -84,6 +99,42 @@ class RunSpans:
     def closed(self, run_id: str | None) -> None:
         if run_id is not None:
             self._spans.pop(run_id, None)
+            self._waiting.discard(run_id)
+
+    def waiting(self, run_id: str | None, paused: bool = True) -> None:
+        """Run `run_id` is paused waiting for an answer (or, `paused=False`, has been answered)."""
+        if run_id is None:
+            return
+        if paused and run_id in self._spans:
+            self._waiting.add(run_id)
+        elif not paused:
+            self._waiting.discard(run_id)
+
+    def is_waiting(self, run_id: str | None) -> bool:
+        return run_id in self._waiting
+
+    def end_open_runs(self) -> int:
+        """End the span of every run still open (the process is ending): a run paused on a human is recorded as
+        `gxp.workflow.outcome=suspended` with status OK (a resumed run continues its trace from this span); any other
+        as `interrupted`, status ERROR. Returns how many were ended."""
+        ended = 0
+        for run_id, span in list(self._spans.items()):
+            try:
+                if not span.is_recording():  # already ended (cancelled as the event loop closed, say)
+                    continue
+                if run_id in self._waiting:
+                    span.set_attribute(OUTCOME, "suspended")
+                    span.set_status(Status(StatusCode.OK))
+                else:
+                    span.set_attribute(OUTCOME, "interrupted")
+                    span.set_status(Status(StatusCode.ERROR, "the process ended before the run did"))
+                span.end()
+                ended += 1
+            except Exception:
+                pass
+        self._spans.clear()
+        self._waiting.clear()
+        return ended
 
     def get(self, run_id: str | None) -> trace.Span | None:
         return self._spans.get(run_id) if run_id is not None else None
@@ -162,16 +213,38 @@ class StreamEventRecorder:
             event_name=event_type,
         )
         self.statistics.event(event_type)
+        if extra and extra.get(HITL_ACTION) == "input-required":
+            self.run_spans.waiting(run_id or attributes.get(RUN_ID) or current_run_id())
         if self.router is not None:
             self.router.route(event_type, attributes, captured.value, captured.text)
 
-    def record_human_response(self, event: Any, run_id: str | None, fallback: trace.Span | None = None) -> None:
-        """A `HumanResponseEvent` sent into run `run_id`: an attributable action, correlated to the run span, or,
-        when that span has not started yet (a run resumed a moment ago), to `fallback` (its trace's origin)."""
+    def record_human_response(self, event: Any, run_id: str | None, fallback: trace.Span | None = None,
+                              run_attribution: dict[str, Any] | None = None) -> None:
+        """A `HumanResponseEvent` sent into run `run_id`, correlated to the run span, or, when that span has not
+        started yet (a run resumed a moment ago), to `fallback` (its trace's origin).
+
+        A person's answer only when the answering side declared who answered (`send_human_response`): then
+        `gxp.hitl.action=human-response`, `gxp.hitl.responder` and `enduser.id` = that person, `gxp.hitl.decision` =
+        `declared` (`e-signed` when the event carries a non-empty `signature`). Anything else is
+        `automated-response` / `automated`, with `gxp.hitl.sender` = the sending step (or `application`) and no
+        responder. Either way the record carries the run's correlation id, session, GAMP category and risk level
+        (`run_attribution`, the attribution the run started under), so a search by change-control number finds it.
+        """
         try:
-            responder = attribution_now().get(USER_ID, "")
-            extra = {HITL_ACTION: "human-response", HITL_RESPONDER: responder}
+            responder = declared_responder()
+            if responder:
+                signed = bool(getattr(event, "signature", None))
+                extra = {HITL_ACTION: "human-response", HITL_RESPONDER: responder, USER_ID: responder,
+                         HITL_DECISION: "e-signed" if signed else "declared"}
+            else:
+                extra = {HITL_ACTION: "automated-response", HITL_DECISION: "automated",
+                         HITL_SENDER: current_step_name() or "application"}
+            run_context = self.run_spans.context_of(run_id)
+            for key, value in {**(run_attribution or {}), **(run_context[1] if run_context else {})}.items():
+                if key in RUN_CONTEXT_KEYS:
+                    extra[key] = value
             span = self.run_spans.get(run_id) or fallback
+            self.run_spans.waiting(run_id, paused=False)
             self.record(event, source="human-response", span=span, run_id=run_id, extra=extra)
         except Exception as exc:
             self.statistics.error("human-response", exc)

@@ -37,11 +37,11 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gxp_otel.attribution import RUN_ID, block_attributes, restore_block_attributes
-from gxp_otel.instrumentation.context_carrier import RESUMED_FROM, resumed_from
+from gxp_otel.instrumentation.context_carrier import CONTINUES, LINK_TYPE, RESUMED_FROM, continues, resumed_from
 from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
 from gxp_otel.instrumentation.redaction import RecordSanitizer
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
-from gxp_otel.instrumentation.stream_events import STEP_NAME, StreamEventRecorder
+from gxp_otel.instrumentation.stream_events import OUTCOME, STEP_NAME, StreamEventRecorder
 
 from workflows import Workflow
 from workflows.events import InputRequiredEvent, StopEvent
@@ -146,6 +146,10 @@ class WorkflowSpanEnricher:
         previous_run = resumed_from.get()
         if previous_run:
             attributes[RESUMED_FROM] = previous_run
+        continued = continues.get()
+        if continued is not None:  # a new turn from a finished run's saved context: its own trace, linked
+            attributes[CONTINUES] = continued[0]
+            sdk_span.add_link(continued[1], {LINK_TYPE: "previous-run", RUN_ID: continued[0]})
         start_event = bound_args.arguments.get("start_event")
         if start_event is not None:
             attributes["gxp.workflow.start_event"] = type(start_event).__name__
@@ -159,6 +163,8 @@ class WorkflowSpanEnricher:
         self.statistics.run("completed")
         if result is None or not sdk_span.is_recording():
             return
+        if OUTCOME not in (sdk_span.attributes or {}):
+            sdk_span.set_attribute(OUTCOME, "completed")
         span._attributes.pop(OUTPUT_VALUE, None)  # OpenInference's 200-character summary
         span._attributes.pop(OUTPUT_MIME_TYPE, None)
         value = result.result if type(result) is StopEvent else event_payload(result)
