@@ -1,0 +1,68 @@
+"""Real multi-agent runs recorded as they happened: 12.8 waiting inside an agent tool is not an error, a cancelled
+run says it was cancelled and by whom; (12.7, 12.9 below) acting agents, handoffs and coalesced token streams."""
+
+# No `from __future__ import annotations`: LlamaIndex injects `ctx` into tools by its real annotation.
+
+import asyncio
+
+from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
+from llama_index.core.tools import FunctionTool
+from opentelemetry.trace import StatusCode
+from workflows import Context
+from workflows.events import HumanResponseEvent, InputRequiredEvent
+
+from agent_helpers import call, say, scripted_llm
+from gxp_otel.attribution import attribution, send_human_response
+from instr_helpers import ThreeStep
+
+
+async def request_release(ctx: Context, batch: str) -> str:
+    """Ask QA to release a batch and wait for the answer."""
+    answer = await ctx.wait_for_event(HumanResponseEvent,
+                                      waiter_event=InputRequiredEvent(prefix=f"release {batch}?"))
+    return f"QA said: {answer.response}"
+
+
+def test_a_tool_waiting_for_a_human_is_not_an_error(telemetry):
+    agent = FunctionAgent(name="releaser", description="Releases batches.", system_prompt="Release.",
+                          tools=[FunctionTool.from_defaults(async_fn=request_release)],
+                          llm=scripted_llm([call("request_release", batch="B-7"), say("Released.")]))
+    workflow = AgentWorkflow(agents=[agent], timeout=30)
+
+    async def go():
+        handler = workflow.run(user_msg="release B-7")
+        async for ev in handler.stream_events():
+            if isinstance(ev, InputRequiredEvent):
+                send_human_response(handler.ctx, HumanResponseEvent(response="release"), responder="qa.lead")
+        return await handler
+
+    result = asyncio.run(go())
+    assert "Released" in str(result)
+    spans = telemetry.finished_spans()
+    assert [s.name for s in spans if s.status.status_code is StatusCode.ERROR] == []
+    waited = [s for s in spans if s.attributes.get("gxp.span.waiting")]
+    assert waited and all(s.status.status_code is StatusCode.OK for s in waited)
+    assert any(s.name == "FunctionTool.acall" for s in waited)
+    (answer,) = [r for r in telemetry.log_records() if r.attributes.get("gxp.hitl.action") == "human-response"]
+    assert answer.attributes["gxp.hitl.responder"] == "qa.lead"
+
+
+def test_cancel_run_is_recorded_as_cancelled_with_who_cancelled(telemetry):
+    async def go():
+        with attribution(user_id="author"):
+            handler = ThreeStep(timeout=30).run(n=1, pause=5)
+        async for ev in handler.stream_events():
+            with attribution(user_id="shift.supervisor"):
+                await handler.cancel_run()
+            break
+        try:
+            await handler
+        except Exception:
+            pass
+
+    asyncio.run(go())
+    run = telemetry.span_named("ThreeStep.run")
+    assert run.attributes["gxp.workflow.outcome"] == "cancelled"
+    assert run.attributes["gxp.workflow.cancelled_by"] == "shift.supervisor"
+    assert run.attributes["enduser.id"] == "author"
+    assert run.status.status_code is not StatusCode.ERROR
