@@ -237,3 +237,29 @@ def test_a_session_whose_recorded_times_jump_back_is_flagged_with_the_dates_it_w
     (row,) = survey(tmp_path, before_ns=NOW, now_ns=NOW)
     assert row.clock_warnings and "steps back" in row.clock_warnings[0]
     assert row.date_span == "2020-01-01..2019-12-02"
+    assert not row.eligible  # the newest file; an older one with a jump is kept until the purger accepts it
+
+
+def test_a_file_whose_recorded_times_step_back_is_purged_only_when_the_purger_accepts_the_jump(tmp_path, alice):
+    from gxp_otel.audit.writer import AuditTrailWriter
+    from p11_helpers import age_to_recorded_times, log_body
+
+    now = [START_NS]
+
+    def clock() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    writer = AuditTrailWriter(tmp_path, stream_id="app.0", signing_key=writer_key(), compress=False, clock=clock)
+    writer.append("log", [log_body("first")])
+    now[0] = START_NS - 30 * DAY_NS  # set back a month, then forward again: a new day, so a new file
+    writer.append("log", [log_body("after the jump")])
+    now[0] = START_NS + 2 * DAY_NS
+    writer.append("log", [log_body("later")])
+    writer.close()
+    age_to_recorded_times(tmp_path)
+    first = survey(tmp_path, before_ns=NOW, now_ns=NOW)[0]
+    assert not first.eligible and "recorded times jump (records dated 2020-01-01..2019-12-02)" in first.why_not
+    assert _purge(tmp_path, alice, before_ns=NOW) == []
+    assert [s.date_span for s in _purge(tmp_path, alice, before_ns=NOW, accept_clock_jumps=True)][:1] == \
+        ["2020-01-01..2019-12-02"]

@@ -10,6 +10,7 @@ import typer
 
 from gxp_otel.audit.canonical import canonical_json, contains_json_number
 from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
+from gxp_otel.display import terminal_text
 from gxp_otel.part11.cli_support import fail, read_passphrase, resolve_record
 from gxp_otel.part11.keys import SignerAuthenticationError, SignerKey
 from gxp_otel.part11.statements import meaning_of
@@ -78,8 +79,9 @@ def sign_command(
     if as_json:
         typer.echo(json.dumps({"record": signed.record, "signature": signed.signature, "statement": signed.statement}))
     else:
-        typer.echo(f"{signed.manifestation()}\nsigned record {record['stream']} seq {record['seq']}; signature record "
-                   f"{signed.signature['stream']} seq {signed.signature['seq']}")
+        typer.echo(f"{terminal_text(signed.manifestation())}\nsigned record {terminal_text(record['stream'])} seq "
+                   f"{terminal_text(record['seq'])}; signature record {signed.signature['stream']} seq "
+                   f"{signed.signature['seq']}")
 
 
 def correct_command(
@@ -118,8 +120,8 @@ def correct_command(
         fail(str(exc))
     finally:
         writer.close()
-    typer.echo(f"correction {reference['stream']} seq {reference['seq']} of {record['stream']} seq {record['seq']} "
-               f"{path}\n{signed.manifestation()}")
+    typer.echo(terminal_text(f"correction {reference['stream']} seq {reference['seq']} of {record['stream']} seq "
+                             f"{record['seq']} {path}") + f"\n{terminal_text(signed.manifestation())}")
 
 
 def register(app: typer.Typer) -> None:

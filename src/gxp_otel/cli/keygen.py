@@ -28,6 +28,7 @@ def keygen(
     if out.exists():
         typer.echo(f"error: {out} exists; keys are never overwritten", err=True)
         raise typer.Exit(2)
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a key directory it creates is the owner's only
     if signer is not None or user_id is not None:
         from gxp_otel.part11.cli_support import make_signer_key
 
@@ -41,7 +42,6 @@ def keygen(
             raise typer.Exit(2)
         passphrase = value.encode()
     pem, signer = generate_key_pem(passphrase)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)

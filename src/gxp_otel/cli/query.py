@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import orjson
 import typer
 
+from gxp_otel.display import terminal_text
 from gxp_otel.review.filters import RecordFilter, event_type, selection_from_options
 from gxp_otel.review.index import StaleIndex, build_index, default_index_path
 from gxp_otel.review.search import find_records
@@ -41,8 +42,8 @@ def _plain_line(hit) -> str:
     gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
     who = gxp.get("user_id") or gxp.get("agent_id") or "-"
     trace = body.get("trace_id") or "-"
-    return (f"{hit.file}:{hit.line} seq {record['seq']} {record['time']} {record['kind']} {what} "
-            f"user={who} trace={trace} run={gxp.get('run_id', '-')}")
+    return terminal_text(f"{hit.file}:{hit.line} seq {record['seq']} {record['time']} {record['kind']} {what} "
+                         f"user={who} trace={trace} run={gxp.get('run_id', '-')}")
 
 
 def query(
@@ -71,7 +72,7 @@ def query(
         else:
             out.write(_plain_line(hit).encode() + b"\n")
     out.flush()
-    note = f"{found} record(s) matched ({chosen.describe()}); found by {search.method}"
+    note = f"{found} record(s) matched ({terminal_text(chosen.describe())}); found by {search.method}"
     if search.stats.unparsed:
         note += f"; {search.stats.unparsed} line(s) could not be read as records (run gxp-otel verify)"
     typer.echo(note, err=True)
@@ -88,10 +89,10 @@ def index(
     try:
         written, count = build_index(path, target)
     except StaleIndex as exc:
-        typer.echo(f"index not written: {exc}", err=True)
+        typer.echo(f"index not written: {terminal_text(exc)}", err=True)
         raise typer.Exit(1) from exc
     except OSError as exc:
-        typer.echo(f"index not written: {exc}", err=True)
+        typer.echo(f"index not written: {terminal_text(exc)}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"indexed {count} records of {path} into {written} in {time.perf_counter() - started:.1f} s")
 

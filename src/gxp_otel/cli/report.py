@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from gxp_otel.cli.query import Agent, EventType, IndexFile, RunId, Since, TraceId, TrailPath, Until, User, selection
 from gxp_otel.cli.verify import signer_keys_option, trusted_key_option
+from gxp_otel.display import terminal_text
 from gxp_otel.review.build import DEFAULT_PHOENIX_URL, ReviewOptions, build_review
 from gxp_otel.review.render import render_review
 
@@ -62,15 +64,24 @@ def report(
     else:
         data = build_review(path, options)
     try:
-        output.write_text(render_review(data), encoding="utf-8")
+        _write_private(output, render_review(data).encode("utf-8"))
     except OSError as exc:
-        typer.echo(f"cannot write {output}: {exc.strerror}", err=True)
+        typer.echo(f"cannot write {terminal_text(output)}: {exc.strerror}", err=True)
         raise typer.Exit(2) from exc
     integrity = data["integrity"]
     verdict = "VERIFIED" if integrity["ok"] else f"NOT VERIFIED ({integrity['problems_total']} problem(s))"
-    typer.echo(f"{output}: {verdict}; {integrity['records']} records verified, {data['totals']['records']} in scope "
-               f"({data['scope']}), {data['totals']['runs']} run(s); {time.perf_counter() - started:.1f} s")
+    typer.echo(f"{terminal_text(output)}: {verdict}; {integrity['records']} records verified, "
+               f"{data['totals']['records']} in scope ({terminal_text(data['scope'])}), {data['totals']['runs']} "
+               f"run(s); {time.perf_counter() - started:.1f} s")
     raise typer.Exit(0 if integrity["ok"] else 1)
+
+
+def _write_private(output: Path, page: bytes) -> None:
+    """Write the page mode 0600 (it holds the trail's content), also when it replaces an older, wider one."""
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with open(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(page)
 
 
 def register(app: typer.Typer) -> None:

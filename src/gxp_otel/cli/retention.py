@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from gxp_otel.audit.canonical import format_time_ns
 from gxp_otel.audit.format import DEFAULT_RETENTION_DAYS
+from gxp_otel.display import terminal_text
 from gxp_otel.part11.cli_support import fail, read_passphrase
 from gxp_otel.part11.keys import SignerAuthenticationError, SignerKey
 
@@ -34,14 +36,21 @@ def list_files(trail: TrailArg, before: BeforeOpt, retention_days: DaysOpt = DEF
     """List every chain file and whether it may be purged (and why not)."""
     from gxp_otel.part11.retention import survey
 
-    rows = survey(trail, before_ns=_date_ns(before), retention_days=retention_days)
+    try:
+        rows = survey(trail, before_ns=_date_ns(before), retention_days=retention_days)
+    except ValueError as exc:
+        fail(str(exc))
     if as_json:
-        typer.echo(json.dumps([{"stream": r.stream, "file": r.file, "last_time": r.last_time,
-                                "eligible": r.eligible, "why_not": r.why_not} for r in rows], indent=2))
+        typer.echo(json.dumps([{"stream": r.stream, "file": r.file, "first_time": r.first_time,
+                                "last_time": r.last_time, "file_system_time": format_time_ns(r.fs_time_ns),
+                                "eligible": r.eligible, "why_not": r.why_not, "clock_warnings": r.clock_warnings}
+                               for r in rows], indent=2))
         return
     for r in rows:
         state = "PURGEABLE" if r.eligible else f"kept: {r.why_not}"
-        typer.echo(f"{r.file}  last record {r.last_time or '?'}  {state}")
+        typer.echo(terminal_text(f"{r.file}  records {r.date_span}  last record {r.last_time or '?'}  {state}"))
+        for warning in r.clock_warnings:
+            typer.echo(terminal_text(f"    clock warning: {warning}"))
 
 
 @retention_app.command("purge")
@@ -54,6 +63,8 @@ def purge_files(
     retention_days: DaysOpt = DEFAULT_RETENTION_DAYS,
     passphrase_env: Annotated[Optional[str], typer.Option(help="Read the passphrase from this variable.")] = None,
     checkpoint_key: Annotated[Optional[Path], typer.Option(help="Checkpoint key for the retention stream.")] = None,
+    accept_clock_jumps: Annotated[bool, typer.Option(help="Also purge files whose recorded times step back "
+                                                     "(after checking `retention list`'s clock warnings).")] = False,
 ) -> None:
     """Purge closed files past retention and not on hold, after writing a signed tombstone into the trail."""
     from gxp_otel.part11.retention import purge
@@ -62,7 +73,7 @@ def purge_files(
     try:
         purged = purge(trail, before_ns=_date_ns(before), reason=reason, policy=policy, key=SignerKey.load(key),
                        user_id=user_id, passphrase=passphrase, retention_days=retention_days,
-                       checkpoint_key=checkpoint_key)
+                       checkpoint_key=checkpoint_key, accept_clock_jumps=accept_clock_jumps)
     except SignerAuthenticationError as exc:
         fail(str(exc), 1)
     except ValueError as exc:
@@ -70,7 +81,10 @@ def purge_files(
     if not purged:
         typer.echo("nothing to purge (see `gxp-otel retention list`)")
     for status in purged:
-        typer.echo(f"purged {status.file} (seq {status.first_seq}..{status.last_seq}, sha256 {status.sha256[:16]}…)")
+        typer.echo(terminal_text(f"purged {status.file} (seq {status.first_seq}..{status.last_seq}, records dated "
+                                 f"{status.date_span}, sha256 {status.sha256[:16]}…)"))
+        for warning in status.clock_warnings:
+            typer.echo(terminal_text(f"    clock warning: {warning}"))
 
 
 @retention_app.command("hold")
@@ -81,7 +95,7 @@ def hold(trail: TrailArg, reason: Annotated[str, typer.Option(help="Why (litigat
     from gxp_otel.part11.retention import place_hold
 
     try:
-        typer.echo(place_hold(trail, reason=reason, placed_by=by, stream=stream))
+        typer.echo(terminal_text(place_hold(trail, reason=reason, placed_by=by, stream=stream)))
     except ValueError as exc:
         fail(str(exc))
 
@@ -97,7 +111,7 @@ def release(trail: TrailArg, hold_id: Annotated[str, typer.Argument(help="The ho
         release_hold(trail, hold_id, reason=reason, released_by=by)
     except ValueError as exc:
         fail(str(exc))
-    typer.echo(f"released {hold_id}")
+    typer.echo(f"released {terminal_text(hold_id)}")
 
 
 def register(app: typer.Typer) -> None:

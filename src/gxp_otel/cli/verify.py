@@ -82,12 +82,14 @@ def verify(
 
 def _print_report(report: TrailReport, out: Console) -> None:
     chains = f"{len(report.streams)} chain{'s' if len(report.streams) != 1 else ''}"
+    from gxp_otel.display import markup_text, terminal_text
+
     if report.ok:
-        out.print(f"[bold green]VERIFIED[/]: {report.path}: {chains}, {report.files} files, {report.records} records, "
-                  "no problems found.")
+        out.print(f"[bold green]VERIFIED[/]: {markup_text(report.path)}: {chains}, {report.files} files, "
+                  f"{report.records} records, no problems found.", highlight=False)
     else:
-        out.print(f"[bold red]NOT VERIFIED[/]: {report.path}: {len(report.problems)} problem(s) in {chains}, "
-                  f"{report.files} files, {report.records} records.")
+        out.print(f"[bold red]NOT VERIFIED[/]: {markup_text(report.path)}: {len(report.problems)} problem(s) in "
+                  f"{chains}, {report.files} files, {report.records} records.", highlight=False)
     for s in report.streams:
         span = f"seq {s.first_seq}..{s.last_seq}" if s.last_seq is not None else "no records"
         state = "closed" if s.closed else "open"
@@ -95,12 +97,13 @@ def _print_report(report: TrailReport, out: Console) -> None:
         if s.last_checkpoint:
             cp = s.last_checkpoint
             line += f"; last checkpoint seals seq {cp['seq']} at {cp['time']}, signer {cp['key_id']}"
-        out.print(line + f"; signing key {s.key_source}", highlight=False)
+        out.print(terminal_text(line + f"; signing key {s.key_source}"), highlight=False, markup=False)
         for note in s.notes:
-            out.print(f"    note: {note}", highlight=False)
+            out.print(terminal_text(f"    note: {note}"), highlight=False, markup=False)
     for p in report.problems:
         where = f"{p.file}" + (f" line {p.line}" if p.line else "") + (f" seq {p.seq}" if p.seq is not None else "")
-        out.print(f"  [red]{p.kind}[/]: {where}: {PROBLEM_WORDS.get(p.kind, p.kind)} ({p.detail})", highlight=False)
+        out.print(f"  [red]{markup_text(p.kind)}[/]: "
+                  f"{markup_text(f'{where}: {PROBLEM_WORDS.get(p.kind, p.kind)} ({p.detail})')}", highlight=False)
     if report.part11:
         from gxp_otel.part11.manifest import print_part11
 
@@ -112,7 +115,7 @@ def _print_report(report: TrailReport, out: Console) -> None:
         for name, finding in report.alcoa["principles"].items():
             example = finding["examples"][0] if finding["examples"] else None
             where = f"{example['file']}:{example['line']} seq {example['seq']}: {example['reason']}" if example else ""
-            table.add_row(name.capitalize(), str(finding["passed"]), str(finding["failed"]), where)
+            table.add_row(name.capitalize(), str(finding["passed"]), str(finding["failed"]), markup_text(where))
         out.print(table)
 
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import typer
 
+from gxp_otel.display import terminal_text
 from gxp_otel.part11.keys import SignerKey
 from gxp_otel.part11.lookup import records_at, trace_root_record
 from gxp_otel.part11.statements import record_reference
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {terminal_text(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -35,7 +36,7 @@ def make_signer_key(out: Path, printed_name: str | None, user_id: str | None, pa
         key = SignerKey.create(out, printed_name=printed_name, user_id=user_id, passphrase=passphrase)
     except ValueError as exc:
         fail(str(exc))
-    typer.echo(f"signer {key.printed_name} ({key.user_id}), key id {key.key_id}\n"
+    typer.echo(f"signer {terminal_text(key.printed_name)} ({terminal_text(key.user_id)}), key id {key.key_id}\n"
                f"signer key {out} (encrypted; sign with your user id and passphrase)\n"
                f"public key {out}.pub: {key.public_key} (for verify --trusted-key)\n"
                f"identity {out}.signer.json (for the signer registry: verify --signer)")

@@ -7,6 +7,8 @@ from typing import Any
 
 from rich.console import Console
 
+from gxp_otel.display import terminal_text
+
 
 def signature_line(s: dict[str, Any]) -> str:
     state = "" if s["linked"] else " [NOT LINKED]"
@@ -39,4 +41,4 @@ def print_part11(part11: dict[str, Any], out: Console) -> None:
         if part11.get(key):
             out.print(f"  {title}:", highlight=False)
             for item in part11[key]:
-                out.print(f"    {render(item)}", highlight=False, markup=False)
+                out.print(f"    {terminal_text(render(item))}", highlight=False, markup=False)

@@ -187,13 +187,15 @@ def _read_file(directory: ReadingDirectory, parsed: ChainFileName) -> FileStatus
 
 
 def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTION_DAYS,
-           now_ns: int | None = None) -> list[FileStatus]:
+           now_ns: int | None = None, accept_clock_jumps: bool = False) -> list[FileStatus]:
     """Every chain file (but the ``retention`` stream's) with whether it may be purged and, if not, why.
 
     Age is judged twice, and both must say "old enough": by the file's last recorded time (the writer's clock) and
     by its file-system modification time (the kernel's clock when the file was last written or compressed), so a
     writer whose clock was set years back cannot make fresh files purgeable. A restored copy whose modification
-    time is new stays kept until that time ages too (the safe direction)."""
+    time is new stays kept until that time ages too (the safe direction). A file whose recorded times step back
+    (the clock was set back during the session) is kept unless ``accept_clock_jumps``: the purger is shown the
+    jump and the dates the file holds first."""
     root = Path(root)
     now_ns = now_ns or time.time_ns()
     limit = min(before_ns, now_ns - retention_days * DAY_NS)
@@ -219,6 +221,9 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
                     reason = f"legal hold {on_hold[0]['id']}: {on_hold[0]['reason']}"
                 elif not reason and (parse_time(status.last_time) or 0) >= limit:
                     reason = f"within retention ({retention_days} days) or not before the cut-off"
+                elif not reason and not accept_clock_jumps and any("steps back" in w for w in status.clock_warnings):
+                    reason = (f"recorded times jump (records dated {status.date_span}); check the clock and purge "
+                              "with --accept-clock-jumps")
                 elif not reason and status.fs_time_ns >= limit:
                     reason = (f"the file system's time ({format_time_ns(status.fs_time_ns)}) is within retention "
                               f"({retention_days} days) or not before the cut-off: the writer's clock alone "
@@ -244,7 +249,8 @@ def _key_in_force(root: Path, stream: str, files: list[FileStatus]) -> dict[str,
 
 def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerKey | str | os.PathLike[str]",
           user_id: str, passphrase: str, retention_days: int = DEFAULT_RETENTION_DAYS, now_ns: int | None = None,
-          checkpoint_key: Any = None, writer_options: dict[str, Any] | None = None) -> list[FileStatus]:
+          checkpoint_key: Any = None, writer_options: dict[str, Any] | None = None,
+          accept_clock_jumps: bool = False) -> list[FileStatus]:
     """Purge the eligible files (see :func:`survey`) after writing their signed tombstones; return what was purged.
 
     ``writer_options`` go to the ``retention`` stream's writer (tests and vectors inject a clock and identity)."""
@@ -257,8 +263,8 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
     private = signer.unlock(user_id, passphrase)
     now_ns = now_ns or time.time_ns()
     finished = _finish_interrupted(root, signer, now_ns=now_ns)
-    eligible = [s for s in survey(root, before_ns=before_ns, retention_days=retention_days, now_ns=now_ns)
-                if s.eligible]
+    eligible = [s for s in survey(root, before_ns=before_ns, retention_days=retention_days, now_ns=now_ns,
+                                  accept_clock_jumps=accept_clock_jumps) if s.eligible]
     by_stream: dict[str, list[FileStatus]] = {}
     for status in eligible:
         by_stream.setdefault(status.stream, []).append(status)

@@ -248,7 +248,11 @@ class PhoenixServer:
         return self._wait_healthy(record, timeout)
 
     def _child_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        """A scrubbed environment: only what a Python process and Phoenix's own settings need, so secrets of this
+        process (a signing passphrase variable, tokens) are never inherited by the long-running server."""
+        keep = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR")
+        env = {name: value for name, value in os.environ.items()
+               if name in keep or name.startswith(("LC_", "PHOENIX_"))}
         env.update(
             PHOENIX_WORKING_DIR=str(self.phoenix_dir),
             PHOENIX_HOST=LOOPBACK,

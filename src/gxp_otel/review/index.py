@@ -114,6 +114,7 @@ def build_index(trail: str | os.PathLike[str], index_path: Path | None = None) -
     index_path = index_path or default_index_path(trail)
     tmp = index_path.with_name(index_path.name + f".tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))  # 0600
     db = sqlite3.connect(tmp)
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)

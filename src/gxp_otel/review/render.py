@@ -12,6 +12,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from gxp_otel.display import visible_text
 from gxp_otel.review.charts import bar_chart, time_chart
 
 def _dashboards() -> Path:
@@ -37,7 +38,19 @@ ALCOA_MEANING = {
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+    """HTML text of ``value``: control and bidi characters made visible first (a U+202E never reverses the page)."""
+    return escape(visible_text("" if value is None else value))
+
+
+def _visible_strings(value: Any) -> Any:
+    """``value`` with :func:`visible_text` applied to every string, keys included (for the embedded data)."""
+    if isinstance(value, str):
+        return visible_text(value)
+    if isinstance(value, dict):
+        return {_visible_strings(k): _visible_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_visible_strings(v) for v in value]
+    return value
 
 
 def _integrity(data: dict[str, Any]) -> str:
@@ -188,7 +201,7 @@ def _charts(data: dict[str, Any]) -> str:
 
 
 def _embed(data: dict[str, Any]) -> str:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(_visible_strings(data), ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
