@@ -66,3 +66,31 @@ def test_cancel_run_is_recorded_as_cancelled_with_who_cancelled(telemetry):
     assert run.attributes["gxp.workflow.cancelled_by"] == "shift.supervisor"
     assert run.attributes["enduser.id"] == "author"
     assert run.status.status_code is not StatusCode.ERROR
+
+
+async def triage(**kwargs):
+    from agent_helpers import triage_workflow
+
+    with attribution(user_id="analyst", agent_id="triage-system"):
+        handler = triage_workflow(**kwargs).run(user_msg="Check batch B-7")
+    streamed = [ev async for ev in handler.stream_events()]
+    return await handler, streamed
+
+
+def test_every_span_carries_the_acting_agent_and_handoffs_are_recorded(telemetry):
+    asyncio.run(triage())
+    spans = telemetry.finished_spans()
+    tools = {s.attributes.get("tool.name"): s.attributes.get("gxp.agent.id")
+             for s in spans if s.attributes.get("openinference.span.kind") == "TOOL"}
+    assert tools["lookup_batch"] == "intake"
+    assert tools["compute_stats"] == tools["broken_instrument"] == "stats"
+    llm_agents = [s.attributes.get("gxp.agent.id") for s in sorted(spans, key=lambda s: s.start_time)
+                  if s.attributes.get("openinference.span.kind") == "LLM"]
+    assert set(llm_agents) == {"intake", "stats", "qa_reviewer"}
+    assert telemetry.span_named("AgentWorkflow.run").attributes["gxp.agent.id"] == "triage-system"
+    handoffs = [(r.attributes["gxp.agent.handoff.from"], r.attributes["gxp.agent.handoff.to"])
+                for r in telemetry.log_records() if r.event_name == "AgentHandoff"]
+    assert handoffs == [("intake", "stats"), ("stats", "qa_reviewer")]
+    streams = [r for r in telemetry.log_records() if r.event_name == "ToolCallResult"]
+    assert {r.attributes["gxp.agent.id"] for r in streams} == {"intake", "stats"}
+    assert all(r.attributes["enduser.id"] == "analyst" for r in telemetry.log_records())

@@ -114,6 +114,13 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._providers = (tracer_provider, logger_provider)
         install_first(tracer_provider, AttributionSpanProcessor())
         install_first(logger_provider, AttributionLogRecordProcessor())
+        # The acting agent of a multi-agent run wins over the static agent_id: in front of the attribution.
+        from gxp_otel.instrumentation.acting_agents import (ActingAgentLogRecordProcessor, ActingAgents,
+                                                            ActingAgentSpanProcessor)
+
+        self._agents = ActingAgents()
+        install_first(tracer_provider, ActingAgentSpanProcessor(self._agents))
+        install_first(logger_provider, ActingAgentLogRecordProcessor(self._agents))
         # Secrets and the cap on every span and log record, before any exporter: these go in front of everything.
         self._sanitizer = RecordSanitizer(max_chars=capture.max_chars, statistics=self._statistics)
         install_first(tracer_provider, RedactionSpanProcessor(self._sanitizer))
@@ -129,7 +136,8 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._owns_openinference:
             openinference.instrument(tracer_provider=tracer_provider, config=trace_config, skip_dep_check=True)
 
-        enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics, self._sanitizer)
+        enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics, self._sanitizer,
+                                        self._agents)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_input", enricher.process_input)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_output", enricher.process_output)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)
@@ -194,6 +202,10 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         remove_processor(tracer_provider, AttributionSpanProcessor)
         remove_processor(logger_provider, AttributionLogRecordProcessor)
         remove_processor(tracer_provider, RedactionSpanProcessor)
+        from gxp_otel.instrumentation.acting_agents import ActingAgentLogRecordProcessor, ActingAgentSpanProcessor
+
+        remove_processor(tracer_provider, ActingAgentSpanProcessor)
+        remove_processor(logger_provider, ActingAgentLogRecordProcessor)
         remove_processor(logger_provider, RedactionLogRecordProcessor)
 
     # -- wrappers on workflows' Context -----------------------------------------------------------------------

@@ -36,7 +36,8 @@ from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from gxp_otel.attribution import RUN_ID, block_attributes, restore_block_attributes
+from gxp_otel.attribution import AGENT_ID, RUN_ID, block_attributes, restore_block_attributes
+from gxp_otel.instrumentation.acting_agents import HANDOFF_FROM, HANDOFF_TO, ActingAgents, AgentHandoff
 from gxp_otel.instrumentation.context_carrier import CONTINUES, LINK_TYPE, RESUMED_FROM, continues, resumed_from
 from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
 from gxp_otel.instrumentation.redaction import RecordSanitizer
@@ -81,8 +82,9 @@ class WorkflowSpanEnricher:
     onto the SDK span."""
 
     def __init__(self, capture: PayloadCapture, recorder: StreamEventRecorder, statistics: TelemetryStatistics,
-                 sanitizer: RecordSanitizer | None = None) -> None:
+                 sanitizer: RecordSanitizer | None = None, agents: ActingAgents | None = None) -> None:
         self.capture = capture
+        self.agents = agents or ActingAgents()
         self.recorder = recorder
         self.statistics = statistics
         self.sanitizer = sanitizer
@@ -160,6 +162,7 @@ class WorkflowSpanEnricher:
     def _run_finished(self, span: Any, result: Any) -> None:
         sdk_span = _sdk_span(span)
         self.recorder.run_spans.closed((sdk_span.attributes or {}).get(RUN_ID))
+        self.agents.run_ended((sdk_span.attributes or {}).get(RUN_ID))
         self.statistics.run("completed")
         if result is None or not sdk_span.is_recording():
             return
@@ -177,17 +180,24 @@ class WorkflowSpanEnricher:
         state = step_ctx.state
         span[STEP_NAME] = state.step_name
         sdk_span = _sdk_span(span)
+        event = step_ctx.event
+        run_id = (sdk_span.attributes or {}).get(RUN_ID) or get_current_run_id()
+        handoff = self.agents.step_started(run_id, event) if event is not None else None
+        if handoff is not None:  # one agent handed the run to another (AgentWorkflow)
+            self.recorder.record(AgentHandoff(from_agent=handoff[0], to_agent=handoff[1]), source="handoff",
+                                 span=span._otel_span, run_id=run_id,
+                                 extra={HANDOFF_FROM: handoff[0], HANDOFF_TO: handoff[1]})
         if not sdk_span.is_recording():
             return
         attributes: dict[str, Any] = {"gxp.step.retry": int(getattr(step_ctx.retry, "retry_number", 0) or 0)}
-        if RUN_ID not in (sdk_span.attributes or {}):  # normally set by the attribution processor
-            run_id = get_current_run_id()
-            if run_id:
-                attributes[RUN_ID] = run_id
+        if run_id and RUN_ID not in (sdk_span.attributes or {}):  # normally set by the attribution processor
+            attributes[RUN_ID] = run_id
+        agent = self.agents.of(run_id)
+        if agent:
+            attributes[AGENT_ID] = agent
         worker = state.work_item_id or state.invocation_id
         if worker:
             attributes["gxp.step.worker"] = str(worker)
-        event = step_ctx.event
         if event is not None:
             attributes["gxp.step.input_event"] = type(event).__name__
             attributes.update(_payload(self.capture.capture_event(event), INPUT_VALUE, INPUT_MIME_TYPE,
