@@ -3,6 +3,7 @@ package gxpauditexporter
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -60,6 +61,15 @@ type CheckpointConfig struct {
 	Interval   time.Duration `mapstructure:"interval"`
 	MaxRecords int           `mapstructure:"max_records"`
 	CopyDirs   []string      `mapstructure:"copy_dirs"`
+	// Witness ships every checkpoint line, as it is made, to a checkpoint witness (`gxp-otel witness`,
+	// docs/audit-format.md §7.1) on another account or host; empty Endpoint ships nothing.
+	Witness WitnessConfig `mapstructure:"witness"`
+}
+
+// WitnessConfig: Endpoint is the witness's URL (http://host:port/v1/checkpoints); Timeout bounds one shipment.
+type WitnessConfig struct {
+	Endpoint string        `mapstructure:"endpoint"`
+	Timeout  time.Duration `mapstructure:"timeout"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -93,6 +103,14 @@ func (cfg *Config) Validate() error {
 	for i, dir := range cfg.Checkpoint.CopyDirs {
 		if dir == "" {
 			errs = append(errs, fmt.Errorf("checkpoint.copy_dirs[%d] must not be empty", i))
+		}
+	}
+	if w := cfg.Checkpoint.Witness; w.Endpoint != "" {
+		if u, err := url.Parse(w.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("checkpoint.witness.endpoint %q must be an http(s) URL", w.Endpoint))
+		}
+		if w.Timeout <= 0 {
+			errs = append(errs, fmt.Errorf("checkpoint.witness.timeout must be positive, not %s", w.Timeout))
 		}
 	}
 	if cfg.RetentionDays <= 0 {

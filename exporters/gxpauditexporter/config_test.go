@@ -54,7 +54,8 @@ func TestConfigReadsEveryKey(t *testing.T) {
 	want.Rotation = RotationConfig{MaxBytes: 1_000_000, Daily: false}
 	want.Compress = false
 	want.SigningKeyFile = "/etc/gxp-otel/checkpoint-key.pem"
-	want.Checkpoint = CheckpointConfig{Interval: 10 * time.Second, MaxRecords: 500, CopyDirs: []string{"/mnt/worm/gxp-audit"}}
+	want.Checkpoint = CheckpointConfig{Interval: 10 * time.Second, MaxRecords: 500, CopyDirs: []string{"/mnt/worm/gxp-audit"},
+		Witness: WitnessConfig{Endpoint: "http://witness.internal:4329/v1/checkpoints", Timeout: 3 * time.Second}}
 	want.RetentionDays = 3650
 	want.TimeoutConfig.Timeout = 2 * time.Second
 	want.BackOffConfig.Enabled = false
@@ -71,6 +72,8 @@ func TestInvalidConfigsNameTheirField(t *testing.T) {
 		"bad_fsync":      `fsync must be one of batch, always, interval, not "sometimes"`,
 		"small_rotation": "rotation.max_bytes must be at least 4096, not 100",
 		"bad_checkpoint": "checkpoint.interval must be positive, not 0s\ncheckpoint.max_records must be positive, not -1",
+		"bad_witness": `checkpoint.witness.endpoint "witness.internal:4329" must be an http(s) URL` +
+			"\ncheckpoint.witness.timeout must be positive, not 0s",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(t, name)

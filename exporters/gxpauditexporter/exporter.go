@@ -27,11 +27,12 @@ type auditExporter struct {
 	cfg    *Config
 	logger *zap.Logger
 
-	mu     sync.Mutex
-	users  int
-	writer *audittrail.Writer
-	stop   chan struct{}
-	ticker sync.WaitGroup
+	mu      sync.Mutex
+	users   int
+	writer  *audittrail.Writer
+	stop    chan struct{}
+	ticker  sync.WaitGroup
+	witness *witnessShipper // nil without checkpoint.witness.endpoint
 
 	encoders sync.Pool // *bodyBatch
 }
@@ -76,6 +77,11 @@ func (e *auditExporter) start(_ context.Context, _ component.Host) error {
 	e.writer, e.stop = w, make(chan struct{})
 	e.ticker.Add(1)
 	go e.tick(w, e.stop)
+	if e.cfg.Checkpoint.Witness.Endpoint != "" {
+		e.witness = newWitnessShipper(e.cfg.Checkpoint.Witness, e.cfg.Directory, w.Stream(), e.logger)
+		e.ticker.Add(1)
+		go e.witness.run(e.stop, &e.ticker)
+	}
 	e.logger.Info("audit trail open", zap.String("directory", e.cfg.Directory), zap.String("stream", w.Stream()))
 	return nil
 }
@@ -95,6 +101,12 @@ func (e *auditExporter) shutdown(context.Context) error {
 	e.ticker.Wait()
 	err := e.writer.Close()
 	e.writer = nil
+	if e.witness != nil { // the close checkpoint; if the witness is down it is re-sent at the next start
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Checkpoint.Witness.Timeout)
+		_ = e.witness.ship(ctx)
+		cancel()
+		e.witness = nil
+	}
 	exporters.Lock()
 	delete(exporters.byConfig, e.cfg)
 	exporters.Unlock()

@@ -36,6 +36,7 @@ func createDefaultConfig() component.Config {
 		Checkpoint: CheckpointConfig{
 			Interval:   audittrail.DefaultCheckpointInterval,
 			MaxRecords: audittrail.DefaultCheckpointRecords,
+			Witness:    WitnessConfig{Timeout: defaultWitnessTimeout},
 		},
 		RetentionDays: audittrail.DefaultRetentionDays,
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
@@ -76,6 +77,9 @@ func helperOptions(cfg *Config, e *auditExporter) []exporterhelper.Option {
 		exporterhelper.WithShutdown(e.shutdown),
 	}
 }
+
+// defaultWitnessTimeout bounds one shipment of checkpoint lines to the witness.
+const defaultWitnessTimeout = 5 * time.Second
 
 // tickInterval is how often an idle exporter checks whether a checkpoint (or an interval fsync) is due.
 const tickInterval = time.Second
