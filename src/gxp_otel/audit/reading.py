@@ -187,24 +187,27 @@ def _gzip_blocks(fd: int, start: int, max_bytes: int) -> Iterator[bytes]:
                 yield block
 
 
-def iter_lines(file: TrailFile, compressed: bool, *, start: int = 0, first_line: int = 1,
-               max_line: int = MAX_LINE_BYTES, max_decompressed: int = MAX_DECOMPRESSED_BYTES,
-               ) -> Iterator[bytes | ReadProblem]:
-    """The lines of ``file`` from (decompressed) byte offset ``start``, which must be the start of line
-    ``first_line``: each a ``bytes`` with its ``\\n`` (the file's last piece without one, when it has no ``\\n``:
-    the caller reports ``torn-line``), or a :class:`ReadProblem` taking that line's place. Each yielded item is
-    exactly one line number, in order; a ``torn-line`` problem for a ``.gz`` is the last item."""
+def iter_line_blocks(file: TrailFile, compressed: bool, *, start: int = 0, first_line: int = 1,
+                     max_line: int = MAX_LINE_BYTES, max_decompressed: int = MAX_DECOMPRESSED_BYTES,
+                     ) -> Iterator[bytes | ReadProblem]:
+    """The content of ``file`` from (decompressed) byte offset ``start`` (the start of line ``first_line``) as
+    *chunks of whole lines*: each ``bytes`` item is one or more complete lines, every one ending in ``\\n`` and none
+    longer than ``max_line`` — except that the file's last piece, when it has no ``\\n``, is the last item on its
+    own. A line that cannot be handed on is a :class:`ReadProblem` in its place (``malformed``: too long;
+    ``torn-line``: the file ends inside an overlong line, or a ``.gz`` cannot be read further, which ends the
+    iteration). Line ``n`` of the file is the ``n``-th line across the items, a problem counting as one line.
+
+    This is the fast path for readers that search blocks (``bytes.find``) before splitting lines."""
     blocks = _gzip_blocks(file.fd, start, max_decompressed) if compressed else _plain_blocks(file.fd, start)
-    number = first_line
+    number = first_line  # the line number of the next line to hand on
     pieces: list[bytes] = []  # the start of a line that continues in the next block
     held = 0  # bytes in pieces
     skipped = -1  # >= 0: inside an overlong line, this many of its bytes seen (and dropped)
     try:
         for block in blocks:
-            find = block.find
             pos, end = 0, len(block)
             if held or skipped >= 0:
-                newline = find(b"\n")
+                newline = block.find(b"\n")
                 if newline < 0:
                     if skipped < 0 and held + end <= max_line:
                         pieces.append(block)
@@ -221,20 +224,22 @@ def iter_lines(file: TrailFile, compressed: bool, *, start: int = 0, first_line:
                     yield b"".join(pieces)
                 pieces, held, skipped = [], 0, -1
                 number, pos = number + 1, newline + 1
-            while pos < end:
-                newline = find(b"\n", pos)
-                if newline < 0:
-                    if end - pos > max_line:
-                        skipped = end - pos
-                    else:
-                        pieces, held = [block[pos:]], end - pos
-                    break
-                if newline - pos > max_line:
-                    yield ReadProblem(number, "malformed", _too_long(newline - pos, max_line), newline + 1 - pos)
+            last = block.rfind(b"\n", pos)
+            if last >= 0:
+                chunk = block[pos:last + 1] if pos or last + 1 < end else block
+                if last + 1 - pos > max_line:  # only possible with a limit below the block size
+                    for item in _split_long(chunk, number, max_line):
+                        yield item
+                        number += 1 if type(item) is ReadProblem else item.count(b"\n")
                 else:
-                    yield block[pos:newline + 1]
-                number += 1
-                pos = newline + 1
+                    yield chunk
+                    number += chunk.count(b"\n")
+                pos = last + 1
+            if pos < end:
+                if end - pos > max_line:
+                    skipped = end - pos
+                else:
+                    pieces, held = [block[pos:]], end - pos
     except _Unreadable as exc:
         yield ReadProblem(number, "torn-line", exc.args[0])
         return
@@ -242,6 +247,43 @@ def iter_lines(file: TrailFile, compressed: bool, *, start: int = 0, first_line:
         yield ReadProblem(number, "torn-line", f"last line has no newline ({_too_long(skipped, max_line)})", skipped)
     elif held:
         yield b"".join(pieces)
+
+
+def _split_long(chunk: bytes, number: int, max_line: int) -> Iterator[bytes | ReadProblem]:
+    """Whole lines of ``chunk`` (every one ending in ``\\n``) with each line over ``max_line`` as a problem."""
+    pos, end, run = 0, len(chunk), 0
+    while pos < end:
+        newline = chunk.find(b"\n", pos)
+        if newline - pos > max_line:
+            if run < pos:
+                yield chunk[run:pos]
+                number += chunk.count(b"\n", run, pos)
+            yield ReadProblem(number, "malformed", _too_long(newline - pos, max_line), newline + 1 - pos)
+            number += 1
+            run = newline + 1
+        pos = newline + 1
+    if run < end:
+        yield chunk[run:]
+
+
+def iter_lines(file: TrailFile, compressed: bool, *, start: int = 0, first_line: int = 1,
+               max_line: int = MAX_LINE_BYTES, max_decompressed: int = MAX_DECOMPRESSED_BYTES,
+               ) -> Iterator[bytes | ReadProblem]:
+    """The lines of ``file`` from (decompressed) byte offset ``start``, which must be the start of line
+    ``first_line``: each a ``bytes`` with its ``\\n`` (the file's last piece without one, when it has no ``\\n``:
+    the caller reports ``torn-line``), or a :class:`ReadProblem` taking that line's place. Each yielded item is
+    exactly one line number, in order; a ``torn-line`` problem for a ``.gz`` is the last item."""
+    for item in iter_line_blocks(file, compressed, start=start, first_line=first_line, max_line=max_line,
+                                 max_decompressed=max_decompressed):
+        if type(item) is not bytes:
+            yield item
+            continue
+        find = item.find
+        pos, end = 0, len(item)
+        while pos < end:
+            newline = find(b"\n", pos) + 1 or end
+            yield item[pos:newline]
+            pos = newline
 
 
 def _too_long(length: int, limit: int) -> str:
