@@ -23,24 +23,40 @@ const (
 // UnsignedKeyID is the key_id of unsigned checkpoints and of a writer without a signing key.
 const UnsignedKeyID = "none"
 
-// Statement is what a checkpoint signs: the stream's head (Seq, Head) in File at Time.
+// Statement is what a checkpoint signs: the stream's head (Seq, Head) in File at Time. Format is the stream's
+// version; a version 2 statement also names the stream's identity (Genesis, its genesis record's hash) and its
+// RetentionDays (§7).
 type Statement struct {
-	Stream string
-	Seq    uint64
-	Head   string
-	File   string
-	Time   string
-	Reason string
+	Format        string
+	Stream        string
+	Genesis       string
+	RetentionDays string
+	Seq           uint64
+	Head          string
+	File          string
+	Time          string
+	Reason        string
 }
 
-// AppendCanonical appends JCS(statement): members file, format, head, reason, seq, stream, time.
+// AppendCanonical appends JCS(statement): members file, format, [genesis,] head, reason, [retention_days,] seq,
+// stream, time.
 func (s Statement) AppendCanonical(dst []byte) []byte {
 	dst = append(dst, `{"file":`...)
 	dst = AppendString(dst, s.File)
-	dst = append(dst, `,"format":"`+FormatVersion+`","head":`...)
+	dst = append(dst, `,"format":`...)
+	dst = AppendString(dst, s.Format)
+	if s.Format == FormatV2 {
+		dst = append(dst, `,"genesis":`...)
+		dst = AppendString(dst, s.Genesis)
+	}
+	dst = append(dst, `,"head":`...)
 	dst = AppendString(dst, s.Head)
 	dst = append(dst, `,"reason":`...)
 	dst = AppendString(dst, s.Reason)
+	if s.Format == FormatV2 {
+		dst = append(dst, `,"retention_days":`...)
+		dst = AppendString(dst, s.RetentionDays)
+	}
 	dst = append(dst, `,"seq":"`...)
 	dst = strconv.AppendUint(dst, s.Seq, 10)
 	dst = append(dst, `","stream":`...)

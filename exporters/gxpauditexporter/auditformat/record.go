@@ -9,8 +9,11 @@ import (
 )
 
 const (
-	// FormatVersion is the value of genesis.format and of every checkpoint statement's format.
-	FormatVersion = "gxp-otel-audit/1"
+	// FormatV1 and FormatV2 are the format versions (§7): a stream keeps the version of its genesis for its life.
+	FormatV1 = "gxp-otel-audit/1"
+	FormatV2 = "gxp-otel-audit/2"
+	// FormatVersion is what a writer writes for a new stream: genesis.format and its statements' format.
+	FormatVersion = FormatV2
 	// RecordDomain prefixes JCS(record without hash) in the record hash (§4.1).
 	RecordDomain = "gxp-otel:record:v1\x00"
 	// CheckpointDomain prefixes JCS(statement) in a checkpoint signature (§7).

@@ -124,6 +124,7 @@ func (w *Writer) openStream() error {
 		if err := w.openFile(1, size); err != nil {
 			return err
 		}
+		w.streamFormat, w.streamRetention = auditformat.FormatVersion, strconv.Itoa(w.opts.RetentionDays)
 		genesis := append([]auditformat.Member{
 			str("format", auditformat.FormatVersion), str("stream", w.opts.Stream),
 			str("retention_days", strconv.Itoa(w.opts.RetentionDays)),
@@ -131,6 +132,7 @@ func (w *Writer) openStream() error {
 		return w.commit([]record{{auditformat.KindGenesis, object(genesis...)}}, "", "", true)
 	}
 	w.seq, w.head = t.seq, t.head
+	w.resumeIdentity()
 	newest := files[len(files)-1]
 	if t.needsNewFile {
 		err = w.openFile(newest.Index+1, -1)
@@ -160,6 +162,47 @@ func (w *Writer) openStream() error {
 		str("quarantine_file", t.quarantineFile), str("quarantine_sha256", t.quarantineSHA256),
 	}, w.identity...)
 	return w.commit([]record{{auditformat.KindRecovery, object(recovery...)}}, "", auditformat.ReasonRecovery, false)
+}
+
+// resumeIdentity takes a continued stream's version, and for version 2 its genesis hash and retention (§7), from
+// the first line of its checkpoint file, else from its genesis record in file 000001; a version 1 stream keeps
+// writing version 1 statements.
+func (w *Writer) resumeIdentity() {
+	w.streamFormat, w.genesisHash, w.streamRetention = auditformat.FormatV1, "", ""
+	for _, name := range []string{auditformat.CheckpointFileName(w.opts.Stream), auditformat.ChainFileName(w.opts.Stream, 1)} {
+		f, err := w.dir.open(name, os.O_RDONLY, 0)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, 1<<16)
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		first, _, _ := bytes.Cut(head[:n], []byte("\n"))
+		v, err := auditformat.ParseJSON(first)
+		if err != nil || v.Kind != auditformat.Object {
+			continue
+		}
+		if statement, ok := v.Get("statement"); ok && statement.Kind == auditformat.Object {
+			if format, _ := statement.Get("format"); format != nil && format.Str == auditformat.FormatV2 {
+				w.streamFormat = auditformat.FormatV2
+				w.genesisHash, w.streamRetention = memberString(statement, "genesis"), memberString(statement, "retention_days")
+			}
+		} else if memberString(&v, "kind") == auditformat.KindGenesis {
+			if body, ok := v.Get("body"); ok && memberString(body, "format") == auditformat.FormatV2 {
+				w.streamFormat = auditformat.FormatV2
+				w.genesisHash, w.streamRetention = memberString(&v, "hash"), memberString(body, "retention_days")
+			}
+		}
+		return
+	}
+}
+
+func memberString(v *auditformat.Value, name string) string {
+	m, ok := v.Get(name)
+	if !ok || m.Kind != auditformat.String {
+		return ""
+	}
+	return m.Str
 }
 
 // recoverTail finds the last valid record of the stream; a torn final line of the newest file is copied to a

@@ -47,6 +47,9 @@ type Writer struct {
 	day                    int64 // UTC day of the file's first record sealed in this session; -1 before it
 	seq                    int64 // -1 before genesis
 	head                   auditformat.Hash
+	streamFormat           string // the stream's version, from its genesis (§7)
+	genesisHash            string // the stream's identity, named by version 2 statements
+	streamRetention        string // the genesis record's retention_days, named by version 2 statements
 	recordsSinceCheckpoint int
 	lastCheckpoint         time.Time // monotonic readings: intervals never use the record clock
 	lastFsync              time.Time
@@ -407,6 +410,9 @@ func (w *Writer) seal(dst []byte, kind string, body []byte, ns int64) []byte {
 	}
 	dst, w.head = w.encoder.Encode(dst, env, body)
 	w.seq++
+	if kind == auditformat.KindGenesis {
+		w.genesisHash = w.head.Hex()
+	}
 	if w.day < 0 {
 		w.day = utcDay(ns)
 	}
@@ -417,7 +423,8 @@ func (w *Writer) seal(dst []byte, kind string, body []byte, ns int64) []byte {
 func (w *Writer) checkpointRecord(dst []byte, reason string) ([]byte, []byte) {
 	now := w.opts.Clock()
 	statement := auditformat.Statement{
-		Stream: w.opts.Stream, Seq: uint64(w.seq), Head: w.head.Hex(),
+		Format: w.streamFormat, Stream: w.opts.Stream, Genesis: w.genesisHash, RetentionDays: w.streamRetention,
+		Seq: uint64(w.seq), Head: w.head.Hex(),
 		File: auditformat.ChainFileName(w.opts.Stream, w.index), Time: auditformat.FormatTime(now), Reason: reason,
 	}
 	body := auditformat.CheckpointBody(nil, statement, w.opts.SigningKey)

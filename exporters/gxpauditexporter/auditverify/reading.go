@@ -163,6 +163,28 @@ func eachLine(f io.Reader, compressed bool, fn func(number int, raw []byte, prob
 	}
 }
 
+// firstLine is the first line of f without its "\n"; ok is false when the file has no complete first line within
+// the line length limit (or a .gz cannot be read that far).
+func firstLine(f io.Reader, compressed bool) ([]byte, bool) {
+	r := f
+	if compressed {
+		r = &gzipMember{source: bufio.NewReaderSize(f, readBuffer)}
+	}
+	reader := bufio.NewReaderSize(r, readBuffer)
+	var line []byte
+	for len(line) <= MaxLineBytes {
+		piece, err := reader.ReadSlice('\n')
+		line = append(line, piece...)
+		if len(line) > 0 && line[len(line)-1] == '\n' && len(line) <= MaxLineBytes+1 {
+			return line[:len(line)-1], true
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
 func tooLong(length int) string {
 	return fmt.Sprintf("line of %d bytes, longer than the limit of %d", length, MaxLineBytes)
 }

@@ -1,33 +1,11 @@
 package auditverify
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strconv"
 
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 )
-
-var statementMembers = []string{"file", "format", "head", "reason", "seq", "stream", "time"}
-
-// held is a checkpoint statement held outside the chain: the first line naming its seq, and every such line.
-type held struct {
-	head   string
-	source string
-	line   int
-	lines  []heldLine
-}
-
-type heldLine struct {
-	source string
-	number int
-	body   auditformat.Value
-}
 
 // missingRange is a run of seqs skipped by the chain, remembered where the skip was seen.
 type missingRange struct {
@@ -36,47 +14,57 @@ type missingRange struct {
 	line        int
 }
 
+// location is where a record was read.
+type location struct {
+	file string
+	line int
+	seq  int64
+}
+
 // streamVerifier runs §10 over one stream, reading its files in order in constant memory (apart from the held
-// checkpoint statements).
+// checkpoint statements). Not safe for concurrent use.
 type streamVerifier struct {
 	dir      *trailDir
 	files    []auditformat.ChainFile
-	trusted  map[string]ed25519.PublicKey
+	trusted  map[string]ed25519.PublicKey // writer trust anchors (§1.1); empty: self-keyed
 	summary  StreamSummary
 	problems []Problem
+	held     *held
+
+	version   string // the genesis format, "" until the genesis was read
+	genesis   string // the genesis record's hash: the stream's identity (§7)
+	retention string // the genesis record's retention_days
 
 	expected   int64
 	lastHash   string
 	resync     bool
 	started    bool
-	keys       map[string]ed25519.PublicKey
+	keys       map[string]ed25519.PublicKey // the keys seen in the chain (§10.3)
 	keyInForce string
 	missing    []missingRange
-	held       map[int64]*held
-	heldOrder  []int64
 	lastFile   string
 	lastLine   int
 	rotations  int
+	afterClose bool // the last accepted record is a close checkpoint
+
+	sealedThrough int64     // seq of the last trusted seal, -1 before one (§10.6)
+	unsealed      *location // the first accepted record after the last trusted seal
 }
+
+func (v *streamVerifier) anchored() bool { return len(v.trusted) > 0 }
 
 func (v *streamVerifier) report(file string, line *int, seq *int64, kind, detail string) {
 	v.problems = append(v.problems, Problem{File: file, Line: line, Seq: seq, Kind: kind, Detail: detail, Stream: v.summary.Stream})
 }
 
-func (v *streamVerifier) run(extraHeld []string) {
+func (v *streamVerifier) run() {
 	stream := v.summary.Stream
-	v.loadHeld(auditformat.CheckpointFileName(stream), true)
-	for _, source := range extraHeld {
-		v.loadHeld(source, false)
-	}
-	v.resync = true
-	if len(v.files) == 0 {
-		v.report(auditformat.ChainFileName(stream, 1), nil, nil, "missing-file", "checkpoints exist but no chain file")
-	}
+	v.resync, v.sealedThrough, v.keyInForce = true, -1, auditformat.UnsignedKeyID
 	expectedIndex := 1
 	for _, cf := range v.files {
 		for missing := expectedIndex; missing < cf.Index; missing++ {
-			v.report(auditformat.ChainFileName(stream, missing), nil, nil, "missing-file", "chain file number is absent")
+			name := auditformat.ChainFileName(stream, missing)
+			v.report(name, nil, nil, "missing-file", "chain file number is absent")
 			v.resync = true
 		}
 		expectedIndex = cf.Index + 1
@@ -125,15 +113,20 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 	seq := int64(rec.Seq)
 	if rec.Stream != v.summary.Stream {
 		v.report(name, intPtr(number), seqPtr(seq), "malformed", fmt.Sprintf("record of stream %q in this stream's file", rec.Stream))
+		v.resync = true
 		return
 	}
 	v.summary.Records++
+	firstGenesis := false
 	if !v.started {
 		v.started = true
-		if !(seq == 0 && rec.Kind == auditformat.KindGenesis && cf.Index == 1 && number == 1) {
-			v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "the first record is not a genesis record with seq 0")
+		firstGenesis = rec.Kind == auditformat.KindGenesis // it sets the key in force even where it is misplaced
+		if !(firstGenesis && seq == 0 && cf.Index == 1 && number == 1 && rec.Prev == auditformat.ZeroHash) {
+			v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "the first record is not a genesis record with seq 0 and a zero prev")
 		}
 		v.resync = true
+	} else if rec.Kind == auditformat.KindGenesis {
+		v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "a second genesis record in the stream")
 	}
 	switch {
 	case v.resync:
@@ -149,7 +142,7 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 		return
 	}
 	v.expected, v.lastHash = seq+1, rec.Hash
-	v.observe(&rec, seq, cf, number)
+	v.observe(&rec, seq, cf, number, firstGenesis)
 }
 
 func (v *streamVerifier) outOfOrder(name string, number int, seq int64) {
@@ -170,18 +163,34 @@ func (v *streamVerifier) outOfOrder(name string, number int, seq int64) {
 	v.report(name, intPtr(number), seqPtr(seq), "duplicate", fmt.Sprintf("seq %d was already seen (expected %d)", seq, v.expected))
 }
 
-func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditformat.ChainFile, number int) {
+// observe applies the checks of an accepted record: held references, records after close, keys, checkpoints,
+// sealing and the Part 11 records.
+func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditformat.ChainFile, number int, firstGenesis bool) {
 	name := cf.Name()
 	v.summary.LastSeq, v.summary.Head, v.summary.Closed = seqPtr(seq), rec.Hash, false
-	if h := v.held[seq]; h != nil && h.head != rec.Hash {
-		v.report(name, intPtr(number), seqPtr(seq), "rewritten", fmt.Sprintf("%s line %d sealed a different record", h.source, h.line))
+	if ref := v.held.ref(seq); ref != nil && ref.head != rec.Hash {
+		v.report(name, intPtr(number), seqPtr(seq), "rewritten", fmt.Sprintf("%s line %d sealed a different record", ref.source, ref.number))
+	}
+	if v.afterClose && rec.Kind != auditformat.KindRecovery {
+		v.report(name, intPtr(number), seqPtr(seq), "after-close", "a "+rec.Kind+" record after the close checkpoint, not a recovery record")
+	}
+	v.afterClose = false
+	if v.unsealed == nil {
+		v.unsealed = &location{name, number, seq}
 	}
 	switch rec.Kind {
-	case auditformat.KindGenesis, auditformat.KindRecovery:
-		v.takeKey(&rec.Body, seq, name, number)
+	case auditformat.KindGenesis:
+		if firstGenesis {
+			v.takeGenesis(rec, seq, name, number)
+		}
+	case auditformat.KindRecovery:
+		v.takeRecoveryKey(&rec.Body, seq, name, number)
 		v.summary.Sessions++
 	case auditformat.KindCheckpoint:
-		v.checkpoint(rec, seq, cf, number)
+		if v.checkpoint(rec, seq, cf, number) && v.anchored() {
+			v.sealedThrough, v.unsealed = seq, nil
+		}
+		v.afterClose = checkpointReason(rec) == auditformat.ReasonClose
 	case auditformat.KindRotation:
 		v.rotations++
 	}
@@ -195,25 +204,62 @@ func stringMember(v *auditformat.Value, name string) (string, bool) {
 	return m.Str, true
 }
 
-func (v *streamVerifier) takeKey(body *auditformat.Value, seq int64, name string, number int) {
+// recordKey reads key_id and public_key of a genesis or recovery body; ok is false (and a malformed problem
+// reported) when they are absent or do not match.
+func (v *streamVerifier) recordKey(body *auditformat.Value, seq int64, name string, number int) (string, bool) {
 	keyID, ok1 := stringMember(body, "key_id")
 	public, ok2 := stringMember(body, "public_key")
 	if !ok1 || !ok2 {
 		v.report(name, intPtr(number), seqPtr(seq), "malformed", "genesis/recovery record without key_id and public_key")
+		return "", false
+	}
+	if keyID == auditformat.UnsignedKeyID {
+		return keyID, true
+	}
+	pub, ok := decodePublic(public)
+	if !ok || auditformat.KeyID(pub) != keyID {
+		v.report(name, intPtr(number), seqPtr(seq), "malformed", "public_key does not match key_id")
+		return "", false
+	}
+	v.keys[keyID] = pub
+	return keyID, true
+}
+
+func (v *streamVerifier) takeGenesis(rec *auditformat.Record, seq int64, name string, number int) {
+	format, _ := stringMember(&rec.Body, "format")
+	if format != formatV1 && format != formatV2 {
+		v.report(name, intPtr(number), seqPtr(seq), "malformed", fmt.Sprintf("genesis format %q is not a known version", format))
 		return
 	}
-	if keyID != auditformat.UnsignedKeyID {
-		pub, ok := decodePublic(public)
-		if !ok || auditformat.KeyID(pub) != keyID {
-			v.report(name, intPtr(number), seqPtr(seq), "malformed", "public_key does not match key_id")
-			return
-		}
-		v.keys[keyID] = pub
+	v.version, v.genesis = format, rec.Hash
+	v.retention, _ = stringMember(&rec.Body, "retention_days")
+	v.summary.Sessions++
+	if keyID, ok := v.recordKey(&rec.Body, seq, name, number); ok {
+		v.keyInForce = keyID
+		v.noteKey(keyID)
 	}
-	if v.keyInForce != keyID && v.summary.Sessions > 0 {
-		v.summary.Notes = append(v.summary.Notes, fmt.Sprintf("checkpoint key changed to %s at seq %d", keyID, seq))
+}
+
+// takeRecoveryKey applies §6.2: a recovery record naming another key changes the key in force; only a writer trust
+// anchor authorises the change (self-keyed, every change is key-change).
+func (v *streamVerifier) takeRecoveryKey(body *auditformat.Value, seq int64, name string, number int) {
+	keyID, ok := v.recordKey(body, seq, name, number)
+	if !ok || keyID == v.keyInForce {
+		return
+	}
+	switch {
+	case !v.anchored():
+		v.report(name, intPtr(number), seqPtr(seq), "key-change", fmt.Sprintf("the key in force changes from %s to %s, and no writer trust anchor authorises it", v.keyInForce, keyID))
+	case v.trusted[keyID] == nil:
+		v.report(name, intPtr(number), seqPtr(seq), "key-change", fmt.Sprintf("the key in force changes to %s, which is not a trusted writer key", keyID))
+	default:
+		v.summary.Notes = append(v.summary.Notes, fmt.Sprintf("checkpoint key changed to %s at seq %d (a trusted writer key)", keyID, seq))
 	}
 	v.keyInForce = keyID
+	v.noteKey(keyID)
+}
+
+func (v *streamVerifier) noteKey(keyID string) {
 	for _, k := range v.summary.KeyIDs {
 		if k == keyID {
 			return
@@ -222,190 +268,28 @@ func (v *streamVerifier) takeKey(body *auditformat.Value, seq int64, name string
 	v.summary.KeyIDs = append(v.summary.KeyIDs, keyID)
 }
 
-// signatureProblem judges a checkpoint's key and signature: the problem kind and detail, or "" when it is good.
-func (v *streamVerifier) signatureProblem(keyID string, statement *auditformat.Value, signature string) (string, string) {
-	if len(v.trusted) > 0 && v.trusted[keyID] == nil {
-		return "untrusted-key", fmt.Sprintf("signed by %s, which is not a trusted key", keyID)
-	}
-	if keyID == auditformat.UnsignedKeyID {
-		return "", ""
-	}
-	pub := v.trusted[keyID]
-	if pub == nil {
-		pub = v.keys[keyID]
-	}
-	if pub == nil {
-		return "bad-signature", "signed by unknown key " + keyID
-	}
-	if !verifySignature(pub, statement, signature) {
-		return "bad-signature", "signature does not verify under " + keyID
-	}
-	return "", ""
-}
-
-// checkpointShape returns the statement, key id and signature of a checkpoint body with the §7 shape.
-func checkpointShape(body *auditformat.Value) (*auditformat.Value, string, string, bool) {
-	statement, ok := body.Get("statement")
-	keyID, ok1 := stringMember(body, "key_id")
-	signature, ok2 := stringMember(body, "signature")
-	if !ok || !ok1 || !ok2 || statement.Kind != auditformat.Object || len(statement.Members) != len(statementMembers) {
-		return nil, "", "", false
-	}
-	for _, name := range statementMembers {
-		if _, ok := statement.Get(name); !ok {
-			return nil, "", "", false
-		}
-	}
-	return statement, keyID, signature, true
-}
-
-func (v *streamVerifier) checkpoint(rec *auditformat.Record, seq int64, cf auditformat.ChainFile, number int) {
-	name := cf.Name()
-	statement, keyID, signature, ok := checkpointShape(&rec.Body)
-	if !ok {
-		v.report(name, intPtr(number), seqPtr(seq), "malformed", "checkpoint body does not have the §7 shape")
-		return
-	}
-	var wrong []string
-	for _, want := range [][2]string{{"stream", v.summary.Stream}, {"seq", strconv.FormatInt(seq-1, 10)}, {"head", rec.Prev}, {"file", cf.Plain()}} {
-		if got, ok := stringMember(statement, want[0]); !ok || got != want[1] {
-			wrong = append(wrong, want[0])
-		}
-	}
-	if len(wrong) > 0 {
-		v.report(name, intPtr(number), seqPtr(seq), "checkpoint-mismatch", fmt.Sprintf("statement %v do not match the chain", wrong))
-	}
-	if keyID != v.keyInForce {
-		v.report(name, intPtr(number), seqPtr(seq), "bad-signature", fmt.Sprintf("signed by %s, the key in force is %s", keyID, v.keyInForce))
-		return
-	}
-	if kind, detail := v.signatureProblem(keyID, statement, signature); kind != "" {
-		v.report(name, intPtr(number), seqPtr(seq), kind, detail)
-		return
-	}
-	v.summary.Checkpoints++
-	if keyID != auditformat.UnsignedKeyID {
-		v.summary.SignedCheckpoints++
-	}
-	reason, _ := stringMember(statement, "reason")
-	v.summary.Closed = reason == auditformat.ReasonClose
-}
-
-// loadHeld reads a held checkpoint file: the stream's own (a name in the trail directory, no link followed) or one
-// the user named; absent is nothing, not a regular file is bad-checkpoint-file. Signatures are judged at the end
-// of the stream, once the keys are known.
-func (v *streamVerifier) loadHeld(source string, own bool) {
-	var f *os.File
-	var err error
-	if own {
-		f, err = v.dir.open(source)
-	} else {
-		f, err = openUserFile(source)
-	}
-	base := filepath.Base(source)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		v.report(base, nil, nil, "bad-checkpoint-file", err.Error())
-		return
-	}
-	defer f.Close()
-	number, err := eachLine(f, false, func(number int, raw []byte, problem *readProblem) {
-		if problem != nil {
-			v.report(base, intPtr(number), nil, "bad-checkpoint-file", problem.detail)
-			return
-		}
-		body, statement, seq, ok := parseHeldLine(raw)
-		if !ok {
-			v.report(base, intPtr(number), nil, "bad-checkpoint-file", "not a canonical checkpoint line")
-			return
-		}
-		if stream, _ := stringMember(statement, "stream"); stream != v.summary.Stream {
-			return
-		}
-		h := v.held[seq]
-		if h == nil {
-			head, _ := stringMember(statement, "head")
-			h = &held{head: head, source: base, line: number}
-			v.held[seq] = h
-			v.heldOrder = append(v.heldOrder, seq)
-		}
-		h.lines = append(h.lines, heldLine{source: base, number: number, body: body})
-	})
-	if err != nil {
-		v.report(base, intPtr(number+1), nil, "bad-checkpoint-file", "could not be read to its end: "+err.Error())
-	}
-}
-
-func parseHeldLine(raw []byte) (auditformat.Value, *auditformat.Value, int64, bool) {
-	if len(raw) == 0 || raw[len(raw)-1] != '\n' {
-		return auditformat.Value{}, nil, 0, false
-	}
-	body, err := auditformat.ParseJSON(raw[:len(raw)-1])
-	if err != nil || body.Kind != auditformat.Object {
-		return auditformat.Value{}, nil, 0, false
-	}
-	statement, ok := body.Get("statement")
-	if !ok || statement.Kind != auditformat.Object || len(statement.Members) != len(statementMembers) {
-		return auditformat.Value{}, nil, 0, false
-	}
-	for _, name := range statementMembers {
-		if _, ok := statement.Get(name); !ok {
-			return auditformat.Value{}, nil, 0, false
-		}
-	}
-	canonical, err := auditformat.AppendCanonical(nil, &body)
-	if err != nil || !bytes.Equal(canonical, raw[:len(raw)-1]) {
-		return auditformat.Value{}, nil, 0, false
-	}
-	seqText, ok := stringMember(statement, "seq")
-	if !ok || !auditformat.SeqPattern.MatchString(seqText) {
-		return auditformat.Value{}, nil, 0, false
-	}
-	seq, err := strconv.ParseInt(seqText, 10, 64)
-	if err != nil {
-		return auditformat.Value{}, nil, 0, false
-	}
-	statement, _ = body.Get("statement")
-	return body, statement, seq, true
-}
-
 func (v *streamVerifier) finish() {
 	for _, m := range v.missing {
 		v.report(m.file, intPtr(m.line), seqPtr(m.first), "deleted", fmt.Sprintf("%d record(s) missing: seq %d..%d", m.last-m.first+1, m.first, m.last))
 	}
-	top := int64(-1)
-	for seq := range v.held {
-		if (v.summary.LastSeq == nil || seq > *v.summary.LastSeq) && seq > top {
-			top = seq
-		}
-	}
-	if top >= 0 {
-		h := v.held[top]
-		file, line := v.lastFile, intPtr(v.lastLine)
-		if file == "" {
-			file = h.source
-		}
-		if v.lastLine == 0 {
-			line = nil
-		}
-		v.report(file, line, seqPtr(top), "truncated", fmt.Sprintf("%s line %d seals seq %d beyond the end of the chain", h.source, h.line, top))
-	}
-	for _, seq := range v.heldOrder {
-		for _, hl := range v.held[seq].lines {
-			statement, _ := hl.body.Get("statement")
-			keyID, _ := stringMember(&hl.body, "key_id")
-			signature, _ := stringMember(&hl.body, "signature")
-			if kind, detail := v.signatureProblem(keyID, statement, signature); kind != "" {
-				v.report(hl.source, intPtr(hl.number), seqPtr(seq), "bad-checkpoint-file", detail)
+	v.finishHeld()
+	if v.anchored() && v.summary.Records > 0 {
+		switch {
+		case v.sealedThrough < 0:
+			file := v.lastFile
+			if len(v.summary.Files) > 0 {
+				file = v.summary.Files[0]
 			}
+			v.report(file, nil, nil, "unknown-stream", "no checkpoint of this stream is signed by a trusted writer key")
+		case v.unsealed != nil:
+			u := v.unsealed
+			v.report(u.file, intPtr(u.line), seqPtr(u.seq), "unsealed-tail", fmt.Sprintf("verified through seq %d; %d record(s) not yet sealed", v.sealedThrough, *v.summary.LastSeq-v.sealedThrough))
 		}
 	}
-	if len(v.trusted) > 0 {
-		v.summary.KeySource = "trusted keys given"
+	if v.anchored() {
+		v.summary.KeySource = "trusted writer keys given"
 	} else {
-		v.summary.KeySource = "taken from the trail itself (genesis)"
+		v.summary.KeySource = "taken from the trail itself (self-keyed)"
 	}
 	if v.summary.Checkpoints > 0 && v.summary.SignedCheckpoints == 0 {
 		v.summary.Notes = append(v.summary.Notes, "checkpoints are unsigned: they detect accidents, not deliberate edits")
@@ -418,5 +302,36 @@ func (v *streamVerifier) finish() {
 			}
 		}
 		v.report(next, nil, nil, "missing-file", "the last file ends with a rotation to this file")
+	}
+}
+
+// finishHeld reports what the held checkpoints say after the chain: a cut tail, then every held line whose
+// signature does not verify (anchored: under a trusted writer key; self-keyed: under a key seen in the chain).
+func (v *streamVerifier) finishHeld() {
+	top := int64(-1)
+	var topLine *heldLine
+	for i := range v.held.lines {
+		h := &v.held.lines[i]
+		if (v.summary.LastSeq == nil || h.seq > *v.summary.LastSeq) && h.seq > top {
+			top, topLine = h.seq, v.held.ref(h.seq)
+		}
+	}
+	if topLine != nil {
+		file, line := v.lastFile, intPtr(v.lastLine)
+		if file == "" {
+			file = topLine.source
+		}
+		if v.lastLine == 0 {
+			line = nil
+		}
+		v.report(file, line, seqPtr(top), "truncated", fmt.Sprintf("%s line %d seals seq %d beyond the end of the chain", topLine.source, topLine.number, top))
+	}
+	for _, hl := range v.held.lines {
+		statement, _ := hl.body.Get("statement")
+		keyID, _ := stringMember(&hl.body, "key_id")
+		signature, _ := stringMember(&hl.body, "signature")
+		if kind, detail := v.signatureProblem(keyID, statement, signature); kind != "" {
+			v.report(hl.source, intPtr(hl.number), seqPtr(hl.seq), "bad-checkpoint-file", detail)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 )
 
-// Problem is one finding: where (file, 1-based line, seq; nil where unknown) and what (kind, §10).
+// Problem is one finding: where (file, 1-based line, seq; nil where unknown) and what (kind, §13).
 type Problem struct {
 	File   string `json:"file"`
 	Line   *int   `json:"line"`
@@ -40,28 +40,61 @@ type StreamSummary struct {
 	Notes             []string `json:"notes"`
 }
 
+// Verdicts (§13).
+const (
+	Verified          = "VERIFIED"
+	VerifiedSelfKeyed = "VERIFIED-SELF-KEYED"
+	UnsealedTail      = "UNSEALED-TAIL"
+	NotVerified       = "NOT VERIFIED"
+	NoRecords         = "NO RECORDS"
+)
+
+// SelfKeyedWarning is the sentence every output of a self-keyed verdict carries (§1.1).
+const SelfKeyedWarning = "self-keyed: no writer trust anchor was given, so the trail's own keys were used; this " +
+	"cannot detect a trail or stream rewritten and re-signed with another key, a forged stream, or records appended " +
+	"by anyone who can write the directory and make their own key"
+
 // Report is the result of verifying a trail.
 type Report struct {
-	OK       bool            `json:"ok"`
+	OK       bool            `json:"ok"` // the verdict is VERIFIED or VERIFIED-SELF-KEYED
+	Verdict  string          `json:"verdict"`
+	Anchored bool            `json:"anchored"`
 	Path     string          `json:"path"`
 	Records  int64           `json:"records"`
 	Files    int             `json:"files"`
 	Problems []Problem       `json:"problems"`
 	Streams  []StreamSummary `json:"streams"`
+	Notes    []string        `json:"notes"`
 }
 
-// Options of a verification.
+// ExitCode is the verdict's exit status (§13): 0 verified (anchored or self-keyed), 1 not verified, 3 unsealed
+// tail, 4 no records.
+func (r *Report) ExitCode() int {
+	switch r.Verdict {
+	case Verified, VerifiedSelfKeyed:
+		return 0
+	case UnsealedTail:
+		return 3
+	case NoRecords:
+		return 4
+	}
+	return 1
+}
+
+// Options of a verification: the trust anchors by role (§1.1) and the auditor's held checkpoint copies.
 type Options struct {
-	// TrustedKeys are raw Ed25519 public keys; checkpoints signed by any other key, or unsigned, are
-	// untrusted-key. Without them, keys are taken from the trail itself (and the report says so).
+	// TrustedKeys are the writer trust anchors (raw Ed25519 public keys): with any, verification is anchored.
 	TrustedKeys []ed25519.PublicKey
-	// CheckpointFiles are checkpoint files held outside the trail (detects a rollback of the whole directory).
+	// CheckpointFiles are checkpoint files held outside the trail, reported by the path exactly as given.
 	CheckpointFiles []string
+	// Signers is the signer registry (§12.1), Purgers the purger registry (§12.3).
+	Signers, Purgers []RegistryEntry
 }
 
 // Verify checks every stream of the trail directory at path (or, given one chain file, that file's stream).
 func Verify(path string, opts Options) (*Report, error) {
-	report := &Report{Path: path, Problems: []Problem{}, Streams: []StreamSummary{}}
+	report := &Report{Path: path, Problems: []Problem{}, Streams: []StreamSummary{}, Notes: []string{},
+		Anchored: len(opts.TrustedKeys) > 0}
 	root, onlyStream := path, ""
 	info, err := os.Stat(path)
 	if err != nil {
@@ -93,7 +126,18 @@ func Verify(path string, opts Options) (*Report, error) {
 			chains[cf.Stream] = append(chains[cf.Stream], cf)
 		} else if stream, ok := auditformat.ParseCheckpointFileName(name); ok {
 			if _, seen := chains[stream]; !seen {
-				chains[stream] = nil // a stream with checkpoints but no chain file: reported as missing-file
+				chains[stream] = nil
+			}
+		}
+	}
+	heldFiles, problems := readHeldSources(opts.CheckpointFiles)
+	report.Problems = append(report.Problems, problems...)
+	named := map[string]bool{}
+	for _, hf := range heldFiles {
+		for _, line := range hf.lines {
+			named[line.stream] = true
+			if _, seen := chains[line.stream]; !seen {
+				chains[line.stream] = nil
 			}
 		}
 	}
@@ -104,34 +148,134 @@ func Verify(path string, opts Options) (*Report, error) {
 		}
 	}
 	sort.Strings(streams)
-	fileOrder := map[string]int{}
+	order := problemOrder{files: map[string]int{}, held: map[string]int{}}
+	for i, p := range opts.CheckpointFiles {
+		if _, seen := order.held[p]; !seen {
+			order.held[p] = i
+		}
+	}
 	for _, stream := range streams {
 		files := dedupe(chains[stream])
 		for i, cf := range files {
-			fileOrder[cf.Name()] = i
+			order.files[cf.Name()] = i
 		}
-		v := &streamVerifier{dir: dir, files: files, trusted: trusted, held: map[int64]*held{}, keys: map[string]ed25519.PublicKey{}}
+		v := &streamVerifier{dir: dir, files: files, trusted: trusted, keys: map[string]ed25519.PublicKey{}}
 		v.summary = StreamSummary{Stream: stream, Files: []string{}, KeyIDs: []string{}, Notes: []string{}}
-		v.keyInForce = auditformat.UnsignedKeyID
-		v.run(opts.CheckpointFiles)
+		v.collectHeld(heldFiles)
+		if len(files) > 0 {
+			v.run()
+		}
+		if len(opts.CheckpointFiles) > 0 && len(files) > 0 && !named[stream] {
+			v.summary.Notes = append(v.summary.Notes, "not in the held checkpoint files: newer than the copy?")
+		}
 		report.Problems = append(report.Problems, v.problems...)
 		report.Streams = append(report.Streams, v.summary)
 		report.Records += v.summary.Records
-		report.Files += len(files)
+		report.Files += len(v.summary.Files)
 	}
-	sortProblems(report.Problems, fileOrder)
-	report.OK = len(report.Problems) == 0
+	order.sort(report.Problems)
+	report.Verdict = verdict(report)
+	report.OK = report.ExitCode() == 0
+	if !report.Anchored {
+		report.Notes = append(report.Notes, SelfKeyedWarning)
+	}
 	return report, nil
 }
 
-// sortProblems orders problems as §10 says: stream, position of the file among the present chain files (others
-// after them, by name), line (null first), kind; ties keep the order of discovery.
-func sortProblems(problems []Problem, fileOrder map[string]int) {
-	position := func(p Problem) int {
-		if n, ok := fileOrder[p.File]; ok {
-			return n
+// verdict computes the §13 verdict from the problems, the records read and the trust anchors.
+func verdict(r *Report) string {
+	if len(r.Problems) == 0 {
+		switch {
+		case r.Records == 0:
+			return NoRecords
+		case r.Anchored:
+			return Verified
 		}
-		return 1 << 30
+		return VerifiedSelfKeyed
+	}
+	for _, p := range r.Problems {
+		if p.Kind != "unsealed-tail" {
+			return NotVerified
+		}
+	}
+	if r.Anchored && r.Records > 0 {
+		return UnsealedTail
+	}
+	return NotVerified
+}
+
+// collectHeld gathers the held lines of this stream's identity: --checkpoints lines first, in the order given, then
+// the stream's own file (§10.5). A version 2 line naming another genesis than the directory's stream belongs to
+// another identity with the same stream id, which has no chain file here; so does every line of a stream without
+// chain files, unless a tombstone covers its file 000001. Each such identity is missing-stream once (§10.7).
+func (v *streamVerifier) collectHeld(heldFiles []heldFile) {
+	v.held = newHeld()
+	if len(v.files) > 0 {
+		v.genesis = v.peekGenesis()
+	}
+	foreign := map[string]bool{}
+	take := func(line heldLine) {
+		if len(v.files) > 0 && (line.genesis == "" || v.genesis == "" || line.genesis == v.genesis) {
+			v.held.add(line, v)
+			return
+		}
+		if !foreign[line.genesis] {
+			foreign[line.genesis] = true
+			v.report(line.source, intPtr(line.number), nil, "missing-stream", "a stream named in a held checkpoint file has no chain file here")
+		}
+	}
+	for _, hf := range heldFiles {
+		for _, line := range hf.lines {
+			if line.stream == v.summary.Stream {
+				take(line)
+			}
+		}
+	}
+	for _, line := range v.readOwnHeld() {
+		take(line)
+	}
+}
+
+// peekGenesis is the hash of the stream's genesis record, read from line 1 of file 000001; "" when that line is
+// not a valid genesis record (the chain check reports why).
+func (v *streamVerifier) peekGenesis() string {
+	first := v.files[0]
+	if first.Index != 1 {
+		return ""
+	}
+	f, err := v.dir.open(first.Name())
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	raw, ok := firstLine(f, first.Compressed)
+	if !ok {
+		return ""
+	}
+	rec, problem, _ := auditformat.CheckLine(raw)
+	if problem != "" || rec.Kind != auditformat.KindGenesis || rec.Seq != 0 || rec.Stream != v.summary.Stream {
+		return ""
+	}
+	return rec.Hash
+}
+
+// problemOrder sorts problems as §10.8 says: stream; the position of the file among the stream's present chain
+// files; then files not present and the directory's checkpoint files, by name; then --checkpoints files in the
+// order given; then line (null first), then kind; ties keep the order of discovery.
+type problemOrder struct {
+	files map[string]int
+	held  map[string]int
+}
+
+func (o problemOrder) sort(problems []Problem) {
+	rank := func(p Problem) (int, int) {
+		if n, ok := o.files[p.File]; ok {
+			return 0, n
+		}
+		if n, ok := o.held[p.File]; ok {
+			return 2, n
+		}
+		return 1, 0
 	}
 	line := func(p Problem) int {
 		if p.Line == nil {
@@ -141,12 +285,16 @@ func sortProblems(problems []Problem, fileOrder map[string]int) {
 	}
 	sort.SliceStable(problems, func(i, j int) bool {
 		a, b := problems[i], problems[j]
+		ga, na := rank(a)
+		gb, nb := rank(b)
 		switch {
 		case a.Stream != b.Stream:
 			return a.Stream < b.Stream
-		case position(a) != position(b):
-			return position(a) < position(b)
-		case a.File != b.File:
+		case ga != gb:
+			return ga < gb
+		case na != nb:
+			return na < nb
+		case ga == 1 && a.File != b.File:
 			return a.File < b.File
 		case line(a) != line(b):
 			return line(a) < line(b)

@@ -1,8 +1,10 @@
 // Command gxpaudit-verify checks a gxp-otel audit trail (docs/audit-format.md §10), independently of the writer.
 //
-//	gxpaudit-verify [--json] [--trusted-key HEX|FILE]... [--checkpoints FILE]... TRAIL_DIR|CHAIN_FILE
+//	gxpaudit-verify [--json] [--trusted-key HEX|FILE]... [--signer FILE]... [--purger FILE]... [--checkpoints FILE]...
+//	                TRAIL_DIR|CHAIN_FILE
 //
-// Exit status: 0 the trail verified, 1 a problem was found, 2 usage or I/O error.
+// Exit status is the verdict's (§13): 0 VERIFIED or VERIFIED-SELF-KEYED, 1 NOT VERIFIED, 3 UNSEALED-TAIL,
+// 4 NO RECORDS; 2 a usage or I/O error.
 package main
 
 import (
@@ -31,11 +33,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gxpaudit-verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	var trusted, held listFlag
-	fs.Var(&trusted, "trusted-key", "trusted Ed25519 public key: 64 hex digits or a PEM file (repeatable)")
+	var trusted, held, signers, purgers listFlag
+	fs.Var(&trusted, "trusted-key", "trusted writer key (checkpoints): 64 hex digits or a PEM file (repeatable)")
+	fs.Var(&signers, "signer", "signer registry entry KEY.signer.json: keys trusted for e-signatures (repeatable)")
+	fs.Var(&purgers, "purger", "purger registry entry (same format): keys trusted for purge tombstones (repeatable)")
 	fs.Var(&held, "checkpoints", "a copy of a checkpoint file kept outside the trail (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gxpaudit-verify [--json] [--trusted-key KEY]... [--checkpoints FILE]... TRAIL")
+		fmt.Fprintln(stderr, "usage: gxpaudit-verify [--json] [--trusted-key KEY]... [--signer FILE]... [--purger FILE]... [--checkpoints FILE]... TRAIL")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,6 +58,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.TrustedKeys = append(opts.TrustedKeys, key)
 	}
+	for _, registry := range []struct {
+		flag  string
+		files []string
+		into  *[]auditverify.RegistryEntry
+	}{{"--signer", signers, &opts.Signers}, {"--purger", purgers, &opts.Purgers}} {
+		for _, path := range registry.files {
+			entries, err := readRegistry(path)
+			if err != nil {
+				fmt.Fprintf(stderr, "gxpaudit-verify: %s %s: %v\n", registry.flag, path, err)
+				return 2
+			}
+			*registry.into = append(*registry.into, entries...)
+		}
+	}
 	report, err := auditverify.Verify(fs.Arg(0), opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "gxpaudit-verify: %v\n", err)
@@ -66,10 +84,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		printReport(stdout, report)
 	}
-	if !report.OK {
-		return 1
+	return report.ExitCode()
+}
+
+// readRegistry reads a registry file: one entry object (KEY.signer.json) or a list of them, each with a key_id
+// that is the id of its public_key.
+func readRegistry(path string) ([]auditverify.RegistryEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
-	return 0
+	var entries []auditverify.RegistryEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		var one auditverify.RegistryEntry
+		if err := json.Unmarshal(data, &one); err != nil {
+			return nil, fmt.Errorf("not a registry entry {printed_name, user_id, key_id, public_key}: %w", err)
+		}
+		entries = []auditverify.RegistryEntry{one}
+	}
+	for _, e := range entries {
+		key, err := auditformat.ParsePublicKey([]byte(e.PublicKey))
+		if err != nil || auditformat.KeyID(key) != e.KeyID || e.PrintedName == "" || e.UserID == "" {
+			return nil, fmt.Errorf("entry for %q: key_id must be the id of public_key, printed_name and user_id set", e.KeyID)
+		}
+	}
+	return entries, nil
 }
 
 func readPublicKey(arg string) (ed25519.PublicKey, error) {
@@ -106,9 +145,8 @@ func printReport(w io.Writer, r *auditverify.Report) {
 		}
 		fmt.Fprintf(w, "PROBLEM %s%s: %s: %s\n", where, seq, p.Kind, p.Detail)
 	}
-	if r.OK {
-		fmt.Fprintf(w, "OK: the trail verified (%d records, %d files)\n", r.Records, r.Files)
-	} else {
-		fmt.Fprintf(w, "FAILED: %d problem(s)\n", len(r.Problems))
+	for _, note := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", note)
 	}
+	fmt.Fprintf(w, "%s: %d records in %d files, %d problem(s)\n", r.Verdict, r.Records, r.Files, len(r.Problems))
 }

@@ -15,7 +15,8 @@ func TestExitStatusSaysWhetherTheTrailVerified(t *testing.T) {
 	if code := run([]string{filepath.Join(negative, "intact", "trail")}, &out, &errOut); code != 0 {
 		t.Fatalf("intact trail: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
-	if !strings.Contains(out.String(), "OK: the trail verified (19 records, 4 files)") {
+	if !strings.Contains(out.String(), "VERIFIED-SELF-KEYED: 19 records in 4 files, 0 problem(s)") ||
+		!strings.Contains(out.String(), "cannot detect a trail or stream rewritten") {
 		t.Fatalf("unexpected output:\n%s", out.String())
 	}
 	out.Reset()
@@ -30,6 +31,13 @@ func TestExitStatusSaysWhetherTheTrailVerified(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &report); err != nil || report.OK || len(report.Problems) != 1 || report.Problems[0].Kind != "truncated" {
 		t.Fatalf("report %+v (%v)", report, err)
+	}
+}
+
+func TestNothingToVerifyIsNeverVerified(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{t.TempDir()}, &out, &errOut); code != 4 || !strings.Contains(out.String(), "NO RECORDS") {
+		t.Fatalf("empty directory: exit %d\n%s", code, out.String())
 	}
 }
 
