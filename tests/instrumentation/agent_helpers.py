@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
-from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole, ToolCallBlock
+from llama_index.core.llms.callbacks import llm_chat_callback
 from llama_index.core.llms import MockFunctionCallingLLM
 from llama_index.core.tools import FunctionTool
 
@@ -35,9 +36,30 @@ def handoff(to_agent: str, reason: str = "next") -> ChatMessage:
     return call("handoff", to_agent=to_agent, reason=reason)
 
 
+class TokenStreamingMockLLM(MockFunctionCallingLLM):
+    """LlamaIndex's mock LLM, streaming the way real LLMs do: each chunk's `delta` is the new piece and its message
+    the text so far (the stock mock reports each piece as both)."""
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Any, **kwargs: Any) -> Any:
+        produced = self._get_response_generator()(messages, **kwargs)
+        if isinstance(produced, ChatMessage):
+            async def single() -> Any:
+                yield ChatResponse(message=produced, delta=produced.content or "")
+
+            return single()
+
+        async def pieces() -> Any:
+            text = ""
+            async for piece in produced:
+                text += piece.content or ""
+                yield ChatResponse(message=say(text), delta=piece.content or "")
+
+        return pieces()
+
+
 def scripted_llm(script: Iterable[ChatMessage], *, tokens: int = 0) -> MockFunctionCallingLLM:
-    """Plays `script`, one message per LLM call. With `tokens`, a text answer streams as that many chunks (each
-    chunk's message holds the text so far, as real streaming LLMs report it)."""
+    """Plays `script`, one message per LLM call. With `tokens`, a text answer streams as that many chunks."""
     pending = list(script)
 
     def respond(messages: Any, **kwargs: Any) -> Any:
@@ -46,13 +68,13 @@ def scripted_llm(script: Iterable[ChatMessage], *, tokens: int = 0) -> MockFunct
             return _stream(message.content, tokens)
         return message
 
-    return MockFunctionCallingLLM(response_generator=respond)
+    return TokenStreamingMockLLM(response_generator=respond)
 
 
 async def _stream(text: str, tokens: int) -> Any:
-    size = max(1, len(text) // tokens)
-    for end in range(size, len(text) + size, size):
-        yield say(text[: min(end, len(text))])
+    size = max(1, -(-len(text) // tokens))
+    for start in range(0, len(text), size):
+        yield say(text[start:start + size])
 
 
 def lookup_batch(batch_id: str, authorization: str = "") -> str:

@@ -94,3 +94,36 @@ def test_every_span_carries_the_acting_agent_and_handoffs_are_recorded(telemetry
     streams = [r for r in telemetry.log_records() if r.event_name == "ToolCallResult"]
     assert {r.attributes["gxp.agent.id"] for r in streams} == {"intake", "stats"}
     assert all(r.attributes["enduser.id"] == "analyst" for r in telemetry.log_records())
+
+
+def test_a_streamed_answer_is_one_record_per_message_with_the_final_text_and_its_hash(telemetry_factory):
+    import hashlib
+
+    telemetry = telemetry_factory(payload_max_chars=20_000)
+    final = "".join(f"t{i:04d} " for i in range(1000))  # 1000 chunks of 6 characters
+    result, streamed = asyncio.run(triage(tokens=1000, final=final))
+    assert final in str(result)
+    user_chunks = [e for e in streamed if type(e).__name__ == "AgentStream" and e.current_agent_name == "qa_reviewer"]
+    assert len(user_chunks) >= 1000  # the application's own stream is untouched
+    records = [r for r in telemetry.log_records() if r.event_name == "AgentStream"
+               and r.attributes.get("gxp.agent.id") == "qa_reviewer"]
+    assert len(records) == 1
+    (record,) = records
+    body = record.body
+    assert record.attributes["gxp.stream.chunks"] == len(user_chunks) == body["chunks"]
+    assert body["response"] == final and "delta_text" not in body  # the deltas add up to the final text
+    assert body["response_sha256"] == hashlib.sha256(final.encode()).hexdigest()
+    assert sum(len(str(r.body)) for r in telemetry.log_records()) < 200_000
+    assert len(telemetry.log_records()) < 60
+
+
+def test_a_coalesced_message_keeps_every_delta_when_they_do_not_add_up(telemetry):
+    from gxp_otel.instrumentation.stream_coalescing import StreamCoalescer
+    from llama_index.core.agent.workflow import AgentStream
+
+    coalescer = StreamCoalescer()
+    for delta in ("Ba", "tch ", "OK"):
+        coalescer.add(AgentStream(delta=delta, response="Batch", current_agent_name="qa"), "run-1")
+    (message,) = coalescer.take(run_id="run-1")
+    assert message.body["response"] == "Batch" and message.body["delta_text"] == "Batch OK"
+    assert message.body["chunks"] == 3 and coalescer.take(everything=True) == []

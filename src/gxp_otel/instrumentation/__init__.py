@@ -167,6 +167,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         suspended (paused on a human) or interrupted, so their run span is in the trail (docs/instrumentation.md)."""
         recorder = getattr(self, "_recorder", None)
         if recorder is not None:
+            recorder.flush_streams(everything=True)
             recorder.run_spans.end_open_runs()
 
     def _uninstrument(self, **kwargs: Any) -> None:

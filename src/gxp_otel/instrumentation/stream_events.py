@@ -34,6 +34,7 @@ from gxp_otel.attribution import (CORRELATION_ID, GAMP_CATEGORY, RISK_LEVEL, RUN
 from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
 from gxp_otel.instrumentation.payload import PayloadCapture
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
+from gxp_otel.instrumentation.stream_coalescing import StreamCoalescer
 
 try:
     from workflows.runtime.types.results import StepWorkerStateContextVar
@@ -159,6 +160,7 @@ class StreamEventRecorder:
         self.event_filter = event_filter or EventFilter()
         self.router = router
         self.run_spans = RunSpans()
+        self.coalescer = StreamCoalescer()
 
     def record(
         self,
@@ -182,7 +184,27 @@ class StreamEventRecorder:
         if not self.event_filter.allows(event_type):
             self.statistics.filtered()
             return
+        run = run_id or current_run_id()
+        if span is None and self.coalescer.accepts(event_type, event):  # a token: one record per message
+            self.coalescer.add(event, run, current_step_name())
+            return
+        self.flush_streams(run)  # a streamed message is complete once its run records anything else
         captured = self.capture.capture_event(event) if hasattr(event, "model_dump") else self.capture.capture(event)
+        self._emit(event_type, captured, source, span, run_id, extra)
+
+    def flush_streams(self, run_id: str | None = None, fallback: trace.Span | None = None,
+                      everything: bool = False) -> None:
+        """Emit the coalesced token-stream messages of `run_id` (or all); on `fallback` when their span ended."""
+        try:
+            for message in self.coalescer.take(run_id=run_id, everything=everything):
+                target = message.span if message.span.is_recording() or fallback is None else fallback
+                self._emit(message.event_type, self.capture.capture(message.body), "stream", target,
+                           message.run_id, message.attributes)
+        except Exception as exc:
+            self.statistics.error("stream-event", exc)
+
+    def _emit(self, event_type: str, captured: Any, source: str, span: trace.Span | None, run_id: str | None,
+              extra: dict[str, Any] | None) -> None:
         # Span event: only what the enclosing step span does not already say.
         event_attributes = captured.attributes(EVENT_PAYLOAD)
         if source != "stream":

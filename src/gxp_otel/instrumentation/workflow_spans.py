@@ -161,6 +161,7 @@ class WorkflowSpanEnricher:
 
     def _run_finished(self, span: Any, result: Any) -> None:
         sdk_span = _sdk_span(span)
+        self.recorder.flush_streams((sdk_span.attributes or {}).get(RUN_ID), fallback=span._otel_span)
         self.recorder.run_spans.closed((sdk_span.attributes or {}).get(RUN_ID))
         self.agents.run_ended((sdk_span.attributes or {}).get(RUN_ID))
         self.statistics.run("completed")
@@ -205,9 +206,10 @@ class WorkflowSpanEnricher:
         self._set(sdk_span, attributes)
 
     def _step_finished(self, span: Any, result: Any) -> None:
+        sdk_span = _sdk_span(span)
+        self.recorder.flush_streams((sdk_span.attributes or {}).get(RUN_ID), fallback=span._otel_span)
         if result is None:
             return
-        sdk_span = _sdk_span(span)
         events = result if isinstance(result, list) else [result]
         if sdk_span.is_recording():
             span._attributes.pop(OUTPUT_VALUE, None)  # OpenInference's summary of the same event
