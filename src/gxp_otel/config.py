@@ -127,12 +127,10 @@ class GxpOtelConfig:
                 continue
             section, _, key = where.rpartition(".")
             _assign(targets[section], key, environ[var], f"${var}")
-        traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("PHOENIX_COLLECTOR_ENDPOINT")
-        if traces:
-            config.otlp_endpoint = traces
-        elif base:
-            config.otlp_endpoint = base
+        # OTEL_EXPORTER_OTLP_*ENDPOINT are read by the SDK's exporters themselves (gxp_otel.otlp_export).
+        phoenix = environ.get("PHOENIX_COLLECTOR_ENDPOINT")
+        if phoenix:
+            config.otlp_endpoint = phoenix
         if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
             config.otlp_endpoint = None
         compliance = config.gamp5_compliance
@@ -142,7 +140,9 @@ class GxpOtelConfig:
         return config
 
 
-# variable -> (config field it sets, description); None: read elsewhere (documented here for the table)
+# variable -> (config field it sets, description); None: read elsewhere (documented here for the table).
+# The source of each variable (OTel specification, Phoenix, OpenInference, gxp-otel, the original design) is
+# `ENV_SOURCES`; docs/configuration.md lists every one of them.
 ENV_VARS: dict[str, tuple[str | None, str]] = {
     "LOG_LEVEL": ("logging.log_level", "Level of the event console lines and bridged Python loggers (DEBUG..CRITICAL)"),
     "LOG_DIRECTORY": ("logging.log_directory", "Directory of the readable event log file (when enabled)"),
@@ -150,8 +150,8 @@ ENV_VARS: dict[str, tuple[str | None, str]] = {
     "LOG_EVENT_FILE": ("logging.enable_event_log_file", "Also write those lines to <LOG_DIRECTORY>/pharma_events.log"),
     "ENABLE_GAMP5_COMPLIANCE": ("gamp5_compliance.enable_compliance_logging", "true: write the audit trail, by default in `<LOG_DIRECTORY>/../audit` (the old layout, `logs/audit`); false: no trail"),
     "AUDIT_RETENTION_DAYS": ("gamp5_compliance.audit_retention_days", "Retention recorded in the trail's genesis (default 2555)"),
-    "ENABLE_TAMPER_EVIDENT": ("gamp5_compliance.enable_tamper_evident", "Sign checkpoints with GXP_OTEL_SIGNING_KEY (false: unsigned)"),
-    "GXP_OTEL_AUDIT_DIR": ("gamp5_compliance.audit_directory", "Audit trail directory"),
+    "ENABLE_TAMPER_EVIDENT": ("gamp5_compliance.enable_tamper_evident", "Sign checkpoints with GXP_OTEL_SIGNING_KEY (false: unsigned); true without a key warns that checkpoints are unsigned"),
+    "GXP_OTEL_AUDIT_DIR": ("gamp5_compliance.audit_directory", "Audit trail directory (zero-code: required unless GXP_OTEL_FAIL_CLOSED=false)"),
     "GXP_OTEL_SIGNING_KEY": ("gamp5_compliance.signing_key", "Ed25519 private key file for checkpoint signatures"),
     "GXP_OTEL_FSYNC": ("gamp5_compliance.fsync", "Trail fsync policy: batch, always, interval"),
     "GXP_OTEL_CAPTURE_CONTENT": ("capture_content", "false hides every payload (hash and size still recorded)"),
@@ -160,18 +160,51 @@ ENV_VARS: dict[str, tuple[str | None, str]] = {
     "GXP_OTEL_EXCLUDE_EVENTS": ("logging.exclude_event_types", "Comma list: never record these stream event types"),
     "GXP_OTEL_BRIDGE_LOGGERS": ("logging.bridge_loggers", "Comma list of Python loggers sent to OTel logs (default pharma)"),
     "GXP_OTEL_CONFIG": (None, "TOML file read before the environment"),
-    "GXP_OTEL_AUTO_SETUP": (None, "false: the zero-code instrumentor uses the global providers as they are"),
-    "OTEL_SERVICE_NAME": ("service_name", "service.name (default gxp-otel)"),
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": (None, "Full OTLP/HTTP traces URL (overrides the two below)"),
-    "OTEL_EXPORTER_OTLP_ENDPOINT": (None, "OTLP/HTTP base URL; /v1/traces is appended"),
-    "PHOENIX_COLLECTOR_ENDPOINT": (None, "Phoenix base URL (default http://127.0.0.1:6006)"),
-    "OTEL_TRACES_EXPORTER": (None, "none turns OTLP trace export off"),
-    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": ("otlp_logs_endpoint", "Full OTLP/HTTP logs URL (a collector); unset: no OTLP logs"),
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": (None, "Full OTLP/HTTP metrics URL (a collector); unset: metrics stay in-process"),
+    "GXP_OTEL_FAIL_CLOSED": (None, "Zero-code start-up: true (default, GxP) refuses to run the application without a working audit trail (one sentence, exit 78); false (non-GxP use) warns and runs without gxp-otel"),
+    "GXP_OTEL_AUTO_SETUP": (None, "Deprecated: false is refused in GxP mode (it meant running without the trail); the trail now attaches to the application's own providers"),
+    "OTEL_SERVICE_NAME": ("service_name", "service.name; wins over OTEL_RESOURCE_ATTRIBUTES (default gxp-otel when neither names one)"),
+    "OTEL_RESOURCE_ATTRIBUTES": (None, "Resource attributes, read by the SDK (service.name in it is kept)"),
+    "OTEL_TRACES_SAMPLER": (None, "Sampler, read by the SDK; thins only OTLP export: the audit trail records every span"),
+    "OTEL_TRACES_SAMPLER_ARG": (None, "Sampler argument (e.g. the traceidratio ratio), read by the SDK"),
+    "OTEL_EXPORTER_OTLP_ENDPOINT": (None, "OTLP base URL for every signal, read by the SDK exporters (http: /v1/traces, /v1/logs appended); pointing at Phoenix, add OTEL_LOGS_EXPORTER=none"),
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": (None, "OTLP traces URL, used as is by the SDK exporter"),
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": ("otlp_logs_endpoint", "OTLP logs URL, used as is; setting it turns OTLP log export on (Phoenix takes traces only)"),
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": (None, "OTLP/HTTP metrics URL (a collector); unset: metrics stay in-process"),
+    "OTEL_EXPORTER_OTLP_PROTOCOL": (None, "http/protobuf (default) or grpc (needs opentelemetry-exporter-otlp-proto-grpc)"),
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": (None, "Protocol of trace export only"),
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": (None, "Protocol of log export only"),
+    "OTEL_EXPORTER_OTLP_HEADERS": (None, "Export headers, read by the SDK exporter (also _TRACES_/_LOGS_ variants)"),
+    "OTEL_EXPORTER_OTLP_TIMEOUT": (None, "Export timeout, read by the SDK exporter"),
+    "OTEL_TRACES_EXPORTER": (None, "Comma list of otlp, console, none; none is a kill switch that wins even over instrument(config=...)"),
+    "OTEL_LOGS_EXPORTER": (None, "Comma list of otlp, console, none; none turns OTLP log export off (the trail still records logs)"),
+    "OTEL_BSP_SCHEDULE_DELAY": (None, "OTLP span batch delay, read by the SDK (else logging.flush_interval_seconds)"),
+    "OTEL_BSP_MAX_QUEUE_SIZE": (None, "OTLP span queue size, read by the SDK (else logging.buffer_size)"),
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": (None, "OTLP span batch size, read by the SDK (else min(512, buffer))"),
+    "OTEL_BLRP_SCHEDULE_DELAY": (None, "OTLP log batch delay, read by the SDK (else logging.flush_interval_seconds)"),
+    "OTEL_BLRP_MAX_QUEUE_SIZE": (None, "OTLP log queue size, read by the SDK (else logging.buffer_size)"),
+    "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": (None, "OTLP log batch size, read by the SDK (else min(512, buffer))"),
+    "PHOENIX_COLLECTOR_ENDPOINT": (None, "Phoenix base URL when no OTEL_EXPORTER_OTLP_*ENDPOINT is set (default http://127.0.0.1:6006)"),
     "PHOENIX_PROJECT_NAME": (None, "openinference.project.name (default: the service name)"),
+    "PHOENIX_API_KEY": (None, "Phoenix API key: sent as authorization: Bearer on export to Phoenix and by the REST client"),
+    "PHOENIX_CLIENT_HEADERS": (None, "Extra headers (k=v,k2=v2) on export to Phoenix and by the REST client"),
     "OPENINFERENCE_HIDE_INPUTS": (None, "OpenInference TraceConfig: hide inputs (also hides event payloads)"),
     "OPENINFERENCE_HIDE_OUTPUTS": (None, "OpenInference TraceConfig: hide outputs (also hides event payloads)"),
 }
+
+_ORIGINAL_DESIGN = {"LOG_LEVEL", "LOG_DIRECTORY", "LOG_CONSOLE", "LOG_EVENT_FILE", "ENABLE_GAMP5_COMPLIANCE",
+                    "AUDIT_RETENTION_DAYS", "ENABLE_TAMPER_EVIDENT"}
+
+
+def env_source(var: str) -> str:
+    """Who defines `var`: "OTel specification", "Phoenix", "OpenInference", "original design" or "gxp-otel"."""
+    if var in _ORIGINAL_DESIGN:
+        return "original design"
+    for prefix, source in (("OTEL_", "OTel specification"), ("PHOENIX_", "Phoenix"),
+                           ("OPENINFERENCE_", "OpenInference")):
+        if var.startswith(prefix):
+            return source
+    return "gxp-otel"
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

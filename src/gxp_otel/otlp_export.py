@@ -12,8 +12,10 @@ specification's rules (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` used as is, else `OT
 - Without any `OTEL_EXPORTER_OTLP_*ENDPOINT`, traces go to Phoenix: an explicit `instrument(otlp_endpoint=...)`, the
   TOML `otlp_endpoint`, `PHOENIX_COLLECTOR_ENDPOINT`, or http://127.0.0.1:6006 (a base URL; `/v1/traces` is
   appended), with `PHOENIX_API_KEY` (as `authorization: Bearer ...`) and `PHOENIX_CLIENT_HEADERS` as headers.
-- Logs go over OTLP only when asked for (`OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, `instrument(otlp_logs_endpoint=...)`, or
-  `otlp` named in `OTEL_LOGS_EXPORTER`): Phoenix takes traces only.
+- Logs go over OTLP when an OTLP endpoint for them is configured: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, the generic
+  `OTEL_EXPORTER_OTLP_ENDPOINT` (the specification's endpoint for every signal; set `OTEL_LOGS_EXPORTER=none` when it
+  is a Phoenix, which takes traces only) or `instrument(otlp_logs_endpoint=...)`. The Phoenix variables never send
+  logs.
 
 None of this touches the audit trail, which is not an "exporter" in the `OTEL_*_EXPORTER` sense.
 """
@@ -98,8 +100,7 @@ def log_exporters(logs_endpoint: str | None, explicit: bool, env: Mapping[str, s
         from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
 
         exporters.append(ConsoleLogRecordExporter())
-    asked = "otlp" in (env.get("OTEL_LOGS_EXPORTER") or "").lower() or endpoint_from_environment(_LOGS, env)
-    if "otlp" in names and (logs_endpoint or asked):
+    if "otlp" in names and (logs_endpoint or endpoint_from_environment(_LOGS, env)):
         exporters.append(_otlp(_LOGS, logs_endpoint if (explicit or not endpoint_from_environment(_LOGS, env))
                                else None, env))
     return exporters

@@ -84,6 +84,10 @@ class InstrumentationHandle:
         """Events processed, events/s, events by type, filtered, errors (by kind), runs; see `TelemetryStatistics`."""
         return self._statistics.snapshot()
 
+    def owned_providers(self) -> list[Any]:
+        """The providers this set-up created (and installed globally); empty when it added to the app's own."""
+        return list(self._undo.own_providers)
+
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export everything recorded so far (to Phoenix and, durably, to the trail); True when all succeeded."""
         ok = True
@@ -185,7 +189,9 @@ def instrument(
         compliance = cfg.gamp5_compliance
         trail_dir, trail_field = _trail_directory(audit_dir, cfg, env)
         # Everything that can be wrong with the settings is found here, before anything is installed.
-        traces_out = otlp_export.span_exporters(cfg.otlp_endpoint, explicit_traces, env)
+        current = trace.get_tracer_provider()
+        phoenix_exports = _is_phoenix_provider(current) and not explicit_traces  # register() already exports
+        traces_out = otlp_export.span_exporters(None if phoenix_exports else cfg.otlp_endpoint, explicit_traces, env)
         logs_out = otlp_export.log_exporters(cfg.otlp_logs_endpoint, explicit_logs, env) if (
             otlp_logs_endpoint is not None) else []
         trail_exporters = _trail_exporters(trail_dir, trail_field, compliance, signing_key, audit_options, env)
@@ -193,7 +199,7 @@ def instrument(
         undo = _Undo()
         statistics = TelemetryStatistics()
         resource = _resource(cfg, env)
-        tracer_provider = _sdk_provider("trace", trace.get_tracer_provider(), TracerProvider,
+        tracer_provider = _sdk_provider("trace", current, TracerProvider,
                                         lambda: TracerProvider(resource=resource), undo)
         if trail_exporters:
             undo.sampler_before = (tracer_provider, tracer_provider.sampler)

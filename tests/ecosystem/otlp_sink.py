@@ -79,3 +79,40 @@ class OtlpSink:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+class GrpcOtlpSink:
+    """A real OTLP/gRPC trace receiver on 127.0.0.1 and a free port: `with GrpcOtlpSink() as sink:` -> `sink.url`,
+    `sink.spans()`."""
+
+    def __init__(self) -> None:
+        from concurrent import futures
+
+        import grpc
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+        self.requests: list[Any] = []
+        sink = self
+
+        class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request, context):  # noqa: N802 (the generated service's name)
+                sink.requests.append(request)
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), self._server)
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def spans(self) -> list[Any]:
+        return [s for r in list(self.requests) for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+    def __enter__(self) -> "GrpcOtlpSink":
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.stop(grace=None).wait(10)

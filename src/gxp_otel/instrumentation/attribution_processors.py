@@ -73,6 +73,9 @@ def install_first(provider: Any, processor: Any) -> bool:
     add = getattr(provider, "add_span_processor", None) or getattr(provider, "add_log_record_processor", None)
     if add is None:
         return False
+    if type(provider).__module__.startswith("phoenix.otel"):  # register()'s provider: keep Phoenix's own exporter
+        original_add = add
+        add = lambda p: original_add(p, replace_default_processor=False)  # noqa: E731
     multi = getattr(provider, "_active_span_processor", None) or getattr(provider, "_multi_log_record_processor", None)
     current = tuple(getattr(multi, "_span_processors", None) or getattr(multi, "_log_record_processors", None) or ())
     if any(type(p) is type(processor) for p in current):
