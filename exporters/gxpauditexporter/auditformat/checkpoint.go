@@ -97,11 +97,21 @@ func CheckpointBody(dst []byte, s Statement, key ed25519.PrivateKey) []byte {
 
 // VerifyCheckpoint checks a hex signature over a canonical statement with a public key.
 func VerifyCheckpoint(pub ed25519.PublicKey, canonicalStatement []byte, sigHex string) bool {
-	sig, err := hex.DecodeString(sigHex)
-	if err != nil || len(sig) != ed25519.SignatureSize || len(pub) != ed25519.PublicKeySize {
+	return VerifyDomain(pub, CheckpointDomain, canonicalStatement, sigHex)
+}
+
+// VerifyDomain reports whether sigHex (128 lowercase hex digits: an upper-cased copy is an edit, §3) is pub's
+// Ed25519 signature over domain || canonicalStatement.
+func VerifyDomain(pub ed25519.PublicKey, domain string, canonicalStatement []byte, sigHex string) bool {
+	if len(sigHex) != 2*ed25519.SignatureSize || hex.EncodeToString(mustDecode(sigHex)) != sigHex || len(pub) != ed25519.PublicKeySize {
 		return false
 	}
-	return ed25519.Verify(pub, SignedMessage(canonicalStatement), sig)
+	return ed25519.Verify(pub, append([]byte(domain), canonicalStatement...), mustDecode(sigHex))
+}
+
+func mustDecode(s string) []byte {
+	b, _ := hex.DecodeString(s)
+	return b
 }
 
 // ParsePrivateKey reads a signing key file: 64 hex digits of the raw 32-byte Ed25519 seed (surrounding

@@ -49,6 +49,7 @@ type streamVerifier struct {
 
 	sealedThrough int64     // seq of the last trusted seal, -1 before one (§10.6)
 	unsealed      *location // the first accepted record after the last trusted seal
+	part11        *part11Verifier
 }
 
 func (v *streamVerifier) anchored() bool { return len(v.trusted) > 0 }
@@ -64,6 +65,9 @@ func (v *streamVerifier) run() {
 	for _, cf := range v.files {
 		for missing := expectedIndex; missing < cf.Index; missing++ {
 			name := auditformat.ChainFileName(stream, missing)
+			if v.part11.purged(v, name) {
+				continue
+			}
 			v.report(name, nil, nil, "missing-file", "chain file number is absent")
 			v.resync = true
 		}
@@ -193,6 +197,8 @@ func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditfor
 		v.afterClose = checkpointReason(rec) == auditformat.ReasonClose
 	case auditformat.KindRotation:
 		v.rotations++
+	case "signature", "correction", "purge":
+		v.part11.record(v, rec, seq, name, number)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // The negative vectors of tests/vectors: the shared set and the §12 set.
-var negativeDirs = []string{"../../../tests/vectors/negative"}
+var negativeDirs = []string{"../../../tests/vectors/negative", "../../../tests/vectors/part11"}
 
 type expectedProblem struct {
 	File string `json:"file"`
