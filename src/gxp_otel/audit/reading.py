@@ -115,6 +115,12 @@ def open_regular_file(path: str | os.PathLike[str]) -> TrailFile:
     return _open_at(os.fspath(path), _OPEN_FLAGS & ~os.O_NOFOLLOW, None)
 
 
+def open_trail_file(path: str | os.PathLike[str]) -> TrailFile:
+    """Open the trail file at ``path``: its directory part is resolved as given, the file itself is never followed
+    if it is a link; regular files only, opening never blocks."""
+    return _open_at(os.fspath(path), _OPEN_FLAGS, None)
+
+
 class TrailDirectory:
     """A trail directory opened once (the path may be a link the user gave); :meth:`names` and :meth:`open` work
     relative to its descriptor and never follow a link inside it."""

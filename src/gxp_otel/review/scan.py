@@ -2,7 +2,9 @@
 
 This is a reader, not a verifier: lines that do not parse are counted and skipped (``gxp-otel verify`` judges them).
 Files are read in the verifier's order (streams by id, files by number; when a file exists plain and ``.gz``, the
-plain one). Memory is constant: one block of a file at a time.
+plain one), through the bounded reader of docs/audit-format.md §2.1 (:mod:`gxp_otel.audit.reading`): a name that is
+a link, FIFO or device is not read (counted as unreadable), a line over the limit or a bad ``.gz`` is an unreadable
+line. Memory is constant: one block of a file (plus at most one line) at a time.
 
 Searching for one value (a trace id, a run id, a user) uses a literal *needle*: blocks are searched with
 ``bytes.find`` and only the lines holding the needle are parsed, which is what makes a full scan run at disk speed.
@@ -11,20 +13,19 @@ The needle only pre-selects lines; every candidate is parsed and the filter is a
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import orjson
 
-from gxp_otel.audit.format import ChainFileName, parse_chain_file_name
+from gxp_otel.audit.format import ChainFileName, _envelope_ok, parse_chain_file_name
+from gxp_otel.audit.reading import NotRegularFile, TrailFile, iter_line_blocks, iter_lines, lines_at, open_trail_file
 
 BLOCK = 1 << 22
-_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._:@+ -]{1,200}$")  # written by JCS exactly as orjson writes it
+_PLAIN_VALUE = re.compile(r"\A[A-Za-z0-9._:@+ -]{1,200}\Z", re.ASCII)  # written by JCS exactly as orjson writes it
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,19 @@ def chain_files(path: str | os.PathLike[str]) -> list[tuple[Path, ChainFileName]
     return [(root / by_key[key].name, by_key[key]) for key in sorted(by_key)]
 
 
-def open_chain_file(path: Path, parsed: ChainFileName) -> IO[bytes]:
-    return gzip.open(path, "rb") if parsed.compressed else open(path, "rb")
+def open_chain_file(path: Path) -> TrailFile:
+    """The chain file at ``path``, never through a link, regular files only (``NotRegularFile``), never blocking."""
+    return open_trail_file(path)
 
 
 def parse_record(raw: bytes) -> dict | None:
+    """The record on ``raw``, or ``None`` when it does not parse or its envelope (§4) is not well-typed: every
+    envelope member a string of its pattern (ASCII digits, int64-sized seq), ``body`` an object."""
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if type(record) is not dict or type(record.get("body")) is not dict or type(record.get("seq")) is not str:
-        return None
-    return record
+    return record if _envelope_ok(record) else None
 
 
 def iter_records(path: str | os.PathLike[str], stats: ScanStats | None = None) -> Iterator[Hit]:
@@ -95,19 +97,21 @@ def iter_file_records(file_path: Path, parsed: ChainFileName, stats: ScanStats |
     """The records of one chain file from byte ``offset`` (the start of line ``line + 1``) to its end."""
     stats = stats if stats is not None else ScanStats()
     try:
-        with open_chain_file(file_path, parsed) as handle:
-            handle.seek(offset)
-            for number, raw in enumerate(handle, start=line + 1):
-                stats.lines += 1
-                record = parse_record(raw)
-                if record is None:
-                    stats.unparsed += 1
-                else:
-                    yield Hit(parsed.name, number, offset, record)
-                offset += len(raw)
-    except (OSError, EOFError):
+        handle = open_chain_file(file_path)
+    except (NotRegularFile, OSError):
         stats.unparsed += 1
-    stats.bytes += file_path.stat().st_size
+        return
+    with handle:
+        for number, raw in enumerate(iter_lines(handle, parsed.compressed, start=offset, first_line=line + 1),
+                                     start=line + 1):
+            stats.lines += 1
+            record = parse_record(raw) if type(raw) is bytes else None
+            if record is None:
+                stats.unparsed += 1
+            else:
+                yield Hit(parsed.name, number, offset, record)
+            offset += len(raw) if type(raw) is bytes else raw.length
+        stats.bytes += handle.size
 
 
 def iter_needle(path: str | os.PathLike[str], needle: bytes | tuple[bytes, ...],
@@ -118,11 +122,13 @@ def iter_needle(path: str | os.PathLike[str], needle: bytes | tuple[bytes, ...],
     needles = (needle,) if isinstance(needle, bytes) else needle
     for file_path, parsed in chain_files(path):
         try:
-            with open_chain_file(file_path, parsed) as handle:
-                yield from _needle_in_file(handle, parsed.name, needles, stats)
-        except (OSError, EOFError):
+            handle = open_chain_file(file_path)
+        except (NotRegularFile, OSError):
             stats.unparsed += 1
-        stats.bytes += file_path.stat().st_size
+            continue
+        with handle:
+            yield from _needle_in_file(handle, parsed, needles, stats)
+            stats.bytes += handle.size
 
 
 def _line_starts(chunk: bytes, needle: bytes) -> Iterator[int]:
@@ -136,19 +142,18 @@ def _line_starts(chunk: bytes, needle: bytes) -> Iterator[int]:
         pos = chunk.find(needle, end)
 
 
-def _needle_in_file(handle: IO[bytes], name: str, needles: tuple[bytes, ...], stats: ScanStats) -> Iterator[Hit]:
-    base_offset, base_line, carry = 0, 0, b""
-    while True:
-        block = handle.read(BLOCK)
-        data = carry + block if carry else block
-        if not block:
-            cut = len(data)  # a last line without newline (torn) is still looked at
-        else:
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                carry = data
-                continue
-        chunk, carry = data[:cut], data[cut:]
+def _needle_in_file(handle: TrailFile, parsed: ChainFileName, needles: tuple[bytes, ...],
+                    stats: ScanStats) -> Iterator[Hit]:
+    """Search chunks of whole lines (bounded, §2.1); an unreadable line counts as one line, not parsed."""
+    name = parsed.name
+    base_offset, base_line = 0, 0
+    for chunk in iter_line_blocks(handle, parsed.compressed):
+        if type(chunk) is not bytes:
+            stats.lines += 1
+            stats.unparsed += 1
+            base_line += 1
+            base_offset += chunk.length
+            continue
         starts = list(_line_starts(chunk, needles[0])) if len(needles) == 1 else \
             sorted({s for n in needles for s in _line_starts(chunk, n)})
         line, counted_to = base_line, 0
@@ -162,19 +167,24 @@ def _needle_in_file(handle: IO[bytes], name: str, needles: tuple[bytes, ...], st
             else:
                 yield Hit(name, line + 1, base_offset + start, record)
         newlines = chunk.count(b"\n")
-        stats.lines += newlines + (1 if not block and chunk and not chunk.endswith(b"\n") else 0)
-        base_line += newlines
+        torn = 0 if chunk.endswith(b"\n") else 1  # a last line without newline (torn) is still looked at
+        stats.lines += newlines + torn
+        base_line += newlines + torn
         base_offset += len(chunk)
-        if not block:
-            return
 
 
 def read_line_at(path: Path, parsed: ChainFileName, offsets: list[int]) -> Iterator[tuple[int, bytes]]:
-    """The lines starting at ``offsets`` (ascending) of one chain file; ``.gz`` files are decompressed up to them."""
-    with open_chain_file(path, parsed) as handle:
+    """The lines starting at ``offsets`` (ascending) of one chain file, each with its ``\\n``; ``b""`` where no
+    whole, readable line starts (a ``.gz`` is decompressed once, up to the last offset)."""
+    try:
+        handle = open_chain_file(path)
+    except (NotRegularFile, OSError):
         for offset in offsets:
-            handle.seek(offset)
-            yield offset, handle.readline()
+            yield offset, b""
+        return
+    with handle:
+        for offset, raw in lines_at(handle, parsed.compressed, offsets):
+            yield offset, raw if type(raw) is bytes else b""
 
 
 def needle_for(member: str, value: str) -> bytes | None:
