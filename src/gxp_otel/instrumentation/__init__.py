@@ -112,6 +112,10 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             otel_logger, capture, self._statistics, kwargs.get("event_filter"), kwargs.get("event_router")
         )
         self._providers = (tracer_provider, logger_provider)
+        from gxp_otel.instrumentation.gamp_policy import RunPolicies
+
+        self._policies = RunPolicies()  # GAMP risk-based capture, per run
+        capture.policies = self._recorder.policies = self._policies
         install_first(tracer_provider, AttributionSpanProcessor())
         install_first(logger_provider, AttributionLogRecordProcessor())
         # The acting agent of a multi-agent run wins over the static agent_id: in front of the attribution.
@@ -123,6 +127,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         install_first(logger_provider, ActingAgentLogRecordProcessor(self._agents))
         # Secrets and the cap on every span and log record, before any exporter: these go in front of everything.
         self._sanitizer = RecordSanitizer(max_chars=capture.max_chars, statistics=self._statistics)
+        self._sanitizer.policies = self._policies
         install_first(tracer_provider, RedactionSpanProcessor(self._sanitizer))
         install_first(logger_provider, RedactionLogRecordProcessor(self._sanitizer))
 
@@ -137,7 +142,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             openinference.instrument(tracer_provider=tracer_provider, config=trace_config, skip_dep_check=True)
 
         enricher = WorkflowSpanEnricher(capture, self._recorder, self._statistics, self._sanitizer,
-                                        self._agents)
+                                        self._agents, self._policies)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_input", enricher.process_input)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_output", enricher.process_output)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)

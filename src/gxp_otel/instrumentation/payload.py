@@ -72,6 +72,7 @@ class PayloadCapture:
     def __init__(self, *, max_chars: int = 4096, capture_content: bool = True) -> None:
         self.max_chars = max(16, int(max_chars))
         self.capture_content = capture_content
+        self.policies: Any = None  # gamp_policy.RunPolicies: a run whose policy hashes payloads records no text
         self._recent: dict[int, tuple[Any, CapturedPayload]] = {}
 
     def capture_event(self, event: Any) -> CapturedPayload:
@@ -99,7 +100,7 @@ class PayloadCapture:
             data = f"<unencodable {type(value).__name__}: {exc!r}>"
             coerced.append(f": not-json-type:{type(value).__name__}")
             raw = orjson.dumps(data)
-        if not self.capture_content:
+        if not self.capture_content or (self.policies is not None and self.policies.current().hashes_payloads):
             digest = hashlib.sha256(raw).hexdigest()
             return CapturedPayload(REDACTED, REDACTED, digest, len(raw), False, True, tuple(coerced))
         text = raw.decode("utf-8")

@@ -39,13 +39,17 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Status
 
+from gxp_otel.instrumentation.gamp_policy import PAYLOAD_PREFIXES
 from gxp_otel.instrumentation.secrets import redact_secrets
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 REDACTED_KEYS = "gxp.capture.redacted"
 TRUNCATED_KEYS = "gxp.capture.truncated"
+HASHED_KEYS = "gxp.capture.hashed"  # payload attributes replaced by their hash under a `hashed` GAMP policy
+HIDDEN = "__REDACTED__"
+RUN_ID_KEY = "gxp.workflow.run_id"
 OWN_SCOPE = "gxp_otel.instrumentation"  # the stream-event logger: bodies come from the payload capture
-_OWN_KEYS = frozenset({REDACTED_KEYS, TRUNCATED_KEYS, "gxp.event.payload"})
+_OWN_KEYS = frozenset({REDACTED_KEYS, TRUNCATED_KEYS, HASHED_KEYS, "gxp.event.payload"})
 
 
 class RecordSanitizer:
@@ -55,6 +59,7 @@ class RecordSanitizer:
         self.max_chars = max(16, int(max_chars))
         self.statistics = statistics
         self._clean: dict[int, frozenset[str]] = {}
+        self.policies: Any = None  # gamp_policy.RunPolicies
 
     # -- keys the payload capture already produced -------------------------------------------------------------
     def mark_clean(self, span_id: int, keys: Any) -> None:
@@ -83,26 +88,42 @@ class RecordSanitizer:
             return [self.value(f"{key}/{i}", item, redacted, truncated) for i, item in enumerate(value)]
         return value
 
-    def attributes(self, attributes: Mapping[str, Any] | None, skip: frozenset[str] = frozenset()) -> dict | None:
-        """A sanitised copy of `attributes` with the `gxp.capture.*` lists added, or None when nothing changed."""
+    def attributes(self, attributes: Mapping[str, Any] | None, skip: frozenset[str] = frozenset(),
+                   hash_payloads: bool = False) -> dict | None:
+        """A sanitised copy of `attributes` with the `gxp.capture.*` lists added, or None when nothing changed.
+        With `hash_payloads` (a GAMP policy's `hashed`), payload attributes become `__REDACTED__`, their size and
+        SHA-256 listed in `gxp.capture.hashed`."""
         if not attributes:
             return None
         redacted: list[str] = []
         truncated: list[str] = []
+        hashed: list[str] = []
         out: dict[str, Any] = {}
         for key, item in attributes.items():
-            out[key] = item if key in skip or key in _OWN_KEYS else self.value(key, item, redacted, truncated)
-        if not (redacted or truncated):
+            if key in skip or key in _OWN_KEYS:
+                out[key] = item
+            elif hash_payloads and isinstance(item, str) and item != HIDDEN and key.startswith(PAYLOAD_PREFIXES):
+                raw = item.encode("utf-8", "surrogatepass")
+                hashed.append(f"{key} size={len(raw)} sha256={hashlib.sha256(raw).hexdigest()}")
+                out[key] = HIDDEN
+            else:
+                out[key] = self.value(key, item, redacted, truncated)
+        if not (redacted or truncated or hashed):
             return None
         _extend(out, REDACTED_KEYS, redacted)
         _extend(out, TRUNCATED_KEYS, truncated)
+        _extend(out, HASHED_KEYS, hashed)
         return out
 
     # -- records ------------------------------------------------------------------------------------------------
     def sanitize_span(self, span: ReadableSpan) -> None:
         """Replace `span`'s attributes, events and status description by sanitised ones (only when changed)."""
         skip = self._clean.pop(span.context.span_id, frozenset()) if span.context is not None else frozenset()
-        new = self.attributes(span.attributes, skip)
+        hash_payloads = False
+        if self.policies is not None and span.attributes:
+            run_id = span.attributes.get(RUN_ID_KEY)
+            hash_payloads = run_id is not None and self.policies.of(run_id).hashes_payloads
+        new = self.attributes(span.attributes, skip, hash_payloads)
         if new is not None:
             old = span._attributes
             replacement = BoundedAttributes(maxlen=None, attributes=new, immutable=True)

@@ -49,6 +49,7 @@ HITL_ACTION = "gxp.hitl.action"
 HITL_RESPONDER = "gxp.hitl.responder"
 HITL_DECISION = "gxp.hitl.decision"  # declared | e-signed | automated
 HITL_SENDER = "gxp.hitl.sender"
+SIGNATURE_MISSING = "gxp.hitl.signature_missing"  # the run's GAMP policy requires an e-signature; there is none
 OUTCOME = "gxp.workflow.outcome"  # completed | cancelled | suspended | interrupted (errors: status ERROR)
 RUN_CONTEXT_KEYS = frozenset({CORRELATION_ID, SESSION_ID, GAMP_CATEGORY, RISK_LEVEL})
 
@@ -161,6 +162,7 @@ class StreamEventRecorder:
         self.router = router
         self.run_spans = RunSpans()
         self.coalescer = StreamCoalescer()
+        self.policies: Any = None  # gamp_policy.RunPolicies
 
     def record(
         self,
@@ -261,6 +263,11 @@ class StreamEventRecorder:
             else:
                 extra = {HITL_ACTION: "automated-response", HITL_DECISION: "automated",
                          HITL_SENDER: current_step_name() or "application"}
+            if self.policies is not None:
+                policy = self.policies.of(run_id)
+                extra["gxp.capture.policy"] = policy.name
+                if responder and policy.signature_required and extra[HITL_DECISION] != "e-signed":
+                    extra[SIGNATURE_MISSING] = True
             run_context = self.run_spans.context_of(run_id)
             for key, value in {**(run_attribution or {}), **(run_context[1] if run_context else {})}.items():
                 if key in RUN_CONTEXT_KEYS:

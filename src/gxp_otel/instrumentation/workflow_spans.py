@@ -36,7 +36,8 @@ from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from gxp_otel.attribution import AGENT_ID, RUN_ID, block_attributes, restore_block_attributes
+from gxp_otel.attribution import AGENT_ID, RUN_ID, block_attributes, current_attributes, restore_block_attributes
+from gxp_otel.instrumentation.gamp_policy import RunPolicies
 from gxp_otel.instrumentation.acting_agents import HANDOFF_FROM, HANDOFF_TO, ActingAgents, AgentHandoff
 from gxp_otel.instrumentation.context_carrier import CONTINUES, LINK_TYPE, RESUMED_FROM, continues, resumed_from
 from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
@@ -82,9 +83,11 @@ class WorkflowSpanEnricher:
     onto the SDK span."""
 
     def __init__(self, capture: PayloadCapture, recorder: StreamEventRecorder, statistics: TelemetryStatistics,
-                 sanitizer: RecordSanitizer | None = None, agents: ActingAgents | None = None) -> None:
+                 sanitizer: RecordSanitizer | None = None, agents: ActingAgents | None = None,
+                 policies: RunPolicies | None = None) -> None:
         self.capture = capture
         self.agents = agents or ActingAgents()
+        self.policies = policies or RunPolicies()
         self.recorder = recorder
         self.statistics = statistics
         self.sanitizer = sanitizer
@@ -139,10 +142,12 @@ class WorkflowSpanEnricher:
         run_id = get_current_run_id()
         if run_id:
             self.recorder.run_spans.opened(run_id, span._otel_span, dict(block_attributes()))
+        policy = self.policies.start(run_id, current_attributes())  # before any payload of the run is captured
         self.statistics.run("started")
         if not sdk_span.is_recording():
             return
-        attributes: dict[str, Any] = {"gxp.workflow.class": f"{cls.__module__}.{cls.__qualname__}"}
+        attributes: dict[str, Any] = {"gxp.workflow.class": f"{cls.__module__}.{cls.__qualname__}",
+                                      **policy.attributes()}
         if run_id and not (sdk_span.attributes or {}).get(RUN_ID):  # normally set by the attribution processor
             attributes[RUN_ID] = run_id
         previous_run = resumed_from.get()
