@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,18 @@ from pathlib import Path
 
 import pytest
 from review_cli import ARTIFACTS, ROOT, VECTORS, gxp
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_index_key(tmp_path_factory: pytest.TempPathFactory):
+    """Index MAC keys go to a session directory, not the account's home (the CLI processes inherit this)."""
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
 
 
 @pytest.fixture(scope="session")

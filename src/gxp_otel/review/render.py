@@ -201,12 +201,14 @@ def _charts(data: dict[str, Any]) -> str:
 
 
 def _embed(data: dict[str, Any]) -> str:
-    text = json.dumps(_visible_strings(data), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_review(data: dict[str, Any], dashboards: Path | None = None) -> str:
-    """The whole page as one string."""
+    """The whole page as one string; every string from the trail has its control and bidi characters made visible
+    first (charts, tables and the embedded data alike)."""
+    data = _visible_strings(data)
     dashboards = dashboards or _dashboards()
     template = Template((dashboards / "review.html").read_text(encoding="utf-8"))
     status = "VERIFIED" if data["integrity"]["ok"] else "NOT VERIFIED"
@@ -218,7 +220,7 @@ def render_review(data: dict[str, Any], dashboards: Path | None = None) -> str:
         trail=_e(data["trail"]),
         generated=_e(data["generated"]),
         tool=_e(data["tool"]),
-        scope=_e(data["scope"]),
+        scope=_e(f"{data['scope']}; found by {data.get('found_by', 'scan')}"),
         integrity=_integrity(data),
         cards=_cards(data),
         charts=_charts(data),
