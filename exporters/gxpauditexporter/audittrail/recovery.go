@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
@@ -36,48 +35,6 @@ type tail struct {
 	tornBytes        int
 	quarantineFile   string
 	quarantineSHA256 string
-}
-
-// acquireStream takes the exclusive flock of the stream's lock file; without a stream id it takes the first free
-// "<host>.N" (host reduced to the allowed characters), so a restarted process resumes its own chain.
-func acquireStream(dir *trailDir, stream, host string) (*os.File, string, error) {
-	candidates := []string{stream}
-	if stream == "" {
-		var b strings.Builder
-		for _, c := range host {
-			if c < 0x80 && (c == '.' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')) {
-				b.WriteRune(c)
-			} else {
-				b.WriteByte('_')
-			}
-		}
-		base := b.String()
-		if len(base) > 56 {
-			base = base[:56]
-		}
-		if base == "" {
-			base = "host"
-		}
-		candidates = candidates[:0]
-		for n := 0; n < 10_000; n++ {
-			candidates = append(candidates, base+"."+strconv.Itoa(n))
-		}
-	}
-	for _, candidate := range candidates {
-		f, err := dir.open(auditformat.LockFileName(candidate), os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, "", err
-		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
-				continue
-			}
-			return nil, "", err
-		}
-		return f, candidate, nil
-	}
-	return nil, "", fmt.Errorf("%s: stream %q is held by another writer", dir.path, stream)
 }
 
 // streamFiles lists the stream's chain files in (index, plain before .gz) order.
@@ -111,17 +68,22 @@ func (w *Writer) openStream() error {
 	w.seq, w.head, w.recordsSinceCheckpoint = -1, auditformat.Hash{}, 0
 	w.lastCheckpoint = time.Now()
 	var t *tail
+	var newest *os.File // the newest plain chain file, locked before recovery may truncate it (§8)
+	if len(files) > 0 && !files[len(files)-1].Compressed {
+		if newest, err = w.lockedChainFile(files[len(files)-1].Plain(), os.O_RDWR|os.O_APPEND, 0); err != nil {
+			return err
+		}
+	}
 	if len(files) > 0 {
-		if t, err = recoverTail(w.dir, w.opts.Stream, files); err != nil {
+		if t, err = recoverTail(w.dir, w.opts.Stream, files, newest); err != nil {
+			closeFile(newest)
 			return err
 		}
 	}
 	if t == nil || t.seq < 0 {
-		size := int64(-1)
-		if t != nil {
-			size = 0
-		}
-		if err := w.openFile(1, size); err != nil {
+		if newest != nil {
+			w.adoptFile(newest, files[len(files)-1].Index, 0)
+		} else if err := w.openFile(1); err != nil {
 			return err
 		}
 		w.streamFormat, w.streamRetention = auditformat.FormatVersion, strconv.Itoa(w.opts.RetentionDays)
@@ -133,14 +95,14 @@ func (w *Writer) openStream() error {
 	}
 	w.seq, w.head = t.seq, t.head
 	w.resumeIdentity()
-	newest := files[len(files)-1]
 	if t.needsNewFile {
-		err = w.openFile(newest.Index+1, -1)
+		err = w.openFile(files[len(files)-1].Index + 1) // locked before the newest one is released
+		closeFile(newest)
+		if err != nil {
+			return err
+		}
 	} else {
-		err = w.openFile(newest.Index, t.size)
-	}
-	if err != nil {
-		return err
+		w.adoptFile(newest, files[len(files)-1].Index, t.size)
 	}
 	if w.compressor != nil {
 		closed := files[:len(files)-1]
@@ -207,7 +169,8 @@ func memberString(v *auditformat.Value, name string) string {
 
 // recoverTail finds the last valid record of the stream; a torn final line of the newest file is copied to a
 // quarantine file, fsynced, and only then cut from the chain file (§9).
-func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile) (*tail, error) {
+// newestFile is the newest plain file, opened read-write and locked by the caller (nil when the newest is a .gz).
+func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile, newestFile *os.File) (*tail, error) {
 	newest := files[len(files)-1]
 	if newest.Compressed {
 		rec, err := lastRecordOf(dir, newest)
@@ -217,7 +180,7 @@ func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile) (*
 		return &tail{seq: int64(rec.Seq), head: mustHash(rec.Hash), clean: isClose(rec), needsNewFile: true}, nil
 	}
 	path := dir.join(newest.Plain())
-	data, offset, size, err := lastLines(dir, newest.Plain())
+	data, offset, size, err := lastLines(newestFile)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +220,7 @@ func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile) (*
 			return nil, err
 		}
 		crashPoint("recovery-torn-quarantined")
-		if err := truncateSync(dir, newest.Plain(), goodEnd); err != nil {
+		if err := truncateSync(newestFile, goodEnd); err != nil {
 			return nil, err
 		}
 		crashPoint("recovery-torn-cut")
@@ -283,14 +246,9 @@ func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile) (*
 	return t, nil
 }
 
-// lastLines returns the trailing bytes of path holding at least its last two complete lines (or the whole file),
+// lastLines returns the trailing bytes of f holding at least its last two complete lines (or the whole file),
 // their offset in the file and the file size.
-func lastLines(dir *trailDir, name string) ([]byte, int64, int64, error) {
-	f, err := dir.open(name, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	defer f.Close()
+func lastLines(f *os.File) ([]byte, int64, int64, error) {
 	info, err := f.Stat()
 	if err != nil {
 		return nil, 0, 0, err
@@ -406,13 +364,8 @@ func quarantine(dir *trailDir, stream string, index int, seq uint64, data []byte
 	return name, dir.sync()
 }
 
-// truncateSync cuts the regular file name of dir to size and fsyncs it.
-func truncateSync(dir *trailDir, name string, size int64) error {
-	f, err := dir.open(name, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+// truncateSync cuts the file to size and fsyncs it.
+func truncateSync(f *os.File, size int64) error {
 	if err := f.Truncate(size); err != nil {
 		return err
 	}

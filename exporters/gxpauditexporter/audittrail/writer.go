@@ -547,15 +547,15 @@ func openAppend(dir *trailDir, name string) (*os.File, error) {
 }
 
 func (w *Writer) rotate() error {
-	closed := auditformat.ChainFileName(w.opts.Stream, w.index)
-	if err := w.file.Close(); err != nil {
-		return err
-	}
-	crashPoint("rotation-file-closed")
-	if err := w.openFile(w.index+1, -1); err != nil {
+	closed, previous := auditformat.ChainFileName(w.opts.Stream, w.index), w.file
+	if err := w.openFile(w.index + 1); err != nil { // the new file is locked before the closed one is released
 		return err
 	}
 	crashPoint("rotation-file-created")
+	if err := previous.Close(); err != nil {
+		return err
+	}
+	crashPoint("rotation-file-closed")
 	w.stats.Rotations++
 	if w.compressor != nil {
 		w.compressor.submit(closed)
@@ -563,24 +563,22 @@ func (w *Writer) rotate() error {
 	return nil
 }
 
-// openFile opens chain file index for appending: a new file when existingSize < 0 (created exclusively, its
-// directory entry fsynced), else an existing one of that size.
-func (w *Writer) openFile(index int, existingSize int64) error {
-	flags := os.O_WRONLY | os.O_APPEND
-	if existingSize < 0 {
-		flags |= os.O_CREATE | os.O_EXCL
-	}
-	f, err := w.dir.open(auditformat.ChainFileName(w.opts.Stream, index), flags, 0o600)
+// openFile creates chain file index (exclusively, its directory entry fsynced), locked, and makes it the file
+// appended to; the previous file, if any, is left to the caller.
+func (w *Writer) openFile(index int) error {
+	f, err := w.lockedChainFile(auditformat.ChainFileName(w.opts.Stream, index), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	w.file, w.index, w.size, w.day = f, index, max(existingSize, 0), -1
+	w.adoptFile(f, index, 0)
+	return w.dir.sync()
+}
+
+// adoptFile makes f, chain file index opened for appending and locked, of size bytes, the file appended to.
+func (w *Writer) adoptFile(f *os.File, index int, size int64) {
+	w.file, w.index, w.size, w.day = f, index, size, -1
 	w.gen++
 	w.syncedSize = w.size
-	if existingSize < 0 {
-		return w.dir.sync()
-	}
-	return nil
 }
 
 func utcDay(ns int64) int64 {
