@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -19,13 +21,15 @@ import (
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditbody"
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/audittrail"
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/internal/metadata"
 )
 
 // auditExporter owns one stream writer, shared by the traces and logs exporters created from the same
 // configuration: one component id, one stream, one chain.
 type auditExporter struct {
-	cfg    *Config
-	logger *zap.Logger
+	cfg       *Config
+	logger    *zap.Logger
+	telemetry component.TelemetrySettings
 
 	mu      sync.Mutex
 	users   int
@@ -33,6 +37,8 @@ type auditExporter struct {
 	stop    chan struct{}
 	ticker  sync.WaitGroup
 	witness *witnessShipper // nil without checkpoint.witness.endpoint
+	metrics *metadata.TelemetryBuilder
+	active  atomic.Pointer[audittrail.Writer] // the open writer, for observe (which must not take mu)
 
 	encoders sync.Pool // *bodyBatch
 }
@@ -48,7 +54,7 @@ func sharedExporter(cfg *Config, set exporter.Settings) *auditExporter {
 	defer exporters.Unlock()
 	e := exporters.byConfig[cfg]
 	if e == nil {
-		e = &auditExporter{cfg: cfg, logger: set.Logger}
+		e = &auditExporter{cfg: cfg, logger: set.Logger, telemetry: set.TelemetrySettings}
 		e.encoders.New = func() any { return &bodyBatch{} }
 		exporters.byConfig[cfg] = e
 	}
@@ -74,7 +80,14 @@ func (e *auditExporter) start(_ context.Context, _ component.Host) error {
 		e.users--
 		return fmt.Errorf("gxpaudit: %w", err)
 	}
-	e.writer, e.stop = w, make(chan struct{})
+	metrics, err := metadata.NewTelemetryBuilder(e.telemetry, e.observe)
+	if err != nil {
+		_ = w.Close()
+		e.users--
+		return fmt.Errorf("gxpaudit: telemetry: %w", err)
+	}
+	e.writer, e.stop, e.metrics = w, make(chan struct{}), metrics
+	e.active.Store(w)
 	e.ticker.Add(1)
 	go e.tick(w, e.stop)
 	if e.cfg.Checkpoint.Witness.Endpoint != "" {
@@ -99,6 +112,8 @@ func (e *auditExporter) shutdown(context.Context) error {
 	}
 	close(e.stop)
 	e.ticker.Wait()
+	e.active.Store(nil)
+	e.metrics.Shutdown()
 	err := e.writer.Close()
 	e.writer = nil
 	if e.witness != nil { // the close checkpoint; if the witness is down it is re-sent at the next start
@@ -131,10 +146,27 @@ func (e *auditExporter) tick(w *audittrail.Writer, stop <-chan struct{}) {
 	}
 }
 
-func (e *auditExporter) current() *audittrail.Writer {
+func (e *auditExporter) current() (*audittrail.Writer, *metadata.TelemetryBuilder) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.writer
+	return e.writer, e.metrics
+}
+
+// observe reads the writer's cumulative statistics and the age of its last checkpoint line for the collector's
+// own metrics (metadata.yaml); called by the meter at every collection.
+func (e *auditExporter) observe() metadata.Observation {
+	w := e.active.Load()
+	if w == nil {
+		return metadata.Observation{}
+	}
+	st := w.Stats()
+	obs := metadata.Observation{Records: st.Records, Bytes: st.Bytes, Fsyncs: st.Fsyncs, Gaps: st.Gaps,
+		Lost: st.Lost, Errors: st.Errors}
+	if info, err := os.Stat(filepath.Join(e.cfg.Directory, auditformat.CheckpointFileName(w.Stream()))); err == nil {
+		obs.HasCheckpoint = true
+		obs.CheckpointAgeSeconds = time.Since(info.ModTime()).Seconds()
+	}
+	return obs
 }
 
 // bodyBatch holds the canonical bodies of one export call in one buffer.
@@ -167,12 +199,14 @@ func (e *auditExporter) append(kind string, b *bodyBatch) error {
 	if len(b.ends) == 0 {
 		return nil
 	}
-	w := e.current()
+	w, metrics := e.current()
 	if w == nil {
 		return consumererror.NewPermanent(errors.New("gxpaudit: the audit trail writer is not open"))
 	}
 	b.bodies = auditbody.Split(b.bodies[:0], b.buf, b.ends)
+	started := time.Now()
 	err := w.Append(kind, b.bodies)
+	metrics.ExporterGxpauditAppendDuration.Record(context.Background(), time.Since(started).Seconds())
 	if errors.Is(err, audittrail.ErrClosed) {
 		return consumererror.NewPermanent(err)
 	}

@@ -63,6 +63,7 @@ class Collector:
         self.audit_dir = self.work / "audit"
         self.state_dir = self.work / "state"
         self.http_port, self.grpc_port, self.health_port = free_port(), free_port(), free_port()
+        self.metrics_port = free_port()
         self.log_path = self.work / "otelcol.log"
         self._tls_context: ssl.SSLContext | None = None
 
@@ -78,6 +79,7 @@ class Collector:
             "GXP_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.http_port}",
             "GXP_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc_port}",
             "GXP_HEALTH_ENDPOINT": f"127.0.0.1:{self.health_port}",
+            "GXP_METRICS_PORT": str(self.metrics_port),
             "GXP_PHOENIX_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # no Phoenix here: that pipeline only retries
             **self.issuer.env(),
             **(self.pki.env() if self.pki else {}),
