@@ -78,3 +78,26 @@ def test_attribution_travels_through_the_propagation_context_to_a_fresh_context(
     assert resumed_ctx.trace_id == caller.get_span_context().trace_id
     assert attrs["enduser.id"] == "alice"
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def test_openinference_using_user_session_and_metadata_attribute_the_stream_event_log_records_too(telemetry):
+    """13.5: OpenInference's context managers attribute its spans; the stream-event log records of the same run
+    must carry the same user and session (ALCOA+ Attributable reads `user.id`)."""
+    import asyncio as _asyncio
+
+    from openinference.instrumentation import using_metadata, using_session, using_user
+
+    from instr_helpers import ThreeStep, run_collecting
+
+    async def go():
+        with using_user("oi.user"), using_session("oi-session-7"), using_metadata({"batch": "B-7"}):
+            return await run_collecting(ThreeStep(timeout=10), n=1)
+
+    _asyncio.run(go())
+    records = [r for r in telemetry.log_records() if r.event_name == "Progress"]
+    assert len(records) == 3
+    for record in records:
+        assert record.attributes["user.id"] == "oi.user"
+        assert record.attributes["session.id"] == "oi-session-7"
+        assert '"batch"' in record.attributes["metadata"]
+    assert telemetry.span_named("ThreeStep.run").attributes["user.id"] == "oi.user"

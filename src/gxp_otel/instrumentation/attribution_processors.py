@@ -4,6 +4,11 @@ They run first in their provider's pipeline (installed at the front), so exporte
 (the compliance exporters behind a SimpleSpanProcessor, say) already see the attributes. Values set explicitly on a
 record win over the attribution context. The workflow run id (`gxp.workflow.run_id`) is added to anything started
 inside a workflow run, including LLM spans and Python log records from steps.
+
+Log records also get what OpenInference's `using_user`, `using_session`, `using_metadata`, `using_tags` and
+`using_attributes` put in the OTel context (`user.id`, `session.id`, `metadata`, `tag.tags`, ...; read with
+OpenInference's public `get_attributes_from_context`): OpenInference stamps them on its spans only, so stream-event
+and bridged log records written under them would otherwise not be attributable. gxp-otel's own attribution wins.
 """
 
 from __future__ import annotations
@@ -15,6 +20,13 @@ from opentelemetry.sdk._logs import LogRecordProcessor
 from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from gxp_otel.attribution import RUN_ID, current_attributes
+
+try:  # OpenInference's context attributes (using_user / using_session / using_metadata ...)
+    from openinference.instrumentation import get_attributes_from_context
+except ImportError:  # pragma: no cover - OpenInference is a declared dependency of the instrumentation
+
+    def get_attributes_from_context() -> Any:
+        return ()
 
 try:  # the run id of the workflow run this code executes in
     from workflows.plugins.basic import get_current_run_id
@@ -45,6 +57,8 @@ class AttributionSpanProcessor(SpanProcessor):
 class AttributionLogRecordProcessor(LogRecordProcessor):
     def on_emit(self, log_record: Any) -> None:
         attributes = attribution_now()
+        for key, value in get_attributes_from_context():
+            attributes.setdefault(key, value)
         if not attributes:
             return
         record = log_record.log_record
