@@ -21,8 +21,19 @@ PRINCIPLES = (
     "available",
 )
 EXAMPLES = 10
-_TRACE = re.compile(r"^([0-9a-f]{32})?$")
-_SPAN = re.compile(r"^([0-9a-f]{16})?$")
+_TRACE = re.compile(r"\A([0-9a-f]{32})?\Z", re.ASCII)
+_SPAN = re.compile(r"\A([0-9a-f]{16})?\Z", re.ASCII)
+_NANOS = re.compile(r"\A(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
+_INT64_MAX = 2**63 - 1
+
+
+def _nanos(value: object) -> int | None:
+    """An event time as recorded (§5: a decimal string, an int64): its value, or None for anything else (a number
+    too large for int64 such as 10**25, non-ASCII digits, a list...)."""
+    if type(value) is not str or _NANOS.match(value) is None:
+        return None
+    number = int(value)
+    return number if number <= _INT64_MAX else None
 
 
 class AlcoaAssessment:
@@ -56,7 +67,8 @@ class AlcoaAssessment:
         body = record["body"]
         where = (file, line, int(record["seq"]))
         gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
-        self._mark("attributable", bool(gxp.get("user_id") or gxp.get("agent_id")), where, "no user id or agent id")
+        who = [gxp.get(member) for member in ("user_id", "agent_id")]
+        self._mark("attributable", any(type(w) is str and w for w in who), where, "no user id or agent id")
         self._mark("legible", True, where)
         self._contemporaneous(record, body, where)
         self._mark("original", original, where, "the record's chain link did not verify")
@@ -98,22 +110,28 @@ class AlcoaAssessment:
             event = body.get("time_unix_nano", "0")
             if event == "0":
                 event = body.get("observed_time_unix_nano", "0")
-        if recorded is None or not str(event).isdigit() or event == "0":
-            self._mark("contemporaneous", False, where, "no event time")
+        event_ns = _nanos(event)
+        if recorded is None or not event_ns:
+            self._mark("contemporaneous", False, where, "no event time" if event in ("0", None) else
+                       "the event time is not a decimal int64 of nanoseconds")
             return
-        delay = recorded - int(event)
+        delay = recorded - event_ns
         ok = -self._max_skew <= delay <= self._max_delay
         self._mark("contemporaneous", ok, where, f"recorded {delay / 1e9:.3f} s after the event")
 
     def _accurate(self, kind: str, body: dict, where) -> None:
         reasons = []
-        if body.get("coerced"):
-            reasons.append(f"coerced values: {', '.join(body['coerced'][:3])}")
+        coerced = body.get("coerced")
+        if coerced:
+            shown = coerced[:3] if isinstance(coerced, list) else [coerced]
+            reasons.append(f"coerced values: {', '.join(map(str, shown))}")
         if not _TRACE.match(str(body.get("trace_id", ""))) or not _SPAN.match(str(body.get("span_id", ""))):
             reasons.append("invalid trace or span id")
         if kind == "span":
-            start, end = str(body.get("start_time_unix_nano", "")), str(body.get("end_time_unix_nano", ""))
-            if not (start.isdigit() and end.isdigit() and int(end) >= int(start)):
+            start, end = _nanos(body.get("start_time_unix_nano")), _nanos(body.get("end_time_unix_nano"))
+            if start is None or end is None:
+                reasons.append("span start or end time is not a decimal int64 of nanoseconds")
+            elif end < start:
                 reasons.append("span ends before it starts")
         self._mark("accurate", not reasons, where, "; ".join(reasons))
 

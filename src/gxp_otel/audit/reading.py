@@ -40,13 +40,17 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _GZIP_ONLY = 16 + zlib.MAX_WBITS
 
 
-class NotRegularFile(Exception):
-    """A name in the trail directory that is not a regular file (``what`` says what it is); it was not read."""
+class NotRegularFile(OSError):
+    """A name in the trail directory that is not a regular file (``what`` says what it is); it was not read.
+    An ``OSError``, so a caller that reports unreadable files reports this one too."""
 
     def __init__(self, name: str, what: str) -> None:
         super().__init__(f"{name} is {what}, not a regular file: not read")
         self.name = name
         self.what = what
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 @dataclass(frozen=True)

@@ -66,9 +66,18 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_NANOS = re.compile(r"\A[1-9][0-9]{0,18}\Z", re.ASCII)
+
+
 def nanos_to_time(value: Any) -> str:
-    text = str(value or "")
-    return format_time_ns(int(text)) if text.isdigit() and text != "0" else ""
+    """The recorded form of an event time in ns (a decimal string); ``""`` for none, ``"0"``, or anything that is
+    not an ASCII decimal a datetime can hold (10**25 ns, Unicode digits)."""
+    if type(value) is not str or _NANOS.match(value) is None:
+        return ""
+    try:
+        return format_time_ns(int(value))
+    except (ValueError, OverflowError, OSError):
+        return ""
 
 
 class RunCollector:

@@ -75,14 +75,46 @@ def open_chain_file(path: Path) -> TrailFile:
     return open_trail_file(path)
 
 
+_INT64_MAX = 2**63 - 1
+_DECIMAL = re.compile(r"\A(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
+_TIMES = ("start_time_unix_nano", "end_time_unix_nano", "time_unix_nano", "observed_time_unix_nano")
+_TEXTS = ("trace_id", "span_id", "name", "event_name", "severity_text")
+
+
 def parse_record(raw: bytes) -> dict | None:
-    """The record on ``raw``, or ``None`` when it does not parse or its envelope (§4) is not well-typed: every
-    envelope member a string of its pattern (ASCII digits, int64-sized seq), ``body`` an object."""
+    """The record on ``raw``, or ``None`` when it does not parse or is not a record the review can read: its
+    envelope (§4) well-typed (every member a string of its pattern, ASCII digits, ``seq`` within int64, ``body`` an
+    object) and the body members the review reads of the §5 types (``gxp`` an object of strings; ids, names and
+    texts strings; times ASCII decimals within int64; ``status``, ``attributes``, ``resource`` objects; ``events`` a
+    list of objects). ``gxp-otel verify`` judges the line; here it is counted as unreadable, never a crash."""
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return record if _envelope_ok(record) else None
+    if not _envelope_ok(record) or (len(record["seq"]) == 19 and int(record["seq"]) > _INT64_MAX):
+        return None
+    return record if _body_readable(record["body"]) else None
+
+
+def _body_readable(body: dict) -> bool:
+    gxp = body.get("gxp", {})
+    if type(gxp) is not dict or any(type(value) is not str for value in gxp.values()):
+        return False
+    for member in _TEXTS:
+        if member in body and type(body[member]) is not str:
+            return False
+    for member in _TIMES:
+        if member in body and not _int64_decimal(body[member]):
+            return False
+    for member in ("status", "attributes", "resource"):
+        if member in body and type(body[member]) is not dict:
+            return False
+    events = body.get("events", [])
+    return type(events) is list and all(type(event) is dict for event in events)
+
+
+def _int64_decimal(value: object) -> bool:
+    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= _INT64_MAX)
 
 
 def iter_records(path: str | os.PathLike[str], stats: ScanStats | None = None) -> Iterator[Hit]:
