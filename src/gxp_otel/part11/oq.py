@@ -4,11 +4,19 @@ Runs the OQ suite shipped in the package (``gxp_otel/part11/oq_suite``) with pyt
 then writes ``oq-evidence.json`` (canonical JSON) and ``oq-evidence.html``: environment, versions, the sha256 of every
 installed package file (installation evidence), each clause with its tests and their outcome. Given a signer key,
 ``oq-evidence.sig.json`` holds an Ed25519 signature (meaning ``authorship``) over the evidence file's sha256.
-The run is isolated: plugin autoloading is off and the user's pytest configuration is ignored.
+The run is isolated, so foreign code cannot fake the evidence: plugin autoloading is off (and ``PYTEST_PLUGINS`` /
+``PYTEST_ADDOPTS`` are cleared), the user's pytest configuration is ignored (``-c`` an empty ini, ``--rootdir`` the
+suite), no ``conftest.py`` is loaded at all (``--noconftest``: one in an ancestor directory of the installed package
+cannot rewrite outcomes; the suite's own fixtures are loaded as the plugin module
+``gxp_otel.part11.oq_suite.conftest``). The evidence records every plugin pytest actually had registered, with its
+file and sha256, and the run FAILs when one is not part of pytest, pluggy or gxp-otel. The installed files are
+checked against the manifest shipped in the wheel (the distribution's ``RECORD``, sha256 per file): a changed,
+missing or unlisted file FAILs the installation; an editable install has no such manifest and says so.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import importlib.metadata as metadata
@@ -76,8 +84,38 @@ class PytestMissing(RuntimeError):
     """pytest is not installed: the OQ cannot run (install the ``dev`` extra: ``pip install 'gxp-otel[dev]'``)."""
 
 
+def _record_sha256(file: Any) -> str | None:
+    """The sha256 hex of a RECORD entry (``sha256=<urlsafe base64>``), or None when it has none."""
+    if file.hash is None or file.hash.mode != "sha256":
+        return None
+    value = file.hash.value
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
+
+
+def _manifest(root: Path) -> dict[str, str] | None:
+    """``{path inside the package: sha256}`` from the installed distribution's RECORD, when it lists the package
+    files at ``root`` (a wheel install); None otherwise (an editable or unpackaged copy)."""
+    try:
+        dist = metadata.distribution("gxp-otel")
+    except metadata.PackageNotFoundError:
+        return None
+    listed = {}
+    for file in dist.files or []:
+        try:
+            located = Path(dist.locate_file(file)).resolve()
+            inside = located.relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+        digest = _record_sha256(file)
+        if digest is not None and not inside.endswith(".pyc"):
+            listed[inside] = digest
+    return listed or None
+
+
 def installation_evidence() -> dict[str, Any]:
-    """The sha256 of every file of the installed ``gxp_otel`` package (bytecode caches excluded), and their digest."""
+    """The sha256 of every file of the installed ``gxp_otel`` package (bytecode caches excluded), their digest, and
+    the check against the wheel's manifest: ``status`` is ``verified``, ``mismatch`` (``problems`` names each
+    changed, missing or unlisted file) or ``no manifest`` (an editable install)."""
     import gxp_otel
 
     root = Path(gxp_otel.__file__).parent
@@ -87,7 +125,32 @@ def installation_evidence() -> dict[str, Any]:
             files.append({"path": path.relative_to(root).as_posix(),
                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
     digest = hashlib.sha256(canonical_json(files)).hexdigest()
-    return {"package_dir": str(root), "files": files, "digest": digest}
+    manifest = _manifest(root)
+    problems: list[str] = []
+    if manifest is None:
+        status = "no manifest (not installed from a wheel: editable or copied); files not checked"
+    else:
+        actual = {f["path"]: f["sha256"] for f in files}
+        problems += [f"changed: {p}" for p in sorted(actual) if p in manifest and manifest[p] != actual[p]]
+        problems += [f"missing: {p}" for p in sorted(manifest) if p not in actual]
+        problems += [f"not in the wheel's manifest: {p}" for p in sorted(actual) if p not in manifest]
+        status = "mismatch" if problems else "verified"
+    return {"package_dir": str(root), "files": files, "digest": digest, "status": status, "problems": problems}
+
+
+def _allowed_plugin_roots() -> list[Path]:
+    import _pytest
+    import pluggy
+    import pytest
+
+    import gxp_otel
+
+    return [Path(m.__file__).resolve().parent for m in (_pytest, pluggy, pytest, gxp_otel)]
+
+
+def _plugin_file(plugin: Any) -> str | None:
+    module = plugin if hasattr(plugin, "__file__") else sys.modules.get(type(plugin).__module__)
+    return getattr(module, "__file__", None)
 
 
 def environment() -> dict[str, Any]:
@@ -112,10 +175,27 @@ def _user() -> str:
 
 
 class _Outcomes:
-    """A pytest plugin collecting each test's outcome (the call phase, or the failing setup/teardown)."""
+    """A pytest plugin collecting each test's outcome (the call phase, or the failing setup/teardown) and, once the
+    session starts, every plugin pytest has registered (conftest modules included) with its file and sha256."""
 
     def __init__(self) -> None:
         self.results: dict[str, dict[str, Any]] = {}
+        self.plugins: list[dict[str, str]] = []
+
+    def pytest_sessionstart(self, session) -> None:  # noqa: D401 (pytest hook)
+        roots = _allowed_plugin_roots()
+        for name, plugin in session.config.pluginmanager.list_name_plugin():
+            if plugin is None or plugin is self:
+                continue
+            file = _plugin_file(plugin)
+            entry = {"name": str(name), "file": file or "", "sha256": "", "trusted": "no"}
+            if file and os.path.isfile(file):
+                resolved = Path(file).resolve()
+                entry["sha256"] = hashlib.sha256(resolved.read_bytes()).hexdigest()
+                entry["trusted"] = "yes" if any(resolved.is_relative_to(r) for r in roots) else "no"
+            elif not file and type(plugin).__module__.split(".")[0] in ("_pytest", "pytest", "pluggy"):
+                entry["trusted"] = "yes"  # a built-in object plugin (e.g. the terminal reporter)
+            self.plugins.append(entry)
 
     def pytest_runtest_logreport(self, report) -> None:  # noqa: D401 (pytest hook)
         name = report.nodeid.split("oq_suite/")[-1]
@@ -128,7 +208,11 @@ class _Outcomes:
             entry["outcome"] = "skipped"
 
 
-def run_suite(work_dir: Path) -> dict[str, dict[str, Any]]:
+_SCRUBBED = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def run_suite(work_dir: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """Run the suite isolated (see the module docstring); the outcomes and the plugins that were loaded."""
     try:
         import pytest
     except ImportError:
@@ -137,18 +221,22 @@ def run_suite(work_dir: Path) -> dict[str, dict[str, Any]]:
     ini = work_dir / "oq-pytest.ini"
     ini.write_text("[pytest]\n")
     outcomes = _Outcomes()
-    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    saved = {name: os.environ.get(name) for name in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", *_SCRUBBED)}
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    for name in _SCRUBBED:
+        os.environ.pop(name, None)
     try:
-        pytest.main([str(SUITE), "-c", str(ini), "--rootdir", str(SUITE), "-q", "-p", "no:cacheprovider",
+        pytest.main([str(SUITE), "-c", str(ini), "--rootdir", str(SUITE), "--confcutdir", str(SUITE),
+                     "--noconftest", "-p", "gxp_otel.part11.oq_suite.conftest", "-q", "-p", "no:cacheprovider",
                      "--basetemp", str(work_dir / "tmp"), "-o", "console_output_style=classic"],
                     plugins=[outcomes])
     finally:
-        if saved is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
-    return outcomes.results
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return outcomes.results, outcomes.plugins
 
 
 def evaluate(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -169,14 +257,17 @@ def run_oq(output: Path, *, signer: Any = None, user_id: str | None = None, pass
     private = signer.unlock(user_id or "", passphrase or "") if signer is not None else None
     started, clock = time.time_ns(), time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gxp-otel-oq-") as work:
-        results = run_suite(Path(work))
+        results, plugins = run_suite(Path(work))
     clauses = evaluate(results)
+    installation = installation_evidence()
+    passed = (results and all(c["result"] == "PASS" for c in clauses)
+              and all(r["outcome"] == "passed" for r in results.values())
+              and all(p["trusted"] == "yes" for p in plugins) and installation["status"] != "mismatch")
     evidence = {
         "format": OQ_FORMAT, "started": format_time_ns(started), "finished": format_time_ns(time.time_ns()),
         "wall_seconds": f"{time.monotonic() - clock:.2f}",
-        "result": "PASS" if results and all(c["result"] == "PASS" for c in clauses)
-        and all(r["outcome"] == "passed" for r in results.values()) else "FAIL",
-        "environment": environment(), "installation": installation_evidence(), "clauses": clauses,
+        "result": "PASS" if passed else "FAIL",
+        "environment": environment(), "installation": installation, "plugins": plugins, "clauses": clauses,
         "tests": [{"test": name, **result} for name, result in sorted(results.items())],
     }
     data = canonical_json(evidence) + b"\n"
@@ -224,6 +315,8 @@ def render_html(evidence: dict[str, Any]) -> str:
     versions = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in env["versions"].items())
     files = "".join(f"<tr><td>{e(f['path'])}</td><td><code>{f['sha256']}</code></td></tr>"
                     for f in evidence["installation"]["files"])
+    plugins = "".join(f"<tr><td>{e(p['name'])}</td><td>{e(p['file'])}</td><td><code>{e(p['sha256'])}</code></td>"
+                      f"<td>{e(p['trusted'])}</td></tr>" for p in evidence.get("plugins", []))
     failures = "".join(f"<h3>{e(t['test'])}</h3><pre>{e(t['message'])}</pre>"
                        for t in evidence["tests"] if t["outcome"] == "failed")
     return f"""<!doctype html>
@@ -240,7 +333,11 @@ by {e(env['user'])}; Python {e(env['python'])} ({e(env['executable'])}), {e(env[
 {('<h2>Failures</h2>' + failures) if failures else ''}
 <h2>Versions</h2><table>{versions}</table>
 <h2>Installation evidence</h2><p>Package directory {e(evidence['installation']['package_dir'])}; digest of the file
-list <code>{evidence['installation']['digest']}</code>.</p>
+list <code>{evidence['installation']['digest']}</code>; against the wheel's manifest:
+<b>{e(evidence['installation']['status'])}</b>.</p>
+{''.join(f"<p class='fail'>{e(p)}</p>" for p in evidence['installation']['problems'])}
+<h2>pytest plugins loaded</h2><table><tr><th>plugin</th><th>file</th><th>sha256</th><th>part of pytest or
+gxp-otel</th></tr>{plugins}</table>
 <details><summary>{len(evidence['installation']['files'])} files</summary><table>{files}</table></details>
 </body></html>
 """
