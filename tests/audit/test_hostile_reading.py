@@ -145,7 +145,7 @@ def test_a_held_checkpoint_copy_that_is_a_fifo_is_reported(tmp_path):
     os.mkfifo(held)
     code, report = _cli_verify(trail, "--checkpoints", str(held))
     assert code == 1
-    assert (held.name, None, None, "bad-checkpoint-file") in _problems(report)
+    assert (str(held), None, None, "bad-checkpoint-file") in _problems(report)  # §10.5: the path as given
 
 
 # --------------------------------------------------------------------------- compressed files
@@ -308,8 +308,10 @@ def _copy(base: Path, tmp_path_factory) -> Path:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(CHECKPOINT_PATHS), new=json_values, line=st.integers(0, 5))
+@given(path=st.sampled_from(CHECKPOINT_PATHS), new=json_values.filter(lambda v: not isinstance(v, str)),
+       line=st.integers(0, 5))
 def test_type_confused_checkpoint_lines_are_reported_never_raised(base_trail, tmp_path_factory, path, new, line):
+    """A member of the wrong type (list, object, null, bool, number) where a held line has a string."""
     trail = _copy(base_trail, tmp_path_factory)
     checkpoints = trail / f"audit-{STREAM}.checkpoints.jsonl"
     lines = checkpoints.read_bytes().splitlines(keepends=True)
@@ -364,3 +366,45 @@ def _numberless(value) -> bool:
     if isinstance(value, list):
         return all(_numberless(v) for v in value)
     return all(_numberless(v) for v in value.values())
+
+
+BODY_PATHS = [("gxp",), ("gxp", "user_id"), ("coerced",), ("trace_id",), ("span_id",), ("time_unix_nano",),
+              ("observed_time_unix_nano",), ("dropped_attributes",), ("attributes",), ("i",)]
+body_values = st.recursive(
+    st.none() | st.booleans() | st.text(max_size=6)
+    | st.sampled_from(["1" + "0" * 25, "\u0661\u0662", "\u00b2", "9223372036854775808", "-1", "0"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(BODY_PATHS), new=body_values, seq=st.integers(1, 19))
+def test_type_confused_bodies_of_valid_records_never_crash_the_alcoa_assessment(base_trail, tmp_path_factory, path,
+                                                                                 new, seq):
+    """Correctly hashed and chained records (a compromised writer) with confused body members: verify --alcoa
+    assesses them (the principle fails with a reason), it never raises."""
+    trail = _copy(base_trail, tmp_path_factory)
+
+    def edit(record):
+        if record["seq"] == str(seq) and record["kind"] == "log":
+            target = record["body"]
+            for key in path[:-1]:
+                target = target[key] if isinstance(target.get(key), dict) else {}
+            target[path[-1]] = new
+
+    _rechain(trail, edit)
+    report = verify_trail(trail, alcoa=True)
+    assert report.alcoa["records_assessed"] >= 1
+
+
+@pytest.mark.parametrize("stamp", ["1" + "0" * 25, "9223372036854775808", "\u00b2", "\u0661\u0662"])
+def test_an_event_time_beyond_int64_or_with_non_ascii_digits_is_flagged_by_alcoa(tmp_path, stamp):
+    trail = tmp_path / "trail"
+    writer = AuditTrailWriter(trail, stream_id=STREAM, compress=False)
+    writer.append("span", [{"name": "s", "trace_id": "0" * 32, "span_id": "1" * 16, "start_time_unix_nano": stamp,
+                            "end_time_unix_nano": stamp, "gxp": {"user_id": "u"}}])
+    writer.close()
+    principles = verify_trail(trail, alcoa=True).alcoa["principles"]
+    assert principles["contemporaneous"]["failed"] == 1 and principles["accurate"]["failed"] == 1
+    assert "int64" in principles["accurate"]["examples"][0]["reason"]
