@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,phoenix]'
+	$(BIN)/python -m pip install -q -e '.[dev,llama-index,grpc,phoenix]'
 	touch $@
 
 venv: $(STAMP)

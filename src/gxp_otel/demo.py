@@ -74,7 +74,8 @@ class DemoResult:
 def find_example(explicit: Path | None = None) -> Path:
     """The example script: ``explicit``, else ``examples/pharma_test_generation.py`` under the current directory or
     the source checkout this package runs from."""
-    candidates = [explicit] if explicit else [Path.cwd() / EXAMPLE, Path(__file__).resolve().parents[2] / EXAMPLE]
+    candidates = [explicit] if explicit else [Path.cwd() / EXAMPLE, Path(__file__).resolve().parents[2] / EXAMPLE,
+                                              Path(__file__).resolve().parent / EXAMPLE]  # shipped in the wheel
     for candidate in candidates:
         if candidate is not None and candidate.is_file():
             return candidate.resolve()

@@ -28,7 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opentelemetry import _logs, metrics, trace
+from gxp_otel.extras import require
+
+require("llama-index", "gxp_otel.instrument()")
+
+from opentelemetry import _logs, metrics, trace  # noqa: E402
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider

@@ -5,6 +5,7 @@ Exit codes: 0 every run's trace is in Phoenix and the trail verified; 1 otherwis
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -54,6 +55,17 @@ def _summary(result: DemoResult) -> str:
     return "\n".join(lines)
 
 
+def _summary_json(result: DemoResult) -> dict:
+    report = result.report
+    return {
+        "ok": result.ok, "phoenix_url": result.phoenix_url, "project": result.project,
+        "audit_dir": str(result.audit_dir), "public_key_file": str(result.public_key_file),
+        "verified": bool(report is not None and report.ok), "wall_seconds": round(result.wall_seconds, 3),
+        "runs": [{"trace_id": r.run.trace_id, "spans_in_trail": r.run.spans, "spans_in_phoenix": r.spans_in_phoenix,
+                  "run_id": r.run.run_id, "url": r.trace_url, "audit": r.annotation} for r in result.runs],
+    }
+
+
 def demo(
     data_dir: Annotated[
         Optional[Path], typer.Option("--data-dir", envvar="GXP_OTEL_DATA_DIR", help="Data directory (default ./data).")
@@ -65,15 +77,28 @@ def demo(
     example: Annotated[Optional[Path], typer.Option(help="Workflow script to run instead of the example.")] = None,
     project: Annotated[str, typer.Option(help="Phoenix project for the traces.")] = DEMO_PROJECT,
     runs: Annotated[int, typer.Option(min=1, help="Concurrent workflow runs.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Run the example pharma workflow traced into a local Phoenix, verify its audit trail, link each trace."""
+    from gxp_otel.extras import MissingExtraError, require
+
+    try:
+        require("llama-index", "gxp-otel demo")
+        require("phoenix", "gxp-otel demo")
+    except MissingExtraError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    echo = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
     try:
         result = run_demo(resolve_data_dir(data_dir), http_port=port, grpc_port=grpc_port, example=example,
-                          project=project, runs=runs, echo=typer.echo)
+                          project=project, runs=runs, echo=echo)
     except (DemoError, PhoenixError, PhoenixApiError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
-    typer.echo(_summary(result))
+    if as_json:
+        typer.echo(json.dumps(_summary_json(result), indent=2))
+    else:
+        typer.echo(_summary(result))
     if not result.ok:
         raise typer.Exit(1)
 

@@ -17,13 +17,15 @@ def keygen(
         Optional[str], typer.Option(help=f"Encrypt with the passphrase in this variable (writers read {PASSPHRASE_ENV}).")
     ] = None,
     signer: Annotated[
-        Optional[str], typer.Option(help="Make a personal electronic-signature key for this printed name (Part 11).")
+        Optional[str], typer.Option("--signer-name", "--signer",
+                                    help="Make a personal electronic-signature key for this printed name (Part 11); "
+                                         "--signer is the old spelling (elsewhere --signer is a KEY.signer.json file).")
     ] = None,
-    user_id: Annotated[Optional[str], typer.Option(help="The signer's user id (with --signer).")] = None,
+    user_id: Annotated[Optional[str], typer.Option(help="The signer's user id (with --signer-name).")] = None,
 ) -> None:
     """Create a checkpoint signing key; also writes OUT.pub (hex public key) for `verify --trusted-key`.
 
-    With --signer and --user-id: a personal signature key instead, encrypted with a passphrase (prompted, or from
+    With --signer-name and --user-id: a personal signature key instead, encrypted with a passphrase (prompted, or from
     --passphrase-env), for `gxp-otel sign` and `gxp_otel.sign(...)`."""
     if out.exists():
         typer.echo(f"error: {out} exists; keys are never overwritten", err=True)

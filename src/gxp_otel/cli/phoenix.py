@@ -65,6 +65,13 @@ def start(
     as_json: JsonOption = False,
 ) -> None:
     """Start Phoenix in the background (or find ours already running) and wait until it is healthy."""
+    from gxp_otel.extras import MissingExtraError, require
+
+    try:
+        require("phoenix", "gxp-otel phoenix start")
+    except MissingExtraError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     server = PhoenixServer(data_dir, http_port=port, grpc_port=grpc_port)
     already = server.status().process is not None
     try:

@@ -1,0 +1,46 @@
+"""Issue 13.7: the command line behaves like a well-kept Unix tool (`--version`, `-h` everywhere, quiet in a
+closed pipe)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from trail_helpers import traced
+
+CLI = [sys.executable, "-m", "gxp_otel.cli"]
+
+
+def test_version_and_short_help():
+    from gxp_otel import __version__
+
+    version = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.strip() == f"gxp-otel {__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["verify"], ["query"], ["report"], ["phoenix", "start"], ["retention", "list"],
+                                     ["keygen"], ["demo"]])
+def test_dash_h_is_help_on_every_command(command):
+    done = subprocess.run([*CLI, *command, "-h"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
+
+
+def test_query_into_a_pipe_closed_early_is_not_an_error(tmp_path):
+    provider, _ = traced(tmp_path / "trail")
+    tracer = provider.get_tracer("qa")
+    for i in range(3000):
+        with tracer.start_as_current_span(f"step-{i}"):
+            pass
+    provider.shutdown()
+    query = subprocess.Popen([*CLI, "query", str(tmp_path / "trail"), "--json", "--no-index"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = subprocess.run(["head", "-n", "2"], stdin=query.stdout, capture_output=True, timeout=120)
+    query.stdout.close()  # only head holds the read end now: when head exits, the pipe is closed
+    stderr = query.stderr.read().decode()
+    assert query.wait(timeout=120) in (0, -signal.SIGPIPE), stderr  # ended as `cat` ends, never exit 1
+    assert stderr == ""
+    assert len(head.stdout.splitlines()) == 2
