@@ -1,6 +1,8 @@
 """A small client for the parts of Phoenix's REST API (``/v1``) that gxp-otel uses: read spans back, annotate spans.
 
-Standard library only, so the core package does not depend on the ``phoenix`` extra. Every call raises
+Standard library only, so the base install (verifier, review, demo checks) does not depend on the ``phoenix`` extra.
+Phoenix's own authentication variables are honoured as Phoenix's clients honour them: ``PHOENIX_API_KEY`` is sent
+as ``authorization: Bearer <key>`` and ``PHOENIX_CLIENT_HEADERS`` (``k=v,k2=v2``) as extra headers on every request. Every call raises
 :class:`PhoenixApiError` (with the HTTP status and Phoenix's message) instead of returning partial data.
 """
 
@@ -40,9 +42,19 @@ class AuditAnnotation:
 class PhoenixClient:
     """REST client for one Phoenix base URL such as ``http://127.0.0.1:6006``."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, api_key: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        """`api_key` wins over `PHOENIX_API_KEY`; headers come from `environ` (default `os.environ`)."""
+        import os
+
+        from gxp_otel.otlp_export import phoenix_headers
+
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        env = dict(os.environ if environ is None else environ)
+        if api_key is not None:
+            env["PHOENIX_API_KEY"] = api_key
+        self.headers = phoenix_headers(env)
 
     def _request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None) -> Any:
         url = f"{self.base_url}{path}"
@@ -51,7 +63,7 @@ class PhoenixClient:
                 [(k, v) for k, vs in query.items() if vs is not None for v in (vs if isinstance(vs, list) else [vs])]
             )
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method)
+        request = urllib.request.Request(url, data=data, method=method, headers=dict(self.headers))
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
