@@ -8,6 +8,8 @@ GXPAUDIT_DIR := exporters/gxpauditexporter
 GXPAUDIT_SOURCES := $(shell find $(GXPAUDIT_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 STRICTENV_DIR := collector-config/strictenvprovider
 STRICTENV_SOURCES := $(shell find $(STRICTENV_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
+TRACESHARD_DIR := collector-config/traceshardprocessor
+TRACESHARD_SOURCES := $(shell find $(TRACESHARD_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 OTELCOL_SRC := build/otelcol-gxp-src
 GO_NICE := nice -n 10 env PATH="$(dir $(GO)):$$PATH" GOFLAGS=-buildvcs=false
 
@@ -15,7 +17,7 @@ GO_NICE := nice -n 10 env PATH="$(dir $(GO)):$$PATH" GOFLAGS=-buildvcs=false
 
 collector: build/otelcol-gxp build/gxpaudit-verify build/gxpaudit-vector
 
-build/otelcol-gxp: collector-config/builder-config.yaml collector-config/otelcol-gxp.go.sum $(GXPAUDIT_SOURCES) $(STRICTENV_SOURCES)
+build/otelcol-gxp: collector-config/builder-config.yaml collector-config/otelcol-gxp.go.sum $(GXPAUDIT_SOURCES) $(STRICTENV_SOURCES) $(TRACESHARD_SOURCES)
 	mkdir -p $(OTELCOL_SRC)
 	cp collector-config/otelcol-gxp.go.sum $(OTELCOL_SRC)/go.sum
 	$(GO_NICE) $(GO) run go.opentelemetry.io/collector/cmd/builder@v0.165.0 \
@@ -35,6 +37,7 @@ build/gxpaudit-vector: $(GXPAUDIT_SOURCES)
 go-test:
 	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) vet ./... && $(GO_NICE) $(GO) test -p 2 -count=1 ./...
 	cd $(STRICTENV_DIR) && $(GO_NICE) $(GO) vet ./... && $(GO_NICE) $(GO) test -count=1 ./...
+	cd $(TRACESHARD_DIR) && $(GO_NICE) $(GO) vet ./... && $(GO_NICE) $(GO) test -count=1 ./...
 
 TEST_PREREQS += go-test collector
 

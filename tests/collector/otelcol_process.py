@@ -58,6 +58,7 @@ class Collector:
     client_cert: str | None = "gxp-test-agent"
 
     def __post_init__(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
         if self.issuer is None:
             self.issuer = OidcIssuer(self.work / "credentials")
         self.audit_dir = self.work / "audit"

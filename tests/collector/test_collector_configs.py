@@ -28,6 +28,10 @@ def environment(tmp_path: Path) -> dict[str, str]:
         "GXP_AUDIT_DIR": tmp_path / "audit", "GXP_COLLECTOR_STATE_DIR": tmp_path / "state", "GXP_GATEWAY": "gateway.a",
         "GXP_OIDC_ISSUER": "https://issuer.gxp-otel.test", "GXP_TLS_CERT_FILE": tmp_path / "server.crt",
         "GXP_TLS_KEY_FILE": tmp_path / "server.key", "GXP_TLS_CLIENT_CA_FILE": tmp_path / "ca.crt",
+        "GXP_GATEWAY_0_ENDPOINT": "127.0.0.1:4401", "GXP_GATEWAY_1_ENDPOINT": "127.0.0.1:4402",
+        "GXP_GATEWAY_2_ENDPOINT": "127.0.0.1:4403", "GXP_GATEWAY_CA_FILE": tmp_path / "ca.crt",
+        "GXP_AGENT_CERT_FILE": tmp_path / "agent.crt", "GXP_AGENT_KEY_FILE": tmp_path / "agent.key",
+        "GXP_AGENT_TOKEN_FILE": tmp_path / "agent-token",
         "BENCH_OTLP_HTTP_ENDPOINT": "127.0.0.1:4399", "BENCH_AUDIT_DIR": tmp_path / "bench",
         "BENCH_OIDC_ISSUER": "https://issuer.gxp-otel.test", "BENCH_OIDC_KEYS_FILE": issuer.jwks_file,
     }
@@ -41,7 +45,8 @@ def validate(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 def test_the_configs_under_test_are_the_shipped_ones() -> None:
     names = {p.name for p in COLLECTOR_CONFIGS}
-    assert {"otelcol-gxp.yaml", "otelcol-gxp-gateway.yaml", "otelcol-bench-gxpaudit.yaml"} <= names
+    assert {"otelcol-gxp.yaml", "otelcol-gxp-gateway.yaml", "otelcol-gxp-agent.yaml",
+            "otelcol-bench-gxpaudit.yaml"} <= names
 
 
 @pytest.mark.parametrize("config", COLLECTOR_CONFIGS, ids=lambda p: p.name)
