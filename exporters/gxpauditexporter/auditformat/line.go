@@ -138,6 +138,13 @@ func isEnvelopeMember(name string) bool {
 	return false
 }
 
+// Reading limits (§2.1): the longest line without its "\n", which writers MUST NOT exceed and readers reject, and
+// the most bytes one .gz chain file may decompress to.
+const (
+	MaxLineBytes         = 16 << 20
+	MaxDecompressedBytes = 4 << 30
+)
+
 // MaxSeq is the largest seq a record may have (§10.2: int64); a larger one is malformed, never wrapped.
 const MaxSeq = 1<<63 - 1
 

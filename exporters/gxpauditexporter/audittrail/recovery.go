@@ -180,42 +180,48 @@ func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile, ne
 		return &tail{seq: int64(rec.Seq), head: mustHash(rec.Hash), clean: isClose(rec), needsNewFile: true}, nil
 	}
 	path := dir.join(newest.Plain())
-	data, offset, size, err := lastLines(newestFile)
+	info, err := newestFile.Stat()
 	if err != nil {
 		return nil, err
 	}
-	cut := bytes.LastIndexByte(data, '\n') + 1
-	torn := append([]byte(nil), data[cut:]...)
-	lines := bytes.Split(data[:cut], []byte("\n"))
-	lines = lines[:len(lines)-1]
-	if offset > 0 && len(lines) > 0 {
-		lines = lines[1:] // the first piece may be part of a line that began before the chunk
+	size := info.Size()
+	newlines, err := newlinesFromEnd(newestFile, size, 3)
+	if err != nil {
+		return nil, err
 	}
-	goodEnd := size - int64(len(torn))
+	// Line k from the end (0: the last complete line) spans [start(k), newlines[k]).
+	start := func(k int) int64 {
+		if k+1 < len(newlines) {
+			return newlines[k+1] + 1
+		}
+		return 0
+	}
+	goodEnd := int64(0) // the end of the last valid line; everything after it is torn
+	if len(newlines) > 0 {
+		goodEnd = newlines[0] + 1
+	}
 	var rec *auditformat.Record
-	if len(lines) > 0 {
-		last := lines[len(lines)-1]
-		if r, problem, _ := auditformat.CheckLine(last); problem == "" {
-			rec = &r
+	if len(newlines) > 0 {
+		if r, problem := readRecord(newestFile, start(0), newlines[0]); problem == "" {
+			rec = r
 		} else { // a complete-looking but invalid final line is torn too (§9.1)
-			goodEnd -= int64(len(last)) + 1
-			torn = append(append(append([]byte(nil), last...), '\n'), torn...)
-			if len(lines) > 1 {
-				before, problem, _ := auditformat.CheckLine(lines[len(lines)-2])
+			goodEnd = start(0)
+			if len(newlines) > 1 {
+				before, problem := readRecord(newestFile, start(1), newlines[1])
 				if problem != "" {
 					return nil, &RecoveryError{fmt.Sprintf("%s: the last two lines are invalid (%s); refusing to continue this chain", path, problem)}
 				}
-				rec = &before
+				rec = before
 			}
 		}
 	}
 	t := &tail{seq: -1}
-	if len(torn) > 0 {
+	if torn := size - goodEnd; torn > 0 {
 		afterSeq := uint64(0)
 		if rec != nil {
 			afterSeq = rec.Seq + 1
 		}
-		name, err := quarantine(dir, stream, newest.Index, afterSeq, torn)
+		name, sum, err := quarantine(dir, stream, newest.Index, afterSeq, io.NewSectionReader(newestFile, goodEnd, torn))
 		if err != nil {
 			return nil, err
 		}
@@ -224,8 +230,7 @@ func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile, ne
 			return nil, err
 		}
 		crashPoint("recovery-torn-cut")
-		sum := sha256.Sum256(torn)
-		t.tornBytes, t.quarantineFile, t.quarantineSHA256 = len(torn), name, hex.EncodeToString(sum[:])
+		t.tornBytes, t.quarantineFile, t.quarantineSHA256 = int(torn), name, sum
 	}
 	if rec == nil && goodEnd > 0 {
 		return nil, &RecoveryError{fmt.Sprintf("%s: no valid record found at the end of the file", path)}
@@ -246,26 +251,42 @@ func recoverTail(dir *trailDir, stream string, files []auditformat.ChainFile, ne
 	return t, nil
 }
 
-// lastLines returns the trailing bytes of f holding at least its last two complete lines (or the whole file),
-// their offset in the file and the file size.
-func lastLines(f *os.File) ([]byte, int64, int64, error) {
-	info, err := f.Stat()
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	size := info.Size()
-	start := size
-	var data []byte
-	for start > 0 && bytes.Count(data, []byte("\n")) < 3 {
-		step := min(int64(1<<16), start)
-		start -= step
-		chunk := make([]byte, step)
-		if _, err := f.ReadAt(chunk, start); err != nil && err != io.EOF {
-			return nil, 0, 0, err
+// newlinesFromEnd returns the offsets of the last (up to) n newlines of f, the last first. It reads backwards once,
+// in fixed chunks: linear in the bytes scanned and constant in memory, however long the torn line at the end.
+func newlinesFromEnd(f *os.File, size int64, n int) ([]int64, error) {
+	var out []int64
+	chunk := make([]byte, 1<<16)
+	for end := size; end > 0 && len(out) < n; {
+		from := max(0, end-int64(len(chunk)))
+		piece := chunk[:end-from]
+		if _, err := f.ReadAt(piece, from); err != nil && err != io.EOF {
+			return nil, err
 		}
-		data = append(chunk, data...)
+		for i := len(piece) - 1; i >= 0 && len(out) < n; i-- {
+			if piece[i] == '\n' {
+				out = append(out, from+int64(i))
+			}
+		}
+		end = from
 	}
-	return data, start, size, nil
+	return out, nil
+}
+
+// readRecord parses the line [from, to) of f (without its newline): the record, or why it is not a valid one. A
+// line longer than the limit every reader applies (§2.1) is not read.
+func readRecord(f *os.File, from, to int64) (*auditformat.Record, string) {
+	if to-from > auditformat.MaxLineBytes {
+		return nil, "a line longer than the limit"
+	}
+	line := make([]byte, to-from)
+	if _, err := f.ReadAt(line, from); err != nil && err != io.EOF {
+		return nil, err.Error()
+	}
+	rec, problem, _ := auditformat.CheckLine(line)
+	if problem != "" {
+		return nil, problem
+	}
+	return &rec, ""
 }
 
 // lastRecordOf parses the last complete line of a chain file (plain or gzip); nil when it has none.
@@ -335,8 +356,9 @@ func mustHash(s string) auditformat.Hash {
 	return h
 }
 
-// quarantine writes the torn bytes to a new quarantine file (never overwriting one) and fsyncs it and the directory.
-func quarantine(dir *trailDir, stream string, index int, seq uint64, data []byte) (string, error) {
+// quarantine copies the torn bytes to a new quarantine file (never overwriting one), fsyncs it and the directory,
+// and returns its name and the bytes' hex SHA-256.
+func quarantine(dir *trailDir, stream string, index int, seq uint64, data io.Reader) (string, string, error) {
 	base := auditformat.QuarantineFileName(stream, index, seq)
 	name := base
 	var f *os.File
@@ -347,11 +369,12 @@ func quarantine(dir *trailDir, stream string, index int, seq uint64, data []byte
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return "", err
+			return "", "", err
 		}
 		name = strings.TrimSuffix(base, ".bin") + "." + strconv.Itoa(n) + ".bin"
 	}
-	_, err := f.Write(data)
+	digest := sha256.New()
+	_, err := io.Copy(io.MultiWriter(f, digest), data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -359,9 +382,9 @@ func quarantine(dir *trailDir, stream string, index int, seq uint64, data []byte
 		err = cerr
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return name, dir.sync()
+	return name, hex.EncodeToString(digest.Sum(nil)), dir.sync()
 }
 
 // truncateSync cuts the file to size and fsyncs it.

@@ -156,14 +156,24 @@ func (w *Writer) Stats() Stats {
 // Append seals one record per body (kind "span" or "log"; bodies canonical JSON) and returns after they are
 // written and fsynced per the policy, as one group commit.
 func (w *Writer) Append(kind string, bodies [][]byte) error {
-	records := make([]record, len(bodies))
-	for i, b := range bodies {
-		records[i] = record{kind, b}
+	records := make([]record, 0, len(bodies))
+	tooLong := int64(0)
+	for _, b := range bodies {
+		// No line may exceed the readers' limit (§2.1): such a record is not written but counted as lost, so a gap
+		// record names it; +256 bytes bounds the envelope.
+		if len(b)+256 > auditformat.MaxLineBytes {
+			tooLong++
+			continue
+		}
+		records = append(records, record{kind, b})
 	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return ErrClosed
+	}
+	if tooLong > 0 {
+		w.noteLossLocked(kind+"s", tooLong, "record longer than the 16 MiB line limit", "")
 	}
 	w.groupCommit = w.opts.Fsync == FsyncBatch
 	err := w.commit(records, kind, "", false)

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 )
 
 // Reading limits of docs/audit-format.md §2.1: the one way the verifier opens a trail directory and reads a file's
@@ -25,9 +27,9 @@ import (
 
 const (
 	// MaxLineBytes is the longest line accepted, without its "\n" (§2.1).
-	MaxLineBytes = 16 << 20
+	MaxLineBytes = auditformat.MaxLineBytes
 	// MaxDecompressedBytes is the most bytes one .gz chain file may decompress to (§2.1).
-	MaxDecompressedBytes = 4 << 30
+	MaxDecompressedBytes = auditformat.MaxDecompressedBytes
 	readBuffer           = 1 << 16
 )
 
