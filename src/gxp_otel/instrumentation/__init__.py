@@ -1,7 +1,8 @@
 """`GxpWorkflowInstrumentor`: LlamaIndex Workflows -> OTel spans, span events and log records, on top of OpenInference.
 
-Registered under the `opentelemetry_instrumentor` entry point, so `opentelemetry-instrument python app.py` applies it
-with no code change; `gxp_otel.instrument()` applies it together with providers and exporters.
+`gxp_otel.instrument()` applies it together with providers and exporters; the zero-code path
+(`opentelemetry-instrument python app.py`) goes through `gxp_otel.zero_code`, which calls `gxp_otel.instrument()`.
+This package never imports the set-up (`gxp_otel.setup` depends on it, not the reverse).
 
 What `instrument()` on this class does (and `uninstrument()` undoes):
 
@@ -25,18 +26,14 @@ Keyword arguments: `tracer_provider`, `logger_provider`, `meter_provider`, `conf
 (`EventFilter`), `event_router` (`EventRouter` or None), `statistics` (`TelemetryStatistics`).
 Defaults come from the global providers and the `OPENINFERENCE_HIDE_INPUTS`/`OPENINFERENCE_HIDE_OUTPUTS` variables.
 
-Without a `tracer_provider` (the zero-code path: `opentelemetry-instrument` passes none), it runs
-`gxp_otel.setup.auto_setup()`: `gxp_otel.instrument()` configured from the environment (OTLP to Phoenix unless
-`OTEL_TRACES_EXPORTER=none`, the audit trail when `GXP_OTEL_AUDIT_DIR` is set), or, when the application (or a
-distro) already installed SDK providers, only the audit trail and the instrumentation on top of them.
-`GXP_OTEL_AUTO_SETUP=false` turns this off (then the global providers are used as they are).
+Without a `tracer_provider` it instruments the global providers as they are (no exporter, no audit trail: use
+`gxp_otel.instrument()` for those).
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
 from collections.abc import Collection
 from typing import Any
 
@@ -87,13 +84,6 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from gxp_otel.instrumentation.context_carrier import ContextCarrier
         from gxp_otel.instrumentation.workflow_spans import PropagationSpanHandler, WorkflowSpanEnricher
 
-        if not kwargs.get("tracer_provider") and os.environ.get("GXP_OTEL_AUTO_SETUP", "true").lower() != "false":
-            # Zero-code (`opentelemetry-instrument`) or a bare `instrument()`: set up like gxp_otel.instrument(),
-            # from the environment. That call instruments this (singleton) instrumentor with explicit providers.
-            from gxp_otel.setup import auto_setup
-
-            auto_setup()
-            return
         tracer_provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
         logger_provider = kwargs.get("logger_provider") or _logs.get_logger_provider()
         meter_provider = kwargs.get("meter_provider") or metrics.get_meter_provider()
