@@ -82,7 +82,7 @@ def test_a_run_resumed_in_another_process_is_a_child_of_the_original_run_span(tm
 
 
 PAUSE_AND_EXIT = textwrap.dedent("""
-    import asyncio, json, sys
+    import asyncio, json, os, signal, sys
     from workflows import Context, Workflow, step
     from workflows.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
     import gxp_otel.setup
@@ -109,6 +109,8 @@ PAUSE_AND_EXIT = textwrap.dedent("""
         async for ev in handler.stream_events():
             if isinstance(ev, Approval):
                 open(path, "w").write(json.dumps(handler.ctx.to_dict()))
+                if sys.argv[4:] == ["kill"]:  # killed: nothing of this process reaches the trail
+                    os.kill(os.getpid(), signal.SIGKILL)
                 return  # the process ends with the run paused on the reviewer: no cancel_run, no answer
 
     async def second(path):
@@ -135,6 +137,9 @@ def test_a_paused_run_whose_process_exits_is_suspended_and_the_resumed_run_has_i
     assert json.loads(done.stdout) == {"approved": True}
     report = verify_trail(trail, alcoa=True)
     assert report.ok
+    assert report.alcoa["principles"]["complete"]["failed"] == 0
+    assert report.alcoa["principles"]["attributable"]["failed"] == 0
+    assert report.alcoa["decisions"] == {"declared": 1, "e-signed": 0, "automated": 0}
     records = trail_records(trail)
     runs = sorted((r["body"] for r in records if r["kind"] == "span" and r["body"]["name"] == "Review.run"),
                   key=lambda b: int(b["start_time_unix_nano"]))
@@ -149,3 +154,23 @@ def test_a_paused_run_whose_process_exits_is_suspended_and_the_resumed_run_has_i
     # 12.5: the approval carries the run's context, though the answering process set no attribution
     assert answer["gxp"]["correlation_id"] == "CC-2026-0042"
     assert answer["gxp"]["gamp_category"] == "5" and answer["gxp"]["risk_level"] == "high"
+
+
+def test_complete_fails_for_a_resumed_run_whose_original_run_span_is_not_in_the_trail(tmp_path):
+    """The first process is SIGKILLed while the run is paused: its run span never reaches the trail. The resumed
+    run in a second process points to it; ALCOA+ Complete must say so instead of passing."""
+    from gxp_otel.audit.verifier import verify_trail
+
+    script, trail, saved = tmp_path / "pause.py", tmp_path / "trail", tmp_path / "ctx.json"
+    script.write_text(PAUSE_AND_EXIT, encoding="utf-8")
+    env = {**os.environ, "LOG_CONSOLE": "false"}
+    killed = subprocess.run([sys.executable, str(script), "first", str(trail), str(saved), "kill"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9 and saved.exists()
+    done = subprocess.run([sys.executable, str(script), "second", str(trail), str(saved)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = verify_trail(trail, alcoa=True)
+    complete = report.alcoa["principles"]["complete"]
+    assert complete["failed"] == 1
+    assert "resumed run's parent run span" in complete["examples"][0]["reason"]

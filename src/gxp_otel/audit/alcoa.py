@@ -36,6 +36,11 @@ def _nanos(value: object) -> int | None:
     return number if number <= _INT64_MAX else None
 
 
+def _string(value: Any) -> str:
+    """An OTLP JSON attribute value's string (`{"stringValue": s}`), else ""."""
+    return str(value.get("stringValue", "")) if isinstance(value, dict) else ""
+
+
 class AlcoaAssessment:
     """Accumulates findings over a verification pass; memory is bounded (counts plus a few examples)."""
 
@@ -48,6 +53,11 @@ class AlcoaAssessment:
         self._last_time: dict[str, str] = {}
         self._pending: dict[str, list[Any]] = {}  # stream -> [count, examples] awaiting a signed checkpoint
         self.assessed = 0
+        # Complete checks parentage of resumed runs: the run span they continue must be in the trail.
+        self._run_spans: set[tuple[str, str]] = set()  # (trace_id, span_id) of workflow run spans (one per run)
+        self._resumed: list[tuple[str, str, tuple[str, int, int | None]]] = []  # (trace_id, parent, where)
+        self._resolved = False
+        self._decisions = {"declared": 0, "e-signed": 0, "automated": 0}  # human-response / automated-response
 
     def _mark(self, principle: str, ok: bool, where: tuple[str, int, int | None], reason: str = "") -> None:
         if ok:
@@ -68,7 +78,9 @@ class AlcoaAssessment:
         where = (file, line, int(record["seq"]))
         gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
         who = [gxp.get(member) for member in ("user_id", "agent_id")]
-        self._mark("attributable", any(type(w) is str and w for w in who), where, "no user id or agent id")
+        unanswered = self._human_decision(record["kind"], body)
+        self._mark("attributable", any(type(w) is str and w for w in who) and not unanswered, where,
+                   unanswered or "no user id or agent id")
         self._mark("legible", True, where)
         self._contemporaneous(record, body, where)
         self._mark("original", original, where, "the record's chain link did not verify")
@@ -135,17 +147,52 @@ class AlcoaAssessment:
                 reasons.append("span ends before it starts")
         self._mark("accurate", not reasons, where, "; ".join(reasons))
 
+    def _human_decision(self, kind: str, body: dict) -> str:
+        """Decisions counted by kind (`gxp.hitl.decision` declared / e-signed; `automated-response`); a human decision
+        (`gxp.hitl.action=human-response`) that does not name who answered (`gxp.hitl.responder`) is not
+        Attributable, whoever started the run: returns that reason, else ""."""
+        if kind != "log":
+            return ""
+        attributes = body.get("attributes") if isinstance(body.get("attributes"), dict) else {}
+        action = _string(attributes.get("gxp.hitl.action"))
+        if action == "human-response":
+            decision = _string(attributes.get("gxp.hitl.decision"))
+            self._decisions["e-signed" if decision == "e-signed" else "declared"] += 1
+            if not _string(attributes.get("gxp.hitl.responder")):
+                return "a human decision without the identity of who answered"
+        elif action == "automated-response":
+            self._decisions["automated"] += 1
+        return ""
+
     def _complete(self, kind: str, body: dict, where) -> None:
         if kind == "span":
             dropped = body.get("dropped") if isinstance(body.get("dropped"), dict) else {}
             lost = {k: v for k, v in dropped.items() if v != "0"}
+            attributes = body.get("attributes") if isinstance(body.get("attributes"), dict) else {}
+            trace_id, parent = str(body.get("trace_id", "")), str(body.get("parent_span_id", ""))
+            if "gxp.workflow.name" in attributes:
+                self._run_spans.add((trace_id, str(body.get("span_id", ""))))
+            if "gxp.workflow.resumed_from" in attributes and not lost:
+                # decided once the whole trail is read: the run span it resumes must be in it
+                self._resumed.append((trace_id, parent, where))
+                return
         else:
             lost = {"attributes": body.get("dropped_attributes")} if body.get("dropped_attributes") != "0" else {}
         self._mark("complete", not lost, where, f"dropped by the SDK: {lost}")
 
+    def _resolve_parentage(self) -> None:
+        if self._resolved:
+            return
+        self._resolved = True
+        for trace_id, parent, where in self._resumed:
+            self._mark("complete", (trace_id, parent) in self._run_spans, where,
+                       f"the resumed run's parent run span {parent or '(none)'} is not in the trail")
+
     def result(self) -> dict[str, Any]:
+        self._resolve_parentage()
         return {
             "records_assessed": self.assessed,
+            "decisions": dict(self._decisions),
             "principles": {
                 p: {"passed": self._passed[p], "failed": self._failed[p], "examples": self._examples[p]}
                 for p in PRINCIPLES
