@@ -1,9 +1,7 @@
 package audittrail
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -289,34 +287,30 @@ func readRecord(f *os.File, from, to int64) (*auditformat.Record, string) {
 	return &rec, ""
 }
 
-// lastRecordOf parses the last complete line of a chain file (plain or gzip); nil when it has none.
+// lastRecordOf parses the last complete line of a chain file (plain or gzip), read within the reading limits
+// (§2.1); nil when it has none. A file whose end cannot be read (an over-long last line, a damaged or over-large
+// .gz) is a RecoveryError: the writer does not guess where its chain ends.
 func lastRecordOf(dir *trailDir, cf auditformat.ChainFile) (*auditformat.Record, error) {
 	f, err := dir.open(cf.Name(), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if cf.Compressed {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, err
-		}
-		r = gz
-	}
-	reader := bufio.NewReaderSize(r, 1<<16)
 	var last []byte
-	for {
-		line, err := reader.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			last = line[:len(line)-1]
+	var unreadable *auditformat.LineProblem
+	_, err = auditformat.EachLine(f, cf.Compressed, auditformat.MaxDecompressedBytes, func(_ int, raw []byte, problem *auditformat.LineProblem) {
+		switch {
+		case problem != nil:
+			unreadable = problem
+		case raw[len(raw)-1] == '\n':
+			last, unreadable = append(last[:0], raw[:len(raw)-1]...), nil
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if unreadable != nil {
+		return nil, &RecoveryError{fmt.Sprintf("%s: its end cannot be read: %s", dir.join(cf.Name()), unreadable.Detail)}
 	}
 	if last == nil {
 		return nil, nil

@@ -52,7 +52,7 @@ func readUserHeld(path string) (heldFile, []Problem) {
 	defer f.Close()
 	number, err := eachLine(f, false, func(number int, raw []byte, problem *readProblem) {
 		if problem != nil {
-			problems = append(problems, Problem{File: path, Line: intPtr(number), Kind: "bad-checkpoint-file", Detail: problem.detail})
+			problems = append(problems, Problem{File: path, Line: intPtr(number), Kind: "bad-checkpoint-file", Detail: problem.Detail})
 			return
 		}
 		line, ok := parseHeldLine(raw)
@@ -86,7 +86,7 @@ func (v *streamVerifier) readOwnHeld() []heldLine {
 	var out []heldLine
 	number, err := eachLine(f, false, func(number int, raw []byte, problem *readProblem) {
 		if problem != nil {
-			v.report(name, intPtr(number), nil, "bad-checkpoint-file", problem.detail)
+			v.report(name, intPtr(number), nil, "bad-checkpoint-file", problem.Detail)
 			return
 		}
 		line, ok := parseHeldLine(raw)

@@ -81,7 +81,7 @@ func (v *streamVerifier) run() {
 		v.summary.Files = append(v.summary.Files, cf.Name())
 		number, err := eachLine(f, cf.Compressed, func(number int, raw []byte, problem *readProblem) {
 			if problem != nil {
-				v.report(cf.Name(), intPtr(number), nil, problem.kind, problem.detail)
+				v.report(cf.Name(), intPtr(number), nil, problem.Kind, problem.Detail)
 				v.resync = true
 				return
 			}

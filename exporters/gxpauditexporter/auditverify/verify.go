@@ -252,7 +252,7 @@ func (v *streamVerifier) peekGenesis() string {
 		return ""
 	}
 	defer f.Close()
-	raw, ok := firstLine(f, first.Compressed)
+	raw, ok := auditformat.FirstLine(f, first.Compressed)
 	if !ok {
 		return ""
 	}
