@@ -192,3 +192,25 @@ def test_deleting_or_replacing_the_lock_file_never_lets_a_second_process_write_t
     # once the first writer is gone, the stream can be continued
     AuditTrailWriter(trail, stream_id=STREAM, compress=False).close()
     assert verify_trail(trail).ok
+
+
+def test_restart_after_a_torn_line_longer_than_many_read_chunks_quarantines_it_whole(tmp_path):
+    """The tail is read backwards in one pass (issue 14.5: it was re-concatenated per 64 KiB chunk, quadratic;
+    bench/bench_torn_restart.py times 64 MiB)."""
+    import hashlib
+
+    writer = AuditTrailWriter(tmp_path, stream_id=STREAM, compress=False)
+    _log(writer, "before")
+    path = writer.current_file
+    writer.abandon()
+    torn = b'{"torn":"' + b"y" * (8 << 20) + b"\n" + b'{"also torn'  # an invalid complete line, then a torn one
+    durable = path.read_bytes()
+    with open(path, "ab") as handle:
+        handle.write(torn)
+    writer = AuditTrailWriter(tmp_path, stream_id=STREAM, compress=False)
+    writer.close()
+    (recovery,) = [r for r in records(tmp_path) if r["kind"] == "recovery"]
+    assert recovery["body"]["torn_bytes"] == str(len(torn))
+    assert recovery["body"]["quarantine_sha256"] == hashlib.sha256(torn).hexdigest()
+    assert (tmp_path / recovery["body"]["quarantine_file"]).read_bytes() == torn
+    assert path.read_bytes().startswith(durable) and verify_trail(tmp_path).ok
