@@ -144,3 +144,38 @@ func TestATrailDirectoryReplacedByALinkIsNotFollowedByTheRunningWriter(t *testin
 	}
 	requireAllVerified(t, moved, acked)
 }
+
+// A name planted where the next chain file goes makes the rotation fail (it is created exclusively, never through a
+// link). The closed file's rotation records are already durable and copied to the checkpoint file, so they stay;
+// once the name is free, the writer continues in the next file and the trail verifies with every acknowledged record.
+func TestARotationThatCannotCreateTheNextFileLeavesAVerifiableTrail(t *testing.T) {
+	dir, foreign := t.TempDir(), foreignFile(t)
+	opts := crashOptions(dir)
+	opts.Compress = false
+	w, err := audittrail.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := filepath.Join(dir, auditformat.ChainFileName("crash.0", 2))
+	plant(t, foreign, next)
+	var acked []int
+	failed := false
+	for i := 0; i < 40; i++ {
+		if err := w.Append("span", numbered(i)); err != nil {
+			failed = true
+			if err := os.Remove(next); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			continue // the record was not acknowledged; a gap record names it
+		}
+		acked = append(acked, i)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !failed {
+		t.Fatal("the planted name did not make a rotation fail")
+	}
+	requireUntouched(t, foreign)
+	requireAllVerified(t, dir, acked)
+}

@@ -62,6 +62,7 @@ type Writer struct {
 	syncedSize             int64  // the current file is durable up to here
 	groupCommit            bool   // set by Append: a batch fsync may be left to syncTo
 	syncPending            bool   // the last commit left its fsync to syncTo
+	fileClosed             bool   // the current file ends with its rotation records; the next file is not there yet
 	syncMu                 sync.Mutex
 	stats                  Stats
 }
@@ -344,6 +345,12 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 			err = &WriteError{File: w.path(auditformat.ChainFileName(w.opts.Stream, w.index)), Err: err}
 		}
 	}()
+	if w.fileClosed { // an earlier rotation could not create the next file: nothing more goes into the closed one
+		if err = w.rotate(); err != nil {
+			return err
+		}
+		durable = state{w.seq, w.head, w.size}
+	}
 	all := records
 	if len(gaps) > 0 {
 		all = append(gaps, records...)
@@ -357,16 +364,18 @@ func (w *Writer) commit(records []record, dataKind, checkpointReason string, for
 			if err = w.writeOut(buf, true); err != nil {
 				return err
 			}
+			// The closed file's last records are durable: from here on nothing before them is rolled back.
+			durable, durableData = state{w.seq, w.head, w.size}, bufferedData
+			buf = buf[:0]
+			w.fileClosed = true
 			crashPoint("rotation-records-written")
-			if err = w.appendCheckpointFile(rotationCp); err != nil {
-				return err
+			if w.appendCheckpointFile(rotationCp) != nil {
+				w.stats.Errors++ // as for any checkpoint: durable in the chain, the next one is copied again
 			}
 			crashPoint("rotation-checkpoint-copied")
 			if err = w.rotate(); err != nil {
 				return err
 			}
-			durable, durableData = state{w.seq, w.head, w.size}, bufferedData
-			buf = buf[:0]
 			now = w.opts.Clock()
 		}
 		buf = w.seal(buf, r.kind, r.body, now)
@@ -561,6 +570,7 @@ func (w *Writer) rotate() error {
 	if err := w.openFile(w.index + 1); err != nil { // the new file is locked before the closed one is released
 		return err
 	}
+	w.fileClosed = false
 	crashPoint("rotation-file-created")
 	if err := previous.Close(); err != nil {
 		return err
