@@ -76,7 +76,9 @@
     tr.appendChild(td(outcome, "outcome " + (run.outcome || run.status || "")));
     tr.appendChild(td(run.duration_s == null ? "" : run.duration_s.toFixed(3) + " s", "num"));
     tr.appendChild(td(run.steps + " / " + run.events, "num"));
-    tr.appendChild(td(run.approvals.map(function (a) { return a.responder + ": " + a.decision; })
+    tr.appendChild(td(run.approvals.map(function (a) {
+        return (a.kind === "automated" ? "automated" : a.responder + " (" + (a.kind || "declared") + ")") + ": " + a.decision +
+          (a.signature_missing ? " [e-signature required by the capture policy, none]" : ""); })
       .concat((run.part11 || []).filter(function (p) { return p.kind === "signature"; })
         .map(function (p) { return "signed (" + p.meaning + ") by " + p.printed_name + (p.problem ? " [" + p.problem + "]" : ""); })).join("; ")));
     var link = el("td");
@@ -148,7 +150,7 @@
     detail.appendChild(el("h3", { text: "Run " + run.run_id + (run.workflow ? " — " + run.workflow : "") }));
     var facts = el("dl", { cls: "facts" });
     [["Who (user)", run.user], ["Agent", run.agent], ["Started (UTC)", when(run.start)], ["Ended (UTC)", when(run.end)],
-     ["GAMP category", run.gamp], ["Risk", run.risk], ["Outcome", (run.outcome || "") + (run.status ? " (span status " + run.status + ")" : "")],
+     ["GAMP category", run.gamp], ["Risk", run.risk], ["Capture policy", run.capture_policy || ""], ["Outcome", (run.outcome || "") + (run.status ? " (span status " + run.status + ")" : "")],
      ["Duration", run.duration_s == null ? "" : run.duration_s + " s"], ["Correlation / why", run.correlation], ["Trace", run.trace_id],
      ["Phoenix project", run.project], ["Records", run.records + " (" + run.steps + " steps, " + run.events + " events, " + run.calls + " LLM/tool calls, " + run.errors + " failed)"]
     ].forEach(function (f) { facts.appendChild(el("dt", { text: f[0] })); facts.appendChild(el("dd", { text: f[1] == null ? "" : String(f[1]) })); });
@@ -170,7 +172,7 @@
     run.timeline.forEach(function (e) {
       var tr = el("tr", { cls: e.hitl ? "hitl" : (e.type === "error" || e.status === "ERROR" ? "error" : "") });
       tr.appendChild(td(when(e.start)));
-      tr.appendChild(td(e.hitl ? "human " + e.hitl : e.type));
+      tr.appendChild(td(e.hitl ? (e.hitl === "automated-response" ? "automated response" : "human " + e.hitl) : e.type));
       tr.appendChild(td(e.type === "step" ? e.name + (e.retry && e.retry !== "0" ? " (retry " + e.retry + ")" : "") : e.name + (e.step ? " in " + e.step : "")));
       tr.appendChild(td(e.type === "step" ? e.status + ", until " + when(e.end) : e.detail));
       tr.appendChild(td(e.user || ""));

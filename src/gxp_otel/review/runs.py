@@ -97,7 +97,7 @@ class RunCollector:
         if run is None:
             run = {"run_id": run_id, "workflow": "", "trace_id": "", "user": "", "agent": "", "gamp": "",
                    "risk": "", "correlation": "", "start": "", "end": "", "duration_s": None, "status": "",
-                   "status_message": "", "outcome": "", "input": "", "output": "", "project": "", "phoenix_url": "", "records": 0,
+                   "status_message": "", "outcome": "", "capture_policy": "", "input": "", "output": "", "project": "", "phoenix_url": "", "records": 0,
                    "steps": 0, "events": 0, "calls": 0, "errors": 0, "approvals": [], "timeline": [],
                    "timeline_dropped": 0, "root_seen": False, "refs": set()}
             self.runs[run_id] = run
@@ -163,6 +163,7 @@ class RunCollector:
             risk=gxp.get("risk_level", ""), correlation=gxp.get("correlation_id", ""), start=start, end=end,
             status=code, status_message=str(status.get("message", ""))[:300], root_seen=True,
             project=attribute(resource, "openinference.project.name") or attribute(resource, "service.name") or "",
+            capture_policy=attribute(attrs, "gxp.capture.policy") or "",
         )
         s, e = str(body.get("start_time_unix_nano", "")), str(body.get("end_time_unix_nano", ""))
         if s.isdigit() and e.isdigit():
@@ -177,6 +178,10 @@ class RunCollector:
                 parsed = None
             if isinstance(parsed, dict) and isinstance(parsed.get("status"), str):
                 run["outcome"] = parsed["status"]
+        ended = attribute(attrs, "gxp.workflow.outcome")
+        if ended in ("cancelled", "suspended", "interrupted"):  # how the run ended, as recorded
+            by = attribute(attrs, "gxp.workflow.cancelled_by")
+            run["outcome"] = ended + (f" by {by}" if by else "")
         if _TRACE_ID.match(str(run["trace_id"])) and self.phoenix_url:  # ids come from the trail: links only to ids
             run["phoenix_url"] = f"{self.phoenix_url}/redirects/traces/{run['trace_id']}"
 
@@ -189,13 +194,18 @@ class RunCollector:
                  "source": attribute(attrs, "gxp.event.source") or "", "user": gxp.get("user_id", ""),
                  "hitl": action, "detail": summary_text(body.get("body")), **where}
         self._entry(run, entry)
-        if action == "human-response":
-            self.approvals += 1
+        if action in ("human-response", "automated-response"):
+            # A person's decision only when declared by the answering side (docs/instrumentation.md); an automated
+            # one is listed as such, never as the run starter's approval.
+            human = action == "human-response"
+            self.approvals += human
             plain = plain_value(body.get("body"))
             plain = plain if isinstance(plain, dict) else {}
             decision = plain.get("response") or plain.get("approved")
+            kind = (attribute(attrs, "gxp.hitl.decision") or "declared") if human else "automated"
             run["approvals"].append({
-                "time": time, "responder": attribute(attrs, "gxp.hitl.responder") or gxp.get("user_id", ""),
+                "time": time, "responder": (attribute(attrs, "gxp.hitl.responder") or "") if human else "",
+                "kind": kind, "signature_missing": attribute(attrs, "gxp.hitl.signature_missing") == "true",
                 "decision": str(decision) if decision is not None else "", "comment": str(plain.get("comment", "")),
                 "event": name, **where,
             })
