@@ -44,3 +44,19 @@ def test_query_into_a_pipe_closed_early_is_not_an_error(tmp_path):
     assert query.wait(timeout=120) in (0, -signal.SIGPIPE), stderr  # ended as `cat` ends, never exit 1
     assert stderr == ""
     assert len(head.stdout.splitlines()) == 2
+
+
+def test_index_and_phoenix_stop_report_as_json(tmp_path):
+    import json
+
+    provider, _ = traced(tmp_path / "trail")
+    with provider.get_tracer("qa").start_as_current_span("one"):
+        pass
+    provider.shutdown()
+    built = subprocess.run([*CLI, "index", str(tmp_path / "trail"), "--json"], capture_output=True, text=True,
+                           timeout=60)
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["records"] >= 2
+    stopped = subprocess.run([*CLI, "phoenix", "stop", "--data-dir", str(tmp_path / "no-phoenix"), "--json"],
+                             capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 0 and json.loads(stopped.stdout) == {"stopped": False, "pid": None}

@@ -87,11 +87,14 @@ def start(
 
 
 @phoenix_app.command("stop")
-def stop(data_dir: DataDirOption = None) -> None:
+def stop(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
     """Stop the Phoenix started from this data directory (and no other process)."""
     server = PhoenixServer(data_dir)
     record = server.read_record()
-    if server.stop():
+    stopped = server.stop()
+    if as_json:
+        typer.echo(json.dumps({"stopped": stopped, "pid": record.pid if (record and stopped) else None}))
+    elif stopped:
         typer.echo(f"Phoenix stopped (pid {record.pid if record else '?'}).")
     else:
         typer.echo("Phoenix was not running from this data directory; nothing stopped.")

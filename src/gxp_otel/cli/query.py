@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,7 @@ def query(
 def index(
     path: TrailPath,
     index: IndexFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
 ) -> None:
     """Build the on-disk index of a trail from scratch. query and report use it, updated first when the trail changed."""
     started = time.perf_counter()
@@ -94,7 +96,12 @@ def index(
     except OSError as exc:
         typer.echo(f"index not written: {terminal_text(exc)}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"indexed {count} records of {path} into {written} in {time.perf_counter() - started:.1f} s")
+    seconds = time.perf_counter() - started
+    if as_json:
+        typer.echo(json.dumps({"records": count, "trail": str(path), "index": str(written),
+                               "seconds": round(seconds, 3)}))
+        return
+    typer.echo(f"indexed {count} records of {path} into {written} in {seconds:.1f} s")
 
 
 def register(app: typer.Typer) -> None:
