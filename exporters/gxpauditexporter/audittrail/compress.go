@@ -14,20 +14,25 @@ import (
 // The .gz is written under a temporary name, fsynced, renamed and the directory fsynced; only then is the plain
 // file unlinked. A crash at any point leaves the plain file alone or both (the verifier then reads the plain one).
 type compressor struct {
-	dir   *trailDir
-	queue chan string
+	queue chan compressJob
 	done  sync.WaitGroup
 	mu    sync.Mutex
 	errs  []error
 }
 
-func newCompressor(dir *trailDir) *compressor {
-	c := &compressor{dir: dir, queue: make(chan string, 1024)}
+// compressJob is one closed chain file of a directory (the writer's directory at the time it was closed).
+type compressJob struct {
+	dir  *trailDir
+	name string
+}
+
+func newCompressor() *compressor {
+	c := &compressor{queue: make(chan compressJob, 1024)}
 	c.done.Add(1)
 	go func() {
 		defer c.done.Done()
-		for name := range c.queue {
-			if err := compressFile(dir, name); err != nil { // the plain file stays; nothing is lost
+		for job := range c.queue {
+			if err := compressFile(job.dir, job.name); err != nil { // the plain file stays; nothing is lost
 				c.mu.Lock()
 				c.errs = append(c.errs, err)
 				c.mu.Unlock()
@@ -37,7 +42,7 @@ func newCompressor(dir *trailDir) *compressor {
 	return c
 }
 
-func (c *compressor) submit(plainName string) { c.queue <- plainName }
+func (c *compressor) submit(dir *trailDir, plainName string) { c.queue <- compressJob{dir, plainName} }
 
 // close waits until every submitted file is compressed.
 func (c *compressor) close() {

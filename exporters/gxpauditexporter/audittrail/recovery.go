@@ -109,7 +109,7 @@ func (w *Writer) openStream() error {
 		}
 		for _, cf := range closed {
 			if !cf.Compressed && !w.dir.exists(cf.Plain()+".gz") {
-				w.compressor.submit(cf.Plain())
+				w.compressor.submit(w.dir, cf.Plain())
 			}
 		}
 	}

@@ -45,6 +45,46 @@ func (d *trailDir) close() {
 	_ = d.root.Close()
 }
 
+// deleted says the directory was removed (its descriptor still refers to it).
+func (d *trailDir) deleted() bool {
+	var st unix.Stat_t
+	return unix.Fstat(int(d.fd.Fd()), &st) == nil && st.Nlink == 0
+}
+
+// recreate makes the directory again at its path after it was deleted (mode 0700, parents as needed) and opens
+// it; a symbolic link or anything else at the path is refused, an existing real directory is used. The caller
+// closes the old trailDir once nothing uses it.
+func recreateTrailDir(path string) (*trailDir, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	before, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !before.IsDir() {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("not a directory (a symbolic link in its place is refused)")}
+	}
+	d, err := openTrailDir(path)
+	if err != nil {
+		return nil, err
+	}
+	if after, err := d.fd.Stat(); err != nil || !os.SameFile(before, after) {
+		d.close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("the directory was replaced while it was opened")}
+	}
+	return d, nil
+}
+
+// unlinked says the open file's name was removed.
+func unlinked(f *os.File) bool {
+	var st unix.Stat_t
+	return unix.Fstat(int(f.Fd()), &st) == nil && st.Nlink == 0
+}
+
 // join is the path of name in the directory as first opened, for messages and error values.
 func (d *trailDir) join(name string) string { return filepath.Join(d.path, name) }
 

@@ -33,10 +33,11 @@ type Stats struct {
 // Writer appends records to one stream. All methods are safe for concurrent use: sequencing, hashing and appending
 // happen under one mutex, so any number of callers produce one well-ordered chain.
 type Writer struct {
-	opts     Options
-	identity []auditformat.Member // writer, host, pid, config_fingerprint, key_id, public_key
-	dir      *trailDir            // the trail directory, held open: a replaced path is never followed
-	copyDirs []*trailDir          // the checkpoint copy directories, held open likewise
+	opts        Options
+	identity    []auditformat.Member // writer, host, pid, config_fingerprint, key_id, public_key
+	dir         *trailDir            // the trail directory, held open: a replaced path is never followed
+	copyDirs    []*trailDir          // the checkpoint copy directories, held open likewise
+	retiredDirs []*trailDir          // trail directories deleted under the writer (closed at release)
 
 	mu                     sync.Mutex
 	closed                 bool
@@ -108,7 +109,7 @@ func Open(opts Options) (*Writer, error) {
 		str("public_key", w.opts.publicKeyHex()),
 	}
 	if opts.Compress {
-		w.compressor = newCompressor(dir)
+		w.compressor = newCompressor()
 	}
 	w.cpFile, err = openAppend(dir, auditformat.CheckpointFileName(stream))
 	for _, path := range opts.CheckpointCopyDirs {
@@ -175,6 +176,12 @@ func (w *Writer) Append(kind string, bodies [][]byte) error {
 	}
 	if tooLong > 0 {
 		w.noteLossLocked(kind+"s", tooLong, "record longer than the 16 MiB line limit", "")
+	}
+	if err := w.reattachIfDeleted(); err != nil {
+		w.stats.Errors++
+		w.noteLossLocked(kind+"s", int64(len(records)), "the chain file was deleted and could not be re-created: "+err.Error(), "")
+		w.mu.Unlock()
+		return &WriteError{File: w.path(auditformat.ChainFileName(w.opts.Stream, w.index)), Err: err}
 	}
 	w.groupCommit = w.opts.Fsync == FsyncBatch
 	err := w.commit(records, kind, "", false)
@@ -295,7 +302,7 @@ func (w *Writer) release() {
 	if w.compressor != nil {
 		w.compressor.close()
 	}
-	for _, d := range append([]*trailDir{w.dir}, w.copyDirs...) {
+	for _, d := range append(append([]*trailDir{w.dir}, w.copyDirs...), w.retiredDirs...) {
 		d.close()
 	}
 }
@@ -578,7 +585,7 @@ func (w *Writer) rotate() error {
 	crashPoint("rotation-file-closed")
 	w.stats.Rotations++
 	if w.compressor != nil {
-		w.compressor.submit(closed)
+		w.compressor.submit(w.dir, closed)
 	}
 	return nil
 }
