@@ -127,3 +127,8 @@ def test_phoenix_register_then_instrument_keeps_phoenix_exporter_and_adds_the_tr
     assert len(trail_spans) == 4 and verify_trail(trail).ok
     assert sorted(s.span_id.hex() for s in phoenix_spans) == sorted(s["span_id"] for s in trail_spans)
     assert all(r.get("openinference.project.name") == "regulated" for r in resources)
+
+
+def test_zero_code_auto_setup_false_is_refused_instead_of_dropping_the_trail(tmp_path):
+    env = clean_env(GXP_OTEL_AUDIT_DIR=str(tmp_path / "trail"), OTEL_TRACES_EXPORTER="none", GXP_OTEL_AUTO_SETUP="false")
+    _refused(run_app(tmp_path, PLAIN, env, zero_code=True), "$GXP_OTEL_AUTO_SETUP=false")
