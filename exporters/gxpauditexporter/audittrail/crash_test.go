@@ -218,3 +218,38 @@ func allRecords(t *testing.T, dir string) []auditformat.Record {
 	}
 	return out
 }
+
+// A writer restarted after a clean close whose file is full rotates before its recovery record (§10.3 "After
+// close" allows exactly that); the trail verifies.
+func TestARestartAfterCloseIntoAFullFileRotatesFirstAndVerifies(t *testing.T) {
+	dir := t.TempDir()
+	opts := crashOptions(dir)
+	opts.Compress = false
+	w, err := audittrail.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked []int
+	for i := 0; ; i++ {
+		if err := w.Append("span", numbered(i)); err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, i)
+		if info, err := os.Stat(w.CurrentFile()); err != nil || info.Size() > audittrail.MinRotateBytes-600 {
+			break
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w, err = audittrail.Open(opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "audit-crash.0-000002.jsonl")); err != nil {
+		t.Fatalf("the restart did not rotate first: %v", err)
+	}
+	requireAllVerified(t, dir, acked)
+}

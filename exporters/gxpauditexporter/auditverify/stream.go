@@ -175,10 +175,16 @@ func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditfor
 	if ref := v.held.ref(seq); ref != nil && ref.head != rec.Hash {
 		v.report(name, intPtr(number), seqPtr(seq), "rewritten", fmt.Sprintf("%s line %d sealed a different record", ref.source, ref.number))
 	}
-	if v.afterClose && rec.Kind != auditformat.KindRecovery {
-		v.report(name, intPtr(number), seqPtr(seq), "after-close", "a "+rec.Kind+" record after the close checkpoint, not a recovery record")
+	// After close (§10.3): until the recovery record, only a rotation and its rotation checkpoint may come (a
+	// restarted writer that finds the closed file full rotates before it writes the recovery record).
+	switch rec.Kind {
+	case auditformat.KindRecovery, auditformat.KindRotation, auditformat.KindCheckpoint:
+	default:
+		if v.afterClose {
+			v.report(name, intPtr(number), seqPtr(seq), "after-close", "a "+rec.Kind+" record after the close checkpoint without a recovery record")
+		}
 	}
-	v.afterClose = false
+	v.afterClose = v.afterClose && (rec.Kind == auditformat.KindRotation || rec.Kind == auditformat.KindCheckpoint)
 	if v.unsealed == nil {
 		v.unsealed = &location{name, number, seq}
 	}
@@ -194,7 +200,11 @@ func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditfor
 		if v.checkpoint(rec, seq, cf, number) && v.anchored() {
 			v.sealedThrough, v.unsealed = seq, nil
 		}
-		v.afterClose = checkpointReason(rec) == auditformat.ReasonClose
+		reason := checkpointReason(rec)
+		if v.afterClose && reason != auditformat.ReasonRotation {
+			v.report(name, intPtr(number), seqPtr(seq), "after-close", "a checkpoint after the close checkpoint without a recovery record")
+		}
+		v.afterClose = reason == auditformat.ReasonClose || (v.afterClose && reason == auditformat.ReasonRotation)
 	case auditformat.KindRotation:
 		v.rotations++
 	case "signature", "correction", "purge":
