@@ -115,3 +115,26 @@ def test_the_gateway_refuses_a_connection_without_a_client_certificate(tmp_path:
     spans = spans_of(gateway)
     assert len(spans) == 1
     assert spans[0]["body"]["ingest"]["subject"] == "gxp-test-client"
+
+
+def test_the_documented_local_issuer_commands_authenticate_a_client(tmp_path: Path) -> None:
+    """docs/deployment.md's single-host set-up: `gxp-otel ingest-keys`, then a token from `gxp-otel ingest-token`."""
+    require_build()
+    cli = str(ROOT / ".venv" / "bin" / "gxp-otel")
+    keys = subprocess.run([cli, "ingest-keys", str(tmp_path / "ingest")], capture_output=True, text=True, check=True)
+    env = dict(line.split("=", 1) for line in keys.stdout.split())
+    assert set(env) == {"GXP_OIDC_ISSUER", "GXP_OIDC_KEYS_FILE"}
+    again = subprocess.run([cli, "ingest-keys", str(tmp_path / "ingest")], capture_output=True, text=True)
+    assert again.returncode == 2 and "never overwritten" in again.stderr
+    token = subprocess.run([cli, "ingest-token", str(tmp_path / "ingest"), "lims-service"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    collector = Collector(tmp_path / "collector", env=env)
+    collector.start()
+    try:
+        assert collector.post("traces", FORGED, token=token) == 200
+        assert collector.post("traces", FORGED, token=collector.token("lims-service")) == 401  # another issuer's key
+        (span,) = wait_for_spans(collector, 1)
+        assert collector.stop() == 0
+    finally:
+        collector.kill()
+    assert span["body"]["ingest"]["subject"] == "lims-service"
