@@ -109,12 +109,13 @@ def run_demo(
     project: str = DEMO_PROJECT,
     runs: int = 2,
     arrival_timeout: float = 60.0,
+    auth: bool = False,
     echo=print,
 ) -> DemoResult:
     """Do the five steps above; raise :class:`DemoError` when a step cannot be done at all."""
     started = time.monotonic()
     script = find_example(example)
-    server = PhoenixServer(data_dir, http_port=http_port, grpc_port=grpc_port)
+    server = PhoenixServer(data_dir, http_port=http_port, grpc_port=grpc_port, auth=auth)
     phoenix_started, phoenix_seconds = False, 0.0
     status = server.status()
     if status.state in ("running", "foreign"):
@@ -137,6 +138,9 @@ def run_demo(
 
     since = _trail_time_now()
     env = dict(os.environ)
+    api_key = server.api_key()  # a Phoenix started here with --auth: export and annotations send its key
+    if api_key:
+        env["PHOENIX_API_KEY"] = api_key
     env.update(
         PHOENIX_COLLECTOR_ENDPOINT=url,
         PHOENIX_PROJECT_NAME=project,
@@ -161,7 +165,7 @@ def run_demo(
     recorded = [r for r in runs_in_trail(audit_dir, since=since) if r.root_span_id]
     if not recorded:
         raise DemoError(f"{script.name} finished but recorded no workflow run in {audit_dir}")
-    client = PhoenixClient(url)
+    client = PhoenixClient(url, api_key=api_key)
     ids = [r.trace_id for r in recorded]
     counts = client.wait_for_spans(project, ids, {r.trace_id: r.spans for r in recorded}, timeout=arrival_timeout)
     try:

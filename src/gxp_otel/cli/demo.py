@@ -77,6 +77,8 @@ def demo(
     example: Annotated[Optional[Path], typer.Option(help="Workflow script to run instead of the example.")] = None,
     project: Annotated[str, typer.Option(help="Phoenix project for the traces.")] = DEMO_PROJECT,
     runs: Annotated[int, typer.Option(min=1, help="Concurrent workflow runs.")] = 2,
+    auth: Annotated[bool, typer.Option("--auth", help="Start Phoenix with its own authentication; the demo exports "
+                                       "and annotates with its API key.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Run the example pharma workflow traced into a local Phoenix, verify its audit trail, link each trace."""
@@ -91,7 +93,7 @@ def demo(
     echo = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
     try:
         result = run_demo(resolve_data_dir(data_dir), http_port=port, grpc_port=grpc_port, example=example,
-                          project=project, runs=runs, echo=echo)
+                          project=project, runs=runs, auth=auth, echo=echo)
     except (DemoError, PhoenixError, PhoenixApiError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error

@@ -62,6 +62,8 @@ def start(
     port: PortOption = DEFAULT_HTTP_PORT,
     grpc_port: GrpcPortOption = DEFAULT_GRPC_PORT,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for /healthz.")] = 120.0,
+    auth: Annotated[bool, typer.Option("--auth", help="Phoenix's own authentication: logins and an API key "
+                                       "(kept 0600 in the data directory) for export and the REST API.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start Phoenix in the background (or find ours already running) and wait until it is healthy."""
@@ -72,7 +74,7 @@ def start(
     except MissingExtraError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    server = PhoenixServer(data_dir, http_port=port, grpc_port=grpc_port)
+    server = PhoenixServer(data_dir, http_port=port, grpc_port=grpc_port, auth=auth)
     already = server.status().process is not None
     try:
         status = server.start(timeout=timeout)
@@ -84,6 +86,8 @@ def start(
         return
     typer.echo(("Phoenix was already running. " if already else "") + _describe(status))
     typer.echo(f"Open {status.url} in a browser. Stop it with: gxp-otel phoenix stop")
+    if server.api_key():
+        typer.echo(f"Phoenix requires its API key: export PHOENIX_API_KEY=$(cat {server.api_key_file})")
 
 
 @phoenix_app.command("stop")

@@ -9,6 +9,10 @@ Guarantees:
 - ``stop()`` signals exactly the process ``start()`` launched: the PID record holds the PID *and* the kernel's start
   time of that process, so a recycled PID is never signalled.
 - ``start()`` returns only once ``GET /healthz`` answers, or raises with the tail of Phoenix's log.
+- With ``auth=True`` Phoenix runs with its own authentication (``PHOENIX_ENABLE_AUTH``): the JWT secret and an admin
+  secret (Phoenix's bearer key for the first system user) are generated once, kept 0600 in ``<data dir>/phoenix``,
+  and ``api_key()`` returns the key that OTLP export, the REST client and the demo then send. Phoenix is a view for
+  engineers; the audit trail stays the record, whatever Phoenix holds.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class PhoenixProcess:
     working_dir: str
     log_file: str
     started_at: float
+    auth: bool = False
 
     @property
     def url(self) -> str:
@@ -139,11 +144,15 @@ class PhoenixServer:
         data_dir: str | os.PathLike[str] | None = None,
         http_port: int = DEFAULT_HTTP_PORT,
         grpc_port: int = DEFAULT_GRPC_PORT,
+        auth: bool = False,
     ) -> None:
         self.data_dir = resolve_data_dir(data_dir)
+        self.auth = auth
         self.phoenix_dir = self.data_dir / "phoenix"
         self.record_file = self.phoenix_dir / "server.json"
         self.log_file = self.phoenix_dir / "phoenix.log"
+        self.auth_file = self.phoenix_dir / "auth.json"  # 0600: Phoenix's JWT secret and admin (API) key
+        self.api_key_file = self.phoenix_dir / "api-key"  # 0600: the key alone, for `PHOENIX_API_KEY=$(cat ...)`
         self.http_port = http_port or free_port()
         self.grpc_port = grpc_port or free_port()
         self._child: subprocess.Popen[bytes] | None = None
@@ -151,6 +160,33 @@ class PhoenixServer:
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.http_port}"
+
+    # -- authentication -------------------------------------------------------------------------------------------
+
+    def api_key(self) -> str | None:
+        """The bearer key of the Phoenix started here with auth, or None (no auth)."""
+        record = self.read_record()
+        if record is not None and not record.auth:
+            return None
+        try:
+            return json.loads(self.auth_file.read_text())["admin_secret"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _auth_secrets(self) -> dict[str, str]:
+        """Generated once per data directory (Phoenix needs >= 32 characters with a digit and a lowercase letter)."""
+        try:
+            return json.loads(self.auth_file.read_text())
+        except (OSError, ValueError):
+            pass
+        import secrets
+
+        values = {"secret": "s1" + secrets.token_hex(24), "admin_secret": "k1" + secrets.token_hex(24)}
+        for path, text in ((self.auth_file, json.dumps(values)), (self.api_key_file, values["admin_secret"] + "\n")):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+        return values
 
     # -- PID record -----------------------------------------------------------------------------------------------
 
@@ -243,6 +279,7 @@ class PhoenixServer:
             working_dir=str(self.phoenix_dir),
             log_file=str(self.log_file),
             started_at=time.time(),
+            auth=self.auth,
         )
         self._write_record(record)
         return self._wait_healthy(record, timeout)
@@ -264,6 +301,12 @@ class PhoenixServer:
             TMPDIR=str(self.phoenix_dir / "tmp"),
         )
         env.pop("PHOENIX_SQL_DATABASE_URL", None)
+        for name in ("PHOENIX_ENABLE_AUTH", "PHOENIX_SECRET", "PHOENIX_ADMIN_SECRET", "PHOENIX_API_KEY"):
+            env.pop(name, None)
+        if self.auth:
+            secrets_ = self._auth_secrets()
+            env.update(PHOENIX_ENABLE_AUTH="true", PHOENIX_SECRET=secrets_["secret"],
+                       PHOENIX_ADMIN_SECRET=secrets_["admin_secret"])
         return env
 
     def _wait_healthy(self, record: PhoenixProcess, timeout: float) -> PhoenixStatus:
