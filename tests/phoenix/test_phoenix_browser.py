@@ -38,6 +38,7 @@ WORKFLOW_SPANS = (
 
 
 def test_trace_page_shows_the_workflow_spans_and_the_audit_annotation(phoenix, tmp_path: Path, artifacts_dir: Path) -> None:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian chromium is missing: run `make chromium` (part of `make test`)"
@@ -63,15 +64,17 @@ def test_trace_page_shows_the_workflow_spans_and_the_audit_annotation(phoenix, t
             badges = page.get_by_text("audit", exact=True)
             badges.first.wait_for(timeout=30_000)
             annotation = page.get_by_text(f"audit: verified, stream {run.run.stream} seq {run.run.first_seq}..").first
+            page.wait_for_load_state("networkidle")  # the page has settled: no drawer still sliding in
             shown = False
-            for attempt in range(3):  # the badge's popover can miss a click while the page is still settling
+            for attempt in range(5):  # a click can still be intercepted by a drawer or land before the handler
                 for index in reversed(range(badges.count())):  # the root span's badge is the last one
-                    badges.nth(index).click()
                     try:
+                        badges.nth(index).click(timeout=5_000)
                         annotation.wait_for(timeout=5_000)
                         shown = True
                         break
-                    except Exception:  # playwright's TimeoutError: try the next badge
+                    except PlaywrightError:  # intercepted click or timeout: close what covers it, next badge
+                        page.keyboard.press("Escape")
                         continue
                 if shown:
                     break
