@@ -1,4 +1,5 @@
-"""Per-run overhead of instrumenting a 3-step LlamaIndex workflow (one stream event per step).
+"""Per-run overhead of instrumenting LlamaIndex workflows: a 3-step workflow (one stream event per step) and an
+`AgentWorkflow` of three `FunctionAgent`s with tools and two handoffs, driven by LlamaIndex's mock LLM.
 
 Modes, measured in one process, interleaved in blocks (A/B/C/D, then B/C/D/A, ...) so drift and noise hit all alike:
 
@@ -13,7 +14,8 @@ Per block of runs: wall time of each run as the caller sees it, and process CPU 
 export included) over the block *including* a final force_flush, divided by the runs. Overhead = mode minus
 uninstrumented. Usage:
 
-    .venv/bin/python bench/bench_instrumentation.py --runs 300 --block 10 [--markdown docs/benchmarks-instrumentation.md]
+    .venv/bin/python bench/bench_instrumentation.py --runs 300 --block 10 [--case three-step|agents|both]
+        [--markdown docs/benchmarks-instrumentation.md]
 
 (`--markdown` writes the whole section, ready for docs/benchmarks.md.)
 """
@@ -66,6 +68,55 @@ class ThreeStep(Workflow):
     async def c(self, ctx: Context, ev: BEvent) -> StopEvent:
         ctx.write_event_to_stream(Progress(step="c", n=ev.n))
         return StopEvent(result={"n": ev.n + 1})
+
+
+def agent_workflow() -> Workflow:
+    """intake -> stats -> qa_reviewer (two handoffs), three tool calls; a fresh one per run (the scripts are used up)."""
+    from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+    from llama_index.core.llms import MockFunctionCallingLLM
+    from llama_index.core.tools import FunctionTool
+
+    def call(tool: str, **kwargs: Any) -> ChatMessage:
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=[ToolCallBlock(tool_call_id=tool, tool_name=tool,
+                                                                             tool_kwargs=kwargs)])
+
+    def llm(*script: ChatMessage) -> MockFunctionCallingLLM:
+        pending = list(script)
+        return MockFunctionCallingLLM(response_generator=lambda messages, **kw: pending.pop(0) if pending else
+                                      ChatMessage(role=MessageRole.ASSISTANT, content="done"))
+
+    def lookup_batch(batch_id: str) -> str:
+        """Look up a batch record."""
+        return f"batch {batch_id}: 12 samples, released"
+
+    def compute_stats(values: str) -> str:
+        """Summary statistics of comma-separated values."""
+        numbers = [float(v) for v in values.split(",")]
+        return f"mean={sum(numbers) / len(numbers):.2f}"
+
+    answer = ChatMessage(role=MessageRole.ASSISTANT, content="Batch B-7 approved for release.")
+    agents = [
+        FunctionAgent(name="intake", description="Fetches the batch.", system_prompt="intake",
+                      tools=[FunctionTool.from_defaults(lookup_batch)], can_handoff_to=["stats"],
+                      llm=llm(call("lookup_batch", batch_id="B-7"), call("handoff", to_agent="stats", reason="n"))),
+        FunctionAgent(name="stats", description="Statistics.", system_prompt="stats",
+                      tools=[FunctionTool.from_defaults(compute_stats)], can_handoff_to=["qa_reviewer"],
+                      llm=llm(call("compute_stats", values="1,2,3"), call("handoff", to_agent="qa_reviewer", reason="r"))),
+        FunctionAgent(name="qa_reviewer", description="Concludes.", system_prompt="qa",
+                      tools=[FunctionTool.from_defaults(compute_stats)], llm=llm(answer)),
+    ]
+    return AgentWorkflow(agents=agents, root_agent="intake", timeout=30)
+
+
+CASES: dict[str, Callable[[int], tuple[Workflow, dict[str, Any]]]] = {
+    "three-step": lambda i, _w=ThreeStep(timeout=30): (_w, {"n": i}),
+    "agents": lambda i: (agent_workflow(), {"user_msg": "Check batch B-7"}),
+}
+CASE_TITLES = {
+    "three-step": "A 3-step LlamaIndex workflow writing one stream event per step",
+    "agents": "An `AgentWorkflow` of three `FunctionAgent`s (mock LLM), three tool calls and two handoffs",
+}
 
 
 class OtlpEncodingExporter(SpanExporter):
@@ -132,11 +183,12 @@ class GxpMode(Mode):
         self.handle.shutdown()
 
 
-async def run_block(workflow: Workflow, runs: int) -> list[float]:
+async def run_block(case: str, runs: int) -> list[float]:
     times = []
-    for i in range(runs):
+    prepared = [CASES[case](i) for i in range(runs)]  # built before the clock starts
+    for workflow, start_kwargs in prepared:
         start = time.perf_counter()
-        handler = workflow.run(n=i)
+        handler = workflow.run(**start_kwargs)
         async for _ in handler.stream_events():
             pass
         await handler
@@ -144,8 +196,8 @@ async def run_block(workflow: Workflow, runs: int) -> list[float]:
     return times
 
 
-def measure(modes: list[Mode], runs: int, block: int, warmup: int) -> dict[str, dict[str, Any]]:
-    workflow = ThreeStep(timeout=30)
+def measure(modes: list[Mode], runs: int, block: int, warmup: int, case: str = "three-step") -> dict[str, dict[str, Any]]:
+    workflow = case
     for mode in modes:  # warm-up: imports, caches, first trail files
         flush = mode.setup()
         asyncio.run(run_block(workflow, warmup))
@@ -187,7 +239,7 @@ def measure(modes: list[Mode], runs: int, block: int, warmup: int) -> dict[str, 
     return results
 
 
-def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace, case: str = "three-step") -> str:
     """The section for docs/benchmarks.md: what was measured, the table, the command, the verdict."""
     table = [
         "| mode | runs | wall median (ms) | wall p90 (ms) | CPU per run incl. export (ms) | overhead wall (ms) | overhead CPU (ms) |",
@@ -206,9 +258,9 @@ def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> st
     else:
         verdict = "NOT met"
     return "\n".join([
-        "## Workflow instrumentation overhead",
+        f"## Workflow instrumentation overhead: {case}",
         "",
-        "A 3-step LlamaIndex workflow writing one stream event per step, run by a caller that consumes the stream.",
+        f"{CASE_TITLES[case]}, run by a caller that consumes the stream.",
         "Modes are measured in one process, interleaved in blocks of runs (rotating order), after a warm-up:",
         "`openinference` = OpenInference's instrumentor alone; `gxp-otel` = `gxp_otel.instrument()`: OpenInference",
         "plus run/step enrichment, one log record and one span event per stream event, and the audit trail (real files,",
@@ -226,7 +278,8 @@ def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> st
         f"Goal (gxp-otel's per-run overhead <= OpenInference's alone, as the caller sees it): **{verdict}** "
         f"({gxp['overhead_wall_ms']:+.2f} ms vs {oi['overhead_wall_ms']:+.2f} ms).",
         "",
-        f"Command: `.venv/bin/python bench/bench_instrumentation.py --runs {args.runs} --block {args.block}`"
+        f"Command: `.venv/bin/python bench/bench_instrumentation.py --runs {args.runs} --block {args.block}"
+        f" --case {args.case}`"
         f" (`make bench-instrumentation`; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, shared machine).",
     ])
 
@@ -238,16 +291,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--case", choices=[*CASES, "both"], default="both")
     args = parser.parse_args(argv)
     os.environ["LOG_CONSOLE"] = "false"
     os.environ.pop("GXP_OTEL_CONFIG", None)
     logging.getLogger("opentelemetry").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="gxp-bench-") as root:
-        modes = [Mode(), OpenInferenceMode(), GxpMode("gxp-otel", True, root), GxpMode("gxp-otel-no-trail", False, root)]
-        results = measure(modes, args.runs, args.block, args.warmup)
+    cases = list(CASES) if args.case == "both" else [args.case]
+    sections, everything = [], {}
+    for case in cases:
+        with tempfile.TemporaryDirectory(prefix="gxp-bench-") as root:
+            modes = [Mode(), OpenInferenceMode(), GxpMode("gxp-otel", True, root),
+                     GxpMode("gxp-otel-no-trail", False, root)]
+            everything[case] = results = measure(modes, args.runs, args.block, args.warmup, case)
+        sections.append(markdown(results, args, case))
     if args.json:
-        print(json.dumps(results, indent=2))
-    table = markdown(results, args)
+        print(json.dumps(everything, indent=2))
+    table = "\n\n".join(sections)
     print(table)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
