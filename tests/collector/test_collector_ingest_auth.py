@@ -138,3 +138,8 @@ def test_the_documented_local_issuer_commands_authenticate_a_client(tmp_path: Pa
     finally:
         collector.kill()
     assert span["body"]["ingest"]["subject"] == "lims-service"
+    done = subprocess.run([cli, "verify", "--alcoa", "--json", str(collector.audit_dir)], capture_output=True,
+                          text=True, timeout=120)
+    alcoa = json.loads(done.stdout)["alcoa"]
+    # One span: its user id declared by the client, its sender authenticated at ingestion; counted apart.
+    assert alcoa["identities"] == {"declared": 1, "authenticated": 1}

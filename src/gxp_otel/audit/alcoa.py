@@ -58,6 +58,9 @@ class AlcoaAssessment:
         self._resumed: list[tuple[str, str, tuple[str, int, int | None]]] = []  # (trace_id, parent, where)
         self._resolved = False
         self._decisions = {"declared": 0, "e-signed": 0, "automated": 0}  # human-response / automated-response
+        # Attribution by kind: an identity the application declared (gxp user/agent id) vs a sender the collector
+        # authenticated at ingestion (§5.6 ingest: via other than "none", with a subject).
+        self._identities = {"declared": 0, "authenticated": 0}
 
     def _mark(self, principle: str, ok: bool, where: tuple[str, int, int | None], reason: str = "") -> None:
         if ok:
@@ -81,6 +84,10 @@ class AlcoaAssessment:
         unanswered = self._human_decision(record["kind"], body)
         self._mark("attributable", any(type(w) is str and w for w in who) and not unanswered, where,
                    unanswered or "no user id or agent id")
+        ingest = body.get("ingest") if isinstance(body.get("ingest"), dict) else {}
+        self._identities["declared"] += any(type(w) is str and w for w in who)
+        self._identities["authenticated"] += ingest.get("via") not in (None, "none") and \
+            type(ingest.get("subject")) is str and bool(ingest.get("subject"))
         self._mark("legible", True, where)
         self._contemporaneous(record, body, where)
         self._mark("original", original, where, "the record's chain link did not verify")
@@ -193,6 +200,7 @@ class AlcoaAssessment:
         return {
             "records_assessed": self.assessed,
             "decisions": dict(self._decisions),
+            "identities": dict(self._identities),
             "principles": {
                 p: {"passed": self._passed[p], "failed": self._failed[p], "examples": self._examples[p]}
                 for p in PRINCIPLES
