@@ -8,7 +8,10 @@ generator refuses to write a case whose problems are not the kinds the case inte
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from datetime import datetime, timezone
 import shutil
 import sys
 from dataclasses import dataclass
@@ -19,13 +22,12 @@ sys.path.insert(0, str(HERE.parents[1]))  # tests/, for vector_runner
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from gxp_otel.audit.canonical import purge_message  # noqa: E402
+from gxp_otel.audit.canonical import format_time_ns, purge_message  # noqa: E402
 from gxp_otel.audit.signing import CheckpointSigner, key_id_for  # noqa: E402
-from gxp_otel.audit.verifier import verify_trail  # noqa: E402
 from gxp_otel.audit.writer import AuditTrailWriter  # noqa: E402
 from gxp_otel.part11.esign import signature_body  # noqa: E402
 from gxp_otel.part11.retention import purge  # noqa: E402
-from vector_runner import VectorClock  # noqa: E402
+from vector_runner import VectorClock, vector_problems, verify_vector  # noqa: E402
 
 WRITER_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
 SIGNER_SEED = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"  # RFC 8032 test 2
@@ -107,6 +109,7 @@ def purged_trail(directory: Path, *, tombstone_edit: dict | None = None) -> None
         now[0] = START + day * DAY
         w.append("log", [log(f"day {day}")])
     w.close()
+    _age_files(directory)
     retention_clock = VectorClock(START + 3000 * DAY, 10**9)
     purge(directory, before_ns=START + 3 * DAY + DAY // 2, reason="retention period over", policy="SOP-QA-017 v3",
           key=ALICE, user_id="alice", passphrase="", now_ns=START + 3000 * DAY,
@@ -118,6 +121,66 @@ def purged_trail(directory: Path, *, tombstone_edit: dict | None = None) -> None
         statement = {**_tombstone(directory), **tombstone_edit}
         w.append("purge", [{"statement": statement, "signature": ALICE.private.sign(purge_message(statement)).hex()}])
         w.close()
+
+
+def crafted_tombstone(directory: Path, *, purged=(1, 2, 3), edit: dict | None = None, signer: Signer = None,
+                      entry_edit: dict | None = None) -> None:
+    """The five-day trail with a tombstone made by hand (as an attacker or a faulty tool would) for the files
+    ``purged``, signed by ``signer`` (Alice by default), then those files deleted."""
+    signer = signer or ALICE
+    now = [START]
+
+    def clock() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    w = writer(directory, clock)
+    for day in range(5):
+        now[0] = START + day * DAY
+        w.append("log", [log(f"day {day}")])
+    w.close()
+    entries, key = [], None
+    for number in purged:
+        name = f"audit-app.0-{number:06d}.jsonl"
+        data = (directory / name).read_bytes()
+        records = [json.loads(line) for line in data.splitlines()]
+        body = next(r for r in reversed(records) if r["kind"] == "checkpoint")["body"]
+        entries.append({"file": name, "sha256": hashlib.sha256(data).hexdigest(), "first_seq": records[0]["seq"],
+                        "last_seq": records[-1]["seq"], "last_hash": records[-1]["hash"],
+                        "last_time": records[-1]["time"], "checkpoint": body, **(entry_edit or {})})
+        writer_key = CheckpointSigner.from_seed(WRITER_SEED)
+        key = {"key_id": writer_key.key_id, "public_key": writer_key.public_key_hex}
+    statement = {"format": "gxp-otel-purge/1", "stream": "app.0", "files": entries, "key_in_force": key,
+                 "before": format_time_ns(START + 3 * DAY + DAY // 2), "retention_days": "2555",
+                 "policy": "SOP-QA-017 v3", "reason": "retention period over",
+                 "purged_by": {"printed_name": signer.printed_name, "user_id": signer.user_id},
+                 "key_id": signer.key_id, "public_key": signer.public_key, "time": format_time_ns(START + 3000 * DAY),
+                 **(edit or {})}
+    r = writer(directory, VectorClock(START + 3000 * DAY, 10**9), stream="retention")
+    r.append("purge", [{"statement": statement, "signature": signer.private.sign(purge_message(statement)).hex()}])
+    r.close()
+    for number in purged:
+        (directory / f"audit-app.0-{number:06d}.jsonl").unlink()
+
+
+def identities_trail(directory: Path) -> None:
+    """One key signing as Alice, then twice as Bob: the first signature fixes the identity, each later one under
+    another identity is one bad-esignature (§12.1)."""
+    w = writer(directory, VectorClock(START, 10**9))
+    records = [w.append("log", [log(f"value {i}")])[0] for i in range(3)]
+    for i, identity in enumerate([ALICE, Signer("Bob Builder", "bob"), Signer("Bob Builder", "bob")]):
+        w.append("signature", [signature_body(ALICE.private, identity, ref(records[i]), meaning="review", reason="",
+                                              authentication="all-components", time_ns=START + (5 + i) * 10**9)])
+    w.close()
+
+
+def _age_files(directory: Path) -> None:
+    """Each chain file's modification time set to its last recorded time, as a real old file has (the purge tool
+    does not trust the writer's clock alone)."""
+    for path in directory.glob("audit-app.0-*.jsonl"):
+        last = json.loads(path.read_bytes().splitlines()[-1])["time"]
+        seconds = int(datetime.strptime(last[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+        os.utime(path, (seconds, seconds))
 
 
 def _tombstone(directory: Path) -> dict:
@@ -140,40 +203,64 @@ def other_record() -> dict[str, str]:
 
 
 WRITER_PUBLIC = CheckpointSigner.from_seed(WRITER_SEED).public_key_hex
+MALLORY = Signer("Mallory Example", "mallory", seed="c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7")
+ALICE_ENTRY = {"printed_name": ALICE.printed_name, "user_id": ALICE.user_id, "key_id": ALICE.key_id,
+               "public_key": ALICE.public_key}
+WRITER = {"trusted_keys": [WRITER_PUBLIC]}
+AUDITOR = {**WRITER, "signers": [ALICE_ENTRY], "purgers": [ALICE_ENTRY]}  # every role anchored, Alice in both
 CASES = {
     # name: (build, tamper, options, intended problem kinds)
-    "signed-and-corrected-intact": (lambda d: signed_trail(d, correction={}), None, {}, []),
-    "signature-moved@seq-4": (lambda d: signed_trail(d, moved=True), None, {}, ["bad-esignature"]),
-    "signature-copied-from-another-trail@seq-4": (lambda d: signed_trail(d, signature_of=other_record()), None, {},
-                                                 ["esignature-link"]),
+    "signed-and-corrected-intact": (lambda d: signed_trail(d, correction={}), None, AUDITOR, []),
+    "signed-and-corrected-self-keyed": (lambda d: signed_trail(d, correction={}), None, {}, []),
+    "signature-moved@seq-4": (lambda d: signed_trail(d, moved=True), None, AUDITOR, ["bad-esignature"]),
+    "signature-copied-from-another-trail@seq-4": (lambda d: signed_trail(d, signature_of=other_record()), None,
+                                                 AUDITOR, ["esignature-link"]),
     "signed-record-modified@seq-2": (signed_trail,
                                      lambda d: edit(d, "audit-app.0-000001.jsonl", b'"value 1"}},', b'"value X"}},'),
                                      {}, ["modified", "esignature-link"]),
     "key-signs-as-another-individual@seq-4": (lambda d: signed_trail(d, identity=Signer("Bob Builder", "bob")),
-                                              None, {"signers": [{"printed_name": "Alice Example", "user_id": "alice",
-                                                                  "key_id": ALICE.key_id,
-                                                                  "public_key": ALICE.public_key}]},
-                                              ["bad-esignature"]),
-    "correction-without-reason@seq-5": (lambda d: signed_trail(d, correction={"reason": ""}), None, {},
+                                              None, AUDITOR, ["bad-esignature"]),
+    "one-key-two-identities-three-signatures": (identities_trail, None, {}, ["bad-esignature", "bad-esignature"]),
+    "signer-key-given-only-as-writer-key@seq-4": (signed_trail, None, {"trusted_keys": [WRITER_PUBLIC,
+                                                                                       ALICE.public_key]},
+                                                  ["untrusted-key"]),
+    "correction-without-reason@seq-5": (lambda d: signed_trail(d, correction={"reason": ""}), None, AUDITOR,
                                         ["bad-correction"]),
     "correction-wrong-old-value@seq-5": (lambda d: signed_trail(d, correction={"old_value": {"stringValue": "x"}}),
-                                         None, {}, ["bad-correction"]),
+                                         None, AUDITOR, ["bad-correction"]),
     "correction-of-absent-record@seq-5": (lambda d: signed_trail(d, correction={"original": other_record()}), None,
-                                          {}, ["correction-link"]),
-    "purged-by-policy-intact": (purged_trail, None, {"trusted_keys": [WRITER_PUBLIC, ALICE.public_key]}, []),
+                                          AUDITOR, ["correction-link"]),
+    "purged-by-policy-intact": (purged_trail, None, AUDITOR, []),
     "purged-then-next-file-deleted": (purged_trail, lambda d: (d / "audit-app.0-000004.jsonl").unlink(),
-                                      {}, ["missing-file"]),
-    "tombstone-by-untrusted-key": (purged_trail, None, {"trusted_keys": [WRITER_PUBLIC]},
-                                   ["bad-genesis", "bad-signature", "bad-signature", "missing-file",
-                                    "missing-file", "missing-file", "bad-purge"]),
+                                      AUDITOR, ["missing-file"]),
+    "purged-without-purger-registry": (purged_trail, None, WRITER,
+        ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file"]),
+    "tombstone-by-untrusted-key": (purged_trail, None, {**WRITER, "purgers": [dict(ALICE_ENTRY, printed_name="A",
+                                                                                  key_id=MALLORY.key_id,
+                                                                                  public_key=MALLORY.public_key)]},
+        ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file", "untrusted-key"]),
+    "tombstone-self-signed": (lambda d: crafted_tombstone(d, signer=MALLORY, edit={"time": "2099-01-01T00:00:00."
+                                                                                   "000000000Z"}), None, AUDITOR,
+        ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file", "untrusted-key"]),
+    "tombstone-of-a-middle-file": (lambda d: crafted_tombstone(d, purged=(2,)), None, AUDITOR,
+        ["missing-file", "bad-purge"]),
+    "tombstone-time-after-its-record": (lambda d: crafted_tombstone(d, edit={"time": "2099-01-01T00:00:00."
+                                                                             "000000000Z"}), None, AUDITOR,
+        ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file", "bad-purge"]),
+    "tombstone-embedded-checkpoint-forged": (lambda d: crafted_tombstone(d, entry_edit={"last_hash": "c" * 64}),
+                                             None, AUDITOR,
+        ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file", "bad-purge"]),
+    "tombstone-retention-not-the-streams": (lambda d: crafted_tombstone(d, edit={"retention_days": "1"}), None,
+                                            AUDITOR,
+        ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file", "bad-purge"]),
     "tombstone-inside-retention-period": (lambda d: purged_trail(d, tombstone_edit={"retention_days": "9999"}),
-                                          None, {}, ["bad-purge"]),
+                                          None, AUDITOR, ["bad-purge"]),
 }
 
 
-def report_of(trail: Path, options: dict) -> tuple[bool, list[dict]]:
-    report = verify_trail(trail, trusted_keys=options.get("trusted_keys", []), signers=options.get("signers", []))
-    return report.ok, [{"file": p.file, "line": p.line, "seq": p.seq, "kind": p.kind} for p in report.problems]
+def report_of(trail: Path, options: dict) -> tuple[bool, str, list[dict]]:
+    report = verify_vector(trail.parent, options)
+    return report.ok, report.verdict, vector_problems(report, trail.parent)
 
 
 def build(name: str, target: Path) -> dict:
@@ -185,9 +272,9 @@ def build(name: str, target: Path) -> dict:
         lock.unlink()
     if tamper is not None:
         tamper(trail)
-    ok, problems = report_of(trail, options)
+    ok, verdict, problems = report_of(trail, options)
     assert [p["kind"] for p in problems] == kinds, (name, problems)
-    return {"ok": ok, "options": options, "problems": problems}
+    return {"ok": ok, "verdict": verdict, "options": options, "problems": problems}
 
 
 def main() -> None:
