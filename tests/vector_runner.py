@@ -89,3 +89,25 @@ def trail_files(directory: Path) -> dict[str, str]:
         for p in sorted(directory.iterdir())
         if p.is_file() and not p.name.endswith(".lock")
     }
+
+
+def vector_problems(report, directory: Path) -> list[dict[str, Any]]:
+    """The report's problems as expected.json lists them: a held copy's path relative to the vector directory
+    (``held/...``: the verifier reports the path as it was given, §10.5)."""
+    prefix = str(directory) + "/"
+    return [{"file": p.file[len(prefix):] if p.file.startswith(prefix) else p.file, "line": p.line, "seq": p.seq,
+             "kind": p.kind} for p in report.problems]
+
+
+def verify_vector(directory: Path, options: dict[str, Any]):
+    """Verify ``directory/trail`` with a vector's options (tests/vectors/README.md)."""
+    from gxp_otel.audit.verifier import verify_trail
+
+    return verify_trail(
+        directory / "trail",
+        trusted_keys=options.get("trusted_keys", []),
+        checkpoint_files=[directory / p for p in options.get("checkpoint_files", [])],
+        signers=options.get("signers", []),
+        purgers=options.get("purgers", []),
+    )
+

@@ -85,7 +85,7 @@ def test_trusted_key_mismatch_is_reported_as_untrusted(small_trail):
     other = CheckpointSigner.from_seed("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
     report = verify_trail(small_trail, trusted_keys=[other.public_key_hex])
     assert not report.ok
-    assert {p.kind for p in report.problems} == {"untrusted-key", "bad-checkpoint-file"}
+    assert {p.kind for p in report.problems} == {"untrusted-key", "bad-checkpoint-file", "unknown-stream"}
 
 
 def test_unsigned_checkpoints_are_called_out(tmp_path):

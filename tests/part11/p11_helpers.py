@@ -36,15 +36,24 @@ def small_trail(directory: Path, records: int = 3, stream: str = "app.0") -> Aud
     return writer
 
 
-def daily_trail(directory: Path, days: int, stream: str = "app.0", compress: bool = False) -> None:
-    """A closed trail written from 2020-01-01, one record a day: each day's record starts a new file (daily rotation)."""
+def registry_entry(key) -> dict[str, str]:
+    """A signer's (or purger's) registry entry, as ``KEY.signer.json`` holds it (verify --signer / --purger)."""
+    return {"printed_name": key.printed_name, "user_id": key.user_id, "key_id": key.key_id,
+            "public_key": key.public_key}
+
+
+def daily_trail(directory: Path, days: int, stream: str = "app.0", compress: bool = False,
+                retention_days: int = 2555) -> None:
+    """A closed trail written from 2020-01-01, one record a day: each day's record starts a new file (daily rotation);
+    ``retention_days`` is its genesis's retention period, which bounds every purge (§12.3)."""
     now = [START_NS]
 
     def clock() -> int:
         now[0] += 1_000
         return now[0]
 
-    writer = AuditTrailWriter(directory, stream_id=stream, signing_key=writer_key(), compress=compress, clock=clock)
+    writer = AuditTrailWriter(directory, stream_id=stream, signing_key=writer_key(), compress=compress, clock=clock,
+                              retention_days=retention_days)
     for day in range(days):
         now[0] = START_NS + day * DAY_NS
         writer.append("log", [log_body(f"day {day}")])

@@ -91,7 +91,7 @@ def test_correct_records_a_signed_correction(tmp_path, alice):
 
 @pytest.fixture()
 def old_trail(tmp_path):
-    daily_trail(tmp_path, 4)
+    daily_trail(tmp_path, 4, retention_days=30)
     return tmp_path
 
 
@@ -108,8 +108,10 @@ def test_retention_list_hold_release_and_purge(old_trail, alice):
     assert run("retention", "release", old_trail, hold, "--reason", "closed", "--by", "qa.head").exit_code == 0
     done = run(*purge)
     assert done.exit_code == 0 and done.output.count("purged audit-app.0-") == 2
-    shown = run("verify", old_trail)
-    assert shown.exit_code == 0 and shown.output.count("purged by policy") >= 2
+    unanchored = run("verify", old_trail)  # no purger registry: no tombstone is honoured (§12.3)
+    assert unanchored.exit_code == 1 and "missing-file" in unanchored.output and "no purger registry" in unanchored.output
+    shown = run("verify", old_trail, "--purger", alice.path.with_name("alice.key.signer.json"))
+    assert shown.exit_code == 0 and shown.output.count("purged by policy") >= 2, shown.output
     holds = orjson.loads((old_trail / "legal-hold.json").read_bytes())["holds"]
     assert holds[0]["released_by"] == "qa.head" and holds[0]["reason"] == "FDA inspection"
 

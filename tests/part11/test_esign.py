@@ -11,7 +11,7 @@ from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.part11.esign import sign, signature_body
 from gxp_otel.part11.keys import SignerAuthenticationError, SignerKey, SigningSession
-from p11_helpers import PASSPHRASE, lines, small_trail, writer_key
+from p11_helpers import PASSPHRASE, lines, registry_entry, small_trail, writer_key
 
 
 def _kinds(report) -> list[str]:
@@ -23,7 +23,7 @@ def test_signature_binds_record_and_report_shows_name_time_and_meaning(tmp_path,
     signed = sign({"suite": "TS-1", "decision": "approved"}, meaning="approved", reason="Reviewed against URS-042",
                   key=alice, user_id="alice", passphrase=PASSPHRASE, trail=writer)
     writer.close()
-    report = verify_trail(tmp_path, trusted_keys=[writer_key().public_key_hex, alice.public_key])
+    report = verify_trail(tmp_path, trusted_keys=[writer_key().public_key_hex], signers=[registry_entry(alice)])
     assert report.ok, report.problems
     (manifest,) = report.part11["signatures"]
     assert manifest["printed_name"] == "Alice Example" and manifest["user_id"] == "alice"
@@ -112,8 +112,18 @@ def test_signer_key_not_among_trusted_keys_is_untrusted(tmp_path, alice, bob):
     writer = small_trail(tmp_path)
     sign({"x": "y"}, meaning="review", key=bob, user_id="bob", passphrase=PASSPHRASE + " bob", trail=writer)
     writer.close()
-    report = verify_trail(tmp_path, trusted_keys=[writer_key().public_key_hex, alice.public_key])
+    report = verify_trail(tmp_path, trusted_keys=[writer_key().public_key_hex], signers=[registry_entry(alice)])
     assert _kinds(report) == ["untrusted-key"]
+
+
+def test_a_signer_key_given_as_a_writer_trust_anchor_does_not_authorise_signatures(tmp_path, alice):
+    """Roles (§1.1): passing the reviewer's key with --trusted-key (to accept their signatures) accepts nothing:
+    only the signer registry authorises an e-signature, so that key can never be the way to re-sign checkpoints."""
+    writer = small_trail(tmp_path)
+    sign({"x": "y"}, meaning="review", key=alice, user_id="alice", passphrase=PASSPHRASE, trail=writer)
+    writer.close()
+    report = verify_trail(tmp_path, trusted_keys=[writer_key().public_key_hex, alice.public_key])
+    assert _kinds(report) == ["untrusted-key"] and "signer registry" in report.problems[0].detail
 
 
 def test_session_first_signing_all_components_then_passphrase_until_idle_timeout(tmp_path, alice):

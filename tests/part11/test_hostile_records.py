@@ -16,7 +16,7 @@ from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
 from gxp_otel.part11.retention import purge
 from gxp_otel.part11.statements import RETENTION_STREAM
-from p11_helpers import DAY_NS, PASSPHRASE, START_NS, daily_trail, lines
+from p11_helpers import DAY_NS, PASSPHRASE, START_NS, daily_trail, lines, registry_entry
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.text(max_size=8) | st.sampled_from(["0", "1", "ab" * 32, "none", ""]),
@@ -103,7 +103,7 @@ def test_any_body_of_a_reserved_kind_is_reported_not_raised(tmp_path_factory, ki
 
 def test_a_tombstone_claiming_a_purge_inside_the_retention_period_is_bad_purge(tmp_path, alice):
     """Even correctly signed, a tombstone that contradicts its own retention period is not honoured."""
-    daily_trail(tmp_path, 4)
+    daily_trail(tmp_path, 4, retention_days=10)
     purge(tmp_path, before_ns=START_NS + 2 * DAY_NS + DAY_NS // 2, reason="r", policy="p", key=alice,
           user_id="alice", passphrase=PASSPHRASE, retention_days=10, now_ns=START_NS + 20 * DAY_NS)
     (record,) = [r for r in lines(tmp_path / f"audit-{RETENTION_STREAM}-000001.jsonl") if r["kind"] == "purge"]
@@ -112,5 +112,5 @@ def test_a_tombstone_claiming_a_purge_inside_the_retention_period_is_bad_purge(t
     writer = AuditTrailWriter(tmp_path, stream_id=RETENTION_STREAM, compress=False)
     writer.append("purge", [{"statement": statement, "signature": private.sign(purge_message(statement)).hex()}])
     writer.close()
-    problems = verify_trail(tmp_path).problems
+    problems = verify_trail(tmp_path, purgers=[registry_entry(alice)]).problems
     assert [p.kind for p in problems] == ["bad-purge"] and "retention period" in problems[0].detail

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gxp_otel.audit.verifier import verify_trail
+from vector_runner import vector_problems, verify_vector
 
 HERE = Path(__file__).resolve().parents[1] / "vectors" / "part11"
 CASES = sorted(p for p in HERE.iterdir() if p.is_dir() and (p / "expected.json").exists())
@@ -30,12 +30,9 @@ def _files(directory: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
 def test_part11_vector_reports_exactly_the_expected_problems(case):
     expected = json.loads((case / "expected.json").read_text())
-    options = expected["options"]
-    report = verify_trail(case / "trail", trusted_keys=options.get("trusted_keys", []),
-                          signers=options.get("signers", []))
-    assert [{"file": p.file, "line": p.line, "seq": p.seq, "kind": p.kind} for p in report.problems] == \
-        expected["problems"]
-    assert report.ok == expected["ok"] == (not expected["problems"])
+    report = verify_vector(case, expected["options"])
+    assert vector_problems(report, case) == expected["problems"]
+    assert report.ok == expected["ok"] == (not expected["problems"]) and report.verdict == expected["verdict"]
 
 
 def test_every_case_is_generated_byte_for_byte(tmp_path):

@@ -9,7 +9,7 @@ from gxp_otel.audit.canonical import canonical_json, encode_record
 
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.part11.retention import active_holds, place_hold, purge, release_hold, survey
-from p11_helpers import DAY_NS, PASSPHRASE, START_NS, daily_trail, lines, writer_key
+from p11_helpers import DAY_NS, PASSPHRASE, START_NS, daily_trail, lines, registry_entry, writer_key
 
 NOW = START_NS + 3000 * DAY_NS  # 2028-03-19: the 2020 files are past 7 years
 BEFORE = START_NS + 3 * DAY_NS + DAY_NS // 2  # files 1-3: their last records (rotation) are on 2020-01-04 at 00:00
@@ -22,9 +22,17 @@ def trail(tmp_path):
 
 
 def _purge(trail, key, **options):
+    now = options.pop("now_ns", NOW)
+    later = iter(range(now, now + 10**12, 1000))  # the retention stream records at or after the purge's time (§12.3)
+    options.setdefault("writer_options", {"clock": lambda: next(later)})
     return purge(trail, before_ns=options.pop("before_ns", BEFORE), reason="retention period over",
                  policy="SOP-QA-017 v3", key=key, user_id=key.user_id, passphrase=PASSPHRASE,
-                 now_ns=options.pop("now_ns", NOW), checkpoint_key=writer_key(), **options)
+                 now_ns=now, checkpoint_key=writer_key(), **options)
+
+
+def _verified(trail, *purgers):
+    """Verify with the purger registry (§12.3: tombstones count only when signed by a registered purger)."""
+    return verify_trail(trail, purgers=[registry_entry(p) for p in purgers])
 
 
 def test_purge_writes_a_signed_tombstone_and_verify_reports_purged_by_policy(trail, alice):
@@ -36,7 +44,7 @@ def test_purge_writes_a_signed_tombstone_and_verify_reports_purged_by_policy(tra
     statement = tombstone["body"]["statement"]
     assert statement["purged_by"]["user_id"] == "alice" and statement["policy"] == "SOP-QA-017 v3"
     assert [f["last_seq"] for f in statement["files"]] == ["3", "6", "9"]
-    report = verify_trail(trail, trusted_keys=[writer_key().public_key_hex, alice.public_key])
+    report = verify_trail(trail, trusted_keys=[writer_key().public_key_hex], purgers=[registry_entry(alice)])
     assert report.ok, report.problems
     notes = next(s for s in report.streams if s.stream == "app.0").notes
     assert sum("purged by policy" in n for n in notes) == 3
@@ -52,7 +60,7 @@ def test_a_deleted_file_without_tombstone_is_still_missing(trail, alice):
 def test_a_file_deleted_beyond_the_tombstone_is_missing_and_the_chain_is_checked_against_it(trail, alice):
     _purge(trail, alice)
     (trail / "audit-app.0-000004.jsonl").unlink()
-    kinds = [p.kind for p in verify_trail(trail).problems]
+    kinds = [p.kind for p in _verified(trail, alice).problems]
     assert kinds == ["missing-file"]
 
 
@@ -64,15 +72,17 @@ def test_first_remaining_record_must_link_to_the_tombstone(trail, alice):
     _digest, forged = encode_record(record["kind"], record["stream"], int(record["seq"]), "0" * 64, record["time"],
                                     canonical_json(record["body"]))
     path.write_bytes(forged + b"".join(rest))  # a re-hashed first record that no longer follows the purged file
-    problems = verify_trail(trail).problems
+    problems = _verified(trail, alice).problems
     assert (problems[0].file, problems[0].line, problems[0].kind) == ("audit-app.0-000004.jsonl", 1, "inserted")
 
 
-def test_tombstone_signed_by_an_untrusted_key_is_bad_purge_and_files_stay_missing(trail, alice):
+def test_tombstone_not_signed_by_a_registered_purger_is_not_honoured_and_files_stay_missing(trail, alice, bob):
     _purge(trail, alice)
-    report = verify_trail(trail, trusted_keys=[writer_key().public_key_hex])
+    report = verify_trail(trail, trusted_keys=[writer_key().public_key_hex, alice.public_key])  # writer role only
     kinds = [p.kind for p in report.problems]
-    assert "bad-purge" in kinds and kinds.count("missing-file") == 3
+    assert "untrusted-key" not in kinds and kinds.count("missing-file") == 3  # no purger registry: not honoured
+    kinds = [p.kind for p in verify_trail(trail, purgers=[registry_entry(bob)]).problems]
+    assert "untrusted-key" in kinds and kinds.count("missing-file") == 3
 
 
 def test_legal_hold_blocks_purge_until_released(trail, alice):
@@ -104,7 +114,7 @@ def test_compressed_files_are_purged_and_verify(tmp_path, alice):
     daily_trail(tmp_path, 5, compress=True)
     purged = _purge(tmp_path, alice)
     assert purged and all(s.file.endswith(".gz") for s in purged)
-    assert verify_trail(tmp_path).ok
+    assert _verified(tmp_path, alice).ok
 
 
 def test_an_interrupted_purge_verifies_and_is_finished_without_a_second_tombstone(trail, alice, monkeypatch):
@@ -119,23 +129,24 @@ def test_an_interrupted_purge_verifies_and_is_finished_without_a_second_tombston
     with pytest.raises(OSError):
         _purge(trail, alice)
     monkeypatch.setattr(retention.os, "unlink", real_unlink)
-    report = verify_trail(trail)
+    report = _verified(trail, alice)
     assert report.ok and any("interrupted purge" in n for s in report.streams for n in s.notes)
     assert [s.file for s in _purge(trail, alice)] == ["audit-app.0-000001.jsonl", "audit-app.0-000002.jsonl",
                                                       "audit-app.0-000003.jsonl"]
     assert sum(r["kind"] == "purge" for r in lines(trail / "audit-retention-000001.jsonl")) == 1
-    assert verify_trail(trail).ok
+    assert _verified(trail, alice).ok
 
 
-def test_with_a_signer_registry_a_tombstone_by_an_unregistered_purger_is_bad_purge(trail, alice, bob):
+def test_with_a_purger_registry_a_tombstone_by_an_unregistered_purger_is_untrusted(trail, alice, bob):
     from gxp_otel.part11.keys import load_signer_entry
 
     _purge(trail, alice)
     registry = [load_signer_entry(bob.path.with_name("bob.key.signer.json"))]
-    kinds = [p.kind for p in verify_trail(trail, signers=registry).problems]
-    assert "bad-purge" in kinds and kinds.count("missing-file") == 3
+    kinds = [p.kind for p in verify_trail(trail, purgers=registry).problems]
+    assert "untrusted-key" in kinds and kinds.count("missing-file") == 3
     alice_entry = load_signer_entry(alice.path.with_name("alice.key.signer.json"))
-    assert verify_trail(trail, signers=[alice_entry]).ok
+    assert not verify_trail(trail, signers=[alice_entry]).ok  # the signer role does not authorise purges
+    assert verify_trail(trail, purgers=[alice_entry]).ok
 
 
 # ---------------------------------------------------------------------------------------------- issue 14.2, 14.3
@@ -162,7 +173,7 @@ def test_a_hold_placed_after_an_interrupted_purge_stops_its_resumption(trail, al
     release_hold(trail, hold, reason="case closed", released_by="legal.counsel")
     assert len(_purge(trail, alice)) == 3
     assert sum(r["kind"] == "purge" for r in lines(trail / "audit-retention-000001.jsonl")) == 1
-    assert verify_trail(trail).ok
+    assert _verified(trail, alice).ok
 
 
 @pytest.mark.parametrize("days", [6, 1], ids=["old-files", "only-file-of-the-stream"])

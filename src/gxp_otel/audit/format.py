@@ -14,10 +14,15 @@ from gxp_otel.audit.canonical import (
     envelope_prefix,
     envelope_suffix,
     hash_record_bytes,
+    parse_time,
     record_line,
 )
 
-FORMAT_VERSION = "gxp-otel-audit/1"
+FORMAT_V1 = "gxp-otel-audit/1"
+FORMAT_V2 = "gxp-otel-audit/2"
+FORMAT_VERSION = FORMAT_V2  # what writers write for a new stream; a stream keeps its genesis's version (§7)
+FORMATS = frozenset({FORMAT_V1, FORMAT_V2})
+MAX_SEQ = 2**63 - 1  # seq is an int64 (§4): a larger decimal is malformed, never wrapped
 DATA_KINDS = frozenset({"span", "log"})
 CONTROL_KINDS = frozenset({"genesis", "checkpoint", "rotation", "recovery", "gap"})
 RESERVED_KINDS = frozenset({"signature", "correction", "purge"})
@@ -133,6 +138,11 @@ def _envelope_ok(record: object) -> bool:
     return all(type(m) is str for m in members) and _ENVELOPE_RE.match("\x00".join(members)) is not None
 
 
+def seq_in_range(text: str) -> bool:
+    """``text`` (already matching :data:`SEQ_RE`) is at most int64's maximum."""
+    return len(text) < 19 or int(text) <= MAX_SEQ
+
+
 def check_line(line: bytes) -> LineCheck:
     """Apply the per-line checks of §10 to one line *without* its trailing ``\\n``: parse, shape, canonical, hash.
 
@@ -147,6 +157,10 @@ def check_line(line: bytes) -> LineCheck:
         return LineCheck(None, "malformed", f"not valid UTF-8 JSON: {exc}")
     if not _envelope_ok(record):
         return LineCheck(None, "malformed", envelope_problem(record) or "record envelope is malformed")
+    if not seq_in_range(record["seq"]):
+        return LineCheck(None, "malformed", f"seq {record['seq']} is above int64 (§4)")
+    if parse_time(record["time"]) is None:
+        return LineCheck(None, "malformed", f"time {record['time']} is not a real UTC calendar time (§10.2)")
     try:
         body_json = canonical_number_free(record["body"])
     except ValueError as exc:

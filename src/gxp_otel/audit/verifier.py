@@ -1,8 +1,10 @@
-"""``verify_trail``: independent verification of a trail directory (docs/audit-format.md §10).
+"""``verify_trail``: independent verification of a trail directory (docs/audit-format.md §10, §13).
 
 Separate from the writer: it imports only the format modules and trusts nothing it reads. Streams are read file by
-file, line by line, in constant memory apart from the checkpoint statements held for one stream. Keys come from
-``trusted_keys`` when given, else from the trail's own genesis/recovery records (and the report says so).
+file, line by line, in constant memory apart from the checkpoint statements held for one stream. Checkpoint keys
+come from the writer trust anchors (``trusted_keys``) when given (anchored: every record must then be sealed by a
+trusted checkpoint), else from the trail's own genesis/recovery records (self-keyed, and every report says so).
+Held checkpoint copies (``checkpoint_files``) are the auditor's evidence and win over the trail's own file (§10.5).
 """
 
 from __future__ import annotations
@@ -12,57 +14,74 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from gxp_otel.audit.alcoa import AlcoaAssessment
-from gxp_otel.audit.canonical import canonical_json
+from gxp_otel.audit.canonical import ZERO_HASH
 from gxp_otel.audit.format import (
     CHECKPOINT_FILE_RE,
+    FORMAT_V2,
+    FORMATS,
     RESERVED_KINDS,
-    SEQ_RE,
     ChainFileName,
     chain_file_name,
     check_line,
-    checkpoint_file_name,
     parse_chain_file_name,
 )
-from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines, open_regular_file
+from gxp_otel.audit.held import HeldCheckpoints, HeldLine, statement_version
+from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
+from gxp_otel.audit.stream_end import finish_stream
 from gxp_otel.part11.verification import Part11Verification
 
-STATEMENT_MEMBERS = frozenset({"format", "stream", "seq", "head", "file", "time", "reason"})
 ProgressCallback = Callable[[int], None]
-
-
-@dataclass
-class _Held:
-    """A checkpoint statement held outside the chain: the first line naming this seq, and every such line."""
-
-    head: str
-    source: str
-    line: int
-    lines: list[tuple[int, str, dict]] = field(default_factory=list)
 
 
 @dataclass
 class _StreamState:
     summary: StreamSummary
     problems: list[Problem]
-    trusted: dict[str, str]  # key_id -> public key hex
+    trusted: dict[str, str]  # writer trust anchors: key_id -> public key hex (empty: self-keyed)
     part11: Part11Verification | None = None  # §12 checks (signatures, corrections, purge tombstones)
+    held_lines: list[HeldLine] = field(default_factory=list)  # every held line naming this stream id, reading order
+    external: frozenset[str] = frozenset()  # labels of the --checkpoints files
     expected: int = 0
     last_hash: str = ""
     resync: bool = True
     started: bool = False
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # the keys seen in the chain (§10.3)
     key_in_force: str = UNSIGNED_KEY_ID
     missing: list[tuple[int, int, str, int]] = field(default_factory=list)  # first, last, file, line
-    held: dict[int, _Held] = field(default_factory=dict)
+    held: dict[int, HeldLine] | None = None  # the reference line per seq, for this chain's identity
     last_line: tuple[str, int] = ("", 0)
+    version: str | None = None  # the stream's format, from its genesis
+    genesis: str | None = None  # the stream's identity: its genesis hash (§7)
+    retention: str | None = None  # its genesis's retention_days
+    genesis_seen: bool = False
+    after_close: bool = False
+    seals: int = 0  # trusted seals (anchored)
+    unsealed: tuple[str, int, int] | None = None  # first record after the last trusted seal: file, line, seq
+    unsealed_count: int = 0
+    previous_time: str = ""
+    backwards: list[int] = field(default_factory=list)
+
+    @property
+    def anchored(self) -> bool:
+        return bool(self.trusted)
 
     def report(self, file: str, line: int | None, seq: int | None, kind: str, detail: str) -> None:
         self.problems.append(Problem(file, line, seq, kind, detail, self.summary.stream))
+
+    def select_held(self) -> dict[int, HeldLine]:
+        """The held lines of this chain's identity (v1 lines: by stream id alone); the first per seq is the reference."""
+        if self.held is None:
+            self.held = {}
+            for held in self.held_lines:
+                if held.genesis is None or self.genesis is None or held.genesis == self.genesis:
+                    self.held.setdefault(held.seq, held)
+        return self.held
+
+    def matches(self, held: HeldLine) -> bool:
+        return held.genesis is None or self.genesis is None or held.genesis == self.genesis
 
 
 def verify_trail(
@@ -75,13 +94,14 @@ def verify_trail(
     max_skew_s: float = 5.0,
     progress: ProgressCallback | None = None,
     signers: Iterable[dict[str, str]] = (),
+    purgers: Iterable[dict[str, str]] = (),
 ) -> TrailReport:
     """Verify every stream under ``path`` (a trail directory, or one chain file to check only its stream).
 
-    ``trusted_keys``: hex Ed25519 public keys; checkpoints signed otherwise are ``untrusted-key``.
-    ``checkpoint_files``: checkpoint files held elsewhere (detects rollback of the whole directory).
-    ``signers``: the signer registry (``KEY.signer.json`` entries): e-signatures and purges must be by these keys,
-    under these identities (§12).
+    ``trusted_keys``: writer trust anchors, hex Ed25519 public keys (§1.1): checkpoints must be signed by one.
+    ``checkpoint_files``: checkpoint files held elsewhere, the auditor's evidence (rollback, deleted streams).
+    ``signers``: the signer registry (``KEY.signer.json`` entries), the only anchor for e-signatures (§12.1).
+    ``purgers``: the purger registry (same entries), the only anchor for purge tombstones (§12.3).
     """
     root = Path(path)
     only_stream = None
@@ -89,38 +109,47 @@ def verify_trail(
         parsed = parse_chain_file_name(root.name)
         only_stream = parsed.stream if parsed else None
         root = root.parent
-    report = TrailReport(str(path))
+    trusted = {key_id_for(bytes.fromhex(k)): k for k in trusted_keys}
+    signers, purgers = list(signers), list(purgers)
+    report = TrailReport(str(path), anchored=bool(trusted))
     if not root.is_dir():
         report.problems.append(Problem(str(path), None, None, "missing-file", "no such trail directory or file"))
         return report
-    trusted = {key_id_for(bytes.fromhex(k)): k for k in trusted_keys}
     directory = TrailDirectory(root)
-    chains: dict[str, list[ChainFileName]] = {}
+    held = HeldCheckpoints.read_external(list(checkpoint_files))
+    chains: dict[str, list[ChainFileName]] = {stream: [] for stream in held.streams()}
     for name in directory.names():
         parsed = parse_chain_file_name(name)
         if parsed is not None:
             chains.setdefault(parsed.stream, []).append(parsed)
         elif (match := CHECKPOINT_FILE_RE.fullmatch(name)) is not None:
             chains.setdefault(match.group("stream"), [])
-    extra_held = [Path(p) for p in checkpoint_files]
     assessment = AlcoaAssessment(max_delay_s, max_skew_s) if alcoa else None
-    file_order: dict[str, int] = {}
-    part11 = Part11Verification(root, trusted, {s["key_id"]: (s["printed_name"], s["user_id"]) for s in signers})
+    file_order: dict[str, int] = {label: (1 << 30) + 1 + i for i, label in enumerate(held.external)}
+    part11 = Part11Verification(root, trusted, registry(signers), registry(purgers))
     for stream in sorted(chains):
         if only_stream is not None and stream != only_stream:
             continue
         files = _dedupe(chains[stream])
         for position, parsed in enumerate(files):
             file_order[parsed.name] = position
-        state = _StreamState(StreamSummary(stream), report.problems, trusted, part11)
-        _verify_stream(directory, files, state, extra_held, assessment, report, progress)
+        held.read_own(directory, stream)
+        state = _StreamState(StreamSummary(stream), report.problems, trusted, part11, held.lines.get(stream, []),
+                             frozenset(held.external))
+        _verify_stream(directory, files, state, assessment, report, progress)
         report.streams.append(state.summary)
     directory.close()
+    report.problems.extend(p for p in held.problems if only_stream is None or p.stream in (only_stream, ""))
     part11.finish(report)
     report.problems.sort(key=lambda p: p.sort_key(file_order))
     if assessment is not None:
         report.alcoa = assessment.result()
     return report
+
+
+def registry(entries: list[dict[str, str]]) -> dict[str, tuple[str, str, str]]:
+    """key_id -> (printed_name, user_id, public_key) of a signer or purger registry."""
+    return {e["key_id"]: (e["printed_name"], e["user_id"], e["public_key"]) for e in entries}
 
 
 def _dedupe(files: list[ChainFileName]) -> list[ChainFileName]:
@@ -141,29 +170,9 @@ def _lines(file: TrailFile, compressed: bool, progress: ProgressCallback | None)
         progress(file.size)
 
 
-def _open_held(directory: TrailDirectory, source: Path | str, state: _StreamState) -> TrailFile | None:
-    """The stream's own checkpoint file (a name in the trail: no link followed) or a held copy the user named;
-    ``None`` when absent; not a regular file is ``bad-checkpoint-file``."""
-    try:
-        return directory.open(source) if isinstance(source, str) else open_regular_file(source)
-    except FileNotFoundError:
-        return None
-    except (NotRegularFile, OSError) as exc:
-        name = source if isinstance(source, str) else source.name
-        state.report(name, None, None, "bad-checkpoint-file", str(exc))
-        return None
-
-
-def _verify_stream(directory, files, state, extra_held, assessment, report, progress) -> None:
+def _verify_stream(directory, files, state, assessment, report, progress) -> None:
     summary = state.summary
     stream = summary.stream
-    for source in [checkpoint_file_name(stream), *extra_held]:
-        held_file = _open_held(directory, source, state)
-        if held_file is not None:
-            with held_file:
-                _load_held(held_file, state)
-    if not files and not state.part11.covers_missing_file(state, chain_file_name(stream, 1)):
-        state.report(chain_file_name(stream, 1), None, None, "missing-file", "checkpoints exist but no chain file")
     expected_index = 1
     for parsed in files:
         for missing in range(expected_index, parsed.index):
@@ -190,7 +199,7 @@ def _verify_stream(directory, files, state, extra_held, assessment, report, prog
                 else:
                     _unreadable_line(raw, parsed.name, state, assessment)
         state.last_line = (parsed.name, number)
-    _finish_stream(files, state, assessment)
+    finish_stream(files, state, assessment, _signature_problem)
 
 
 def _unreadable_line(problem: ReadProblem, name: str, state: _StreamState, assessment) -> None:
@@ -225,7 +234,8 @@ def _verify_line(raw: bytes, parsed: ChainFileName, number: int, state: _StreamS
     problems_before = len(state.problems)
     if not state.started:
         state.started = True
-        if not (seq == 0 and record["kind"] == "genesis" and parsed.index == 1 and number == 1):
+        if not (seq == 0 and record["kind"] == "genesis" and parsed.index == 1 and number == 1
+                and record["prev"] == ZERO_HASH):
             state.report(name, number, seq, "bad-genesis", "the first record is not a genesis record with seq 0")
         state.resync = True
     if state.resync:
@@ -261,26 +271,60 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
         summary.first_seq, summary.first_time = seq, record["time"]
     summary.last_seq, summary.head, summary.last_time = seq, record["hash"], record["time"]
     summary.closed = False
-    held = state.held.get(seq)
-    if held is not None:
-        if held.head != record["hash"]:
-            state.report(name, number, seq, "rewritten", f"{held.source} line {held.line} sealed a different record")
-    if kind in ("genesis", "recovery"):
-        _take_key(body, seq, name, number, state)
+    if record["time"] < state.previous_time:
+        state.backwards.append(seq)
+    state.previous_time = record["time"]
+    if state.after_close and kind not in ("recovery", "rotation", "checkpoint"):
+        state.report(name, number, seq, "after-close", "a record after the close checkpoint without a recovery record")
+    state.after_close = state.after_close and kind in ("rotation", "checkpoint")
+    genesis = kind == "genesis" and _genesis(record, seq, name, number, state, original)
+    held = state.select_held().get(seq)
+    if held is not None and held.head != record["hash"]:
+        state.report(name, number, seq, "rewritten", f"{held.source} line {held.line} sealed a different record")
+    sealed = False
+    if genesis or kind == "recovery":
+        _take_key(kind, body, seq, name, number, state)
         summary.sessions += 1
     elif kind == "checkpoint":
-        _check_checkpoint(record, seq, name, number, state, assessment)
+        sealed = _check_checkpoint(record, seq, name, number, state, assessment) and state.anchored
+        statement = body.get("statement")
+        reason = statement.get("reason") if type(statement) is dict else None
+        if state.after_close and reason != "rotation":
+            state.report(name, number, seq, "after-close", "a checkpoint after the close checkpoint without a recovery")
+        state.after_close = reason == "close" or (state.after_close and reason == "rotation")
     elif kind in RESERVED_KINDS:
         state.part11.observe(record, seq, name, number, state)
     elif kind == "gap":
         signal = str(body.get("signal"))
         count = body.get("count")
         summary.lost[signal] = summary.lost.get(signal, 0) + (int(count) if str(count).isdigit() else 0)
+    if sealed:
+        state.seals, state.unsealed, state.unsealed_count = state.seals + 1, None, 0
+    else:
+        state.unsealed = state.unsealed or (name, number, seq)
+        state.unsealed_count += 1
     if assessment is not None:
         assessment.observe(record, name, number, state.summary.stream, original)
 
 
-def _take_key(body: dict, seq: int, name: str, number: int, state: _StreamState) -> None:
+def _genesis(record: dict, seq: int, name: str, number: int, state: _StreamState, original: bool) -> bool:
+    """The stream's one genesis sets its format and identity; any other genesis is ``bad-genesis`` (§10.3)."""
+    if seq != 0 or state.genesis_seen:
+        if original:
+            state.report(name, number, seq, "bad-genesis", "a second genesis record in the stream")
+        return False
+    state.genesis_seen = True
+    fmt = record["body"].get("format")
+    if fmt not in FORMATS:
+        state.report(name, number, seq, "malformed", f"genesis format {fmt!r} is not one this verifier knows")
+        return False
+    state.version, state.genesis = fmt, record["hash"]
+    retention = record["body"].get("retention_days")
+    state.retention = retention if type(retention) is str else None
+    return True
+
+
+def _take_key(kind: str, body: dict, seq: int, name: str, number: int, state: _StreamState) -> None:
     key_id, public = body.get("key_id"), body.get("public_key")
     if not isinstance(key_id, str) or not isinstance(public, str):
         state.report(name, number, seq, "malformed", "genesis/recovery record without key_id and public_key")
@@ -295,19 +339,24 @@ def _take_key(body: dict, seq: int, name: str, number: int, state: _StreamState)
             return
         state.keys[key_id] = public
     summary = state.summary
-    if state.key_in_force != key_id and summary.sessions > 0:
-        summary.notes.append(f"checkpoint key changed to {key_id} at seq {seq}")
+    if kind == "recovery" and state.key_in_force != key_id:
+        if state.anchored and key_id in state.trusted:
+            summary.notes.append(f"checkpoint key changed to {key_id} at seq {seq} (a trusted writer key)")
+        else:
+            why = "is not a trusted writer key" if state.anchored else "is authorised by no writer trust anchor"
+            state.report(name, number, seq, "key-change", f"the key in force changes to {key_id}, which {why}")
     state.key_in_force = key_id
     if key_id not in summary.key_ids:
         summary.key_ids.append(key_id)
 
 
 def _signature_problem(state: _StreamState, key_id: str, statement: dict, signature: str) -> tuple[str, str] | None:
-    if state.trusted and key_id not in state.trusted:
-        return "untrusted-key", f"signed by {key_id}, which is not a trusted key"
+    """Anchored: only a trusted writer key; self-keyed: the key the chain names (``none`` passes unsigned)."""
+    if state.anchored and key_id not in state.trusted:
+        return "untrusted-key", f"signed by {key_id}, which is not a trusted writer key"
     if key_id == UNSIGNED_KEY_ID:
-        return None
-    public = state.trusted.get(key_id) or state.keys.get(key_id)
+        return None if signature == "" else ("bad-signature", "an unsigned checkpoint carries a signature")
+    public = state.trusted.get(key_id) if state.anchored else state.keys.get(key_id)
     if public is None:
         return "bad-signature", f"signed by unknown key {key_id}"
     if not verify_statement(public, statement, signature):
@@ -315,97 +364,41 @@ def _signature_problem(state: _StreamState, key_id: str, statement: dict, signat
     return None
 
 
-def _check_checkpoint(record: dict, seq: int, name: str, number: int, state: _StreamState, assessment) -> None:
+def _check_checkpoint(record: dict, seq: int, name: str, number: int, state: _StreamState, assessment) -> bool:
+    """§10.4, first failure only; True for a valid checkpoint."""
     body = record["body"]
     statement = body.get("statement")
     key_id, signature = body.get("key_id"), body.get("signature")
-    if not (isinstance(statement, dict) and set(statement) == STATEMENT_MEMBERS and isinstance(key_id, str)
-            and isinstance(signature, str)):
-        state.report(name, number, seq, "malformed", "checkpoint body does not have the §7 shape")
-        return
+    version = statement_version(statement)
+    if body.keys() != {"statement", "key_id", "signature"} or version is None or type(key_id) is not str \
+            or type(signature) is not str or (state.version is not None and version != state.version):
+        state.report(name, number, seq, "malformed", "checkpoint body does not have the §7 shape of this stream")
+        return False
     plain = name[:-3] if name.endswith(".gz") else name
-    expected = {"stream": state.summary.stream, "seq": str(seq - 1), "head": record["prev"], "file": plain}
-    wrong = [k for k, v in expected.items() if statement.get(k) != v]
+    expected = {"stream": state.summary.stream, "seq": str(seq - 1), "head": record["prev"], "file": plain,
+                "time": record["time"]}
+    if version == FORMAT_V2:
+        if state.genesis is not None:
+            expected["genesis"] = state.genesis
+        if state.retention is not None:
+            expected["retention_days"] = state.retention
+    wrong = [k for k, v in expected.items() if statement[k] != v]
     if wrong:
         state.report(name, number, seq, "checkpoint-mismatch", f"statement {', '.join(wrong)} do not match the chain")
+        return False
     if key_id != state.key_in_force:
         state.report(name, number, seq, "bad-signature", f"signed by {key_id}, the key in force is {state.key_in_force}")
-        return
+        return False
     problem = _signature_problem(state, key_id, statement, signature)
     if problem is not None:
         state.report(name, number, seq, *problem)
-        return
+        return False
     summary = state.summary
     summary.checkpoints += 1
-    summary.last_checkpoint = {"seq": seq - 1, "time": statement.get("time"), "key_id": key_id, "file": plain}
+    summary.last_checkpoint = {"seq": seq - 1, "time": statement["time"], "key_id": key_id, "file": plain}
     if key_id != UNSIGNED_KEY_ID:
         summary.signed_checkpoints += 1
         if assessment is not None:
             assessment.sealed(summary.stream)
-    summary.closed = statement.get("reason") == "close"
-
-
-def _load_held(source: TrailFile, state: _StreamState) -> None:
-    """Read a checkpoint file; signatures are checked at the end of the stream, once the keys are known."""
-    for number, raw in enumerate(iter_lines(source, False), start=1):
-        if type(raw) is not bytes:
-            state.report(source.name, number, None, "bad-checkpoint-file", raw.detail)
-            continue
-        try:
-            body = orjson.loads(raw)
-            statement = body["statement"]
-            assert set(statement) == STATEMENT_MEMBERS and raw.endswith(b"\n")
-            assert canonical_json(body) + b"\n" == raw
-            assert type(body.get("key_id")) is str and type(body.get("signature")) is str
-            assert all(type(value) is str for value in statement.values()) and SEQ_RE.fullmatch(statement["seq"])
-            seq = int(statement["seq"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AssertionError):
-            state.report(source.name, number, None, "bad-checkpoint-file", "not a canonical checkpoint line")
-            continue
-        if statement["stream"] != state.summary.stream:
-            if source.name == checkpoint_file_name(state.summary.stream):
-                state.report(source.name, number, seq, "bad-checkpoint-file", "names another stream")
-            continue
-        held = state.held.setdefault(seq, _Held(statement["head"], source.name, number))
-        held.lines.append((number, source.name, body))
-
-
-def _finish_stream(files: list[ChainFileName], state: _StreamState, assessment) -> None:
-    summary = state.summary
-    for first, last, file, line in state.missing:
-        count = last - first + 1
-        state.report(file, line, first, "deleted", f"{count} record(s) missing: seq {first}..{last}")
-    beyond = [seq for seq in state.held if summary.last_seq is None or seq > summary.last_seq]
-    if beyond:
-        top = max(beyond)
-        held = state.held[top]
-        file, line = state.last_line
-        state.report(
-            file or held.source, line or None, top, "truncated",
-            f"{held.source} line {held.line} seals seq {top}; the chain ends at seq {summary.last_seq}",
-        )
-    for seq, held in state.held.items():
-        for number, source, body in held.lines:
-            problem = _signature_problem(state, body.get("key_id", ""), body["statement"], body.get("signature", ""))
-            if problem is not None:
-                state.report(source, number, seq, "bad-checkpoint-file", problem[1])
-    summary.key_source = "checked against the trusted keys given" if state.trusted else "taken from the trail itself (no --trusted-key)"
-    if summary.checkpoints and not summary.signed_checkpoints:
-        summary.notes.append("checkpoints are unsigned: they detect accidents, not deliberate edits")
-    if files and not summary.closed:
-        summary.notes.append("the stream is open: its writer is running, or stopped without closing")
-    if summary.lost:
-        lost = ", ".join(f"{n} {s}" for s, n in sorted(summary.lost.items()))
-        summary.notes.append(f"the writer recorded losses before the trail: {lost}")
-    if assessment is not None:
-        assessment.finish_stream(summary.stream)
-    _check_rotation_tail(files, state)
-
-
-def _check_rotation_tail(files: list[ChainFileName], state: _StreamState) -> None:
-    """Every file but the newest ends with a rotation; one more rotation means the newest file was deleted."""
-    if not files or state.summary.counts.get("rotation", 0) < len(files):
-        return
-    next_name = chain_file_name(state.summary.stream, files[-1].index + 1)
-    if not any(problem.file == next_name for problem in state.problems):
-        state.report(next_name, None, None, "missing-file", "the last file ends with a rotation to this file")
+    summary.closed = statement["reason"] == "close"
+    return True

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from gxp_otel import __version__
 from gxp_otel.audit.canonical import (
     ZERO_HASH,
@@ -34,9 +36,11 @@ from gxp_otel.audit.compression import FileCompressor
 from gxp_otel.audit.format import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_ROTATE_BYTES,
+    FORMAT_V2,
     FORMAT_VERSION,
     STREAM_ID_RE,
     chain_file_name,
+    checkpoint_file_name,
     parse_chain_file_name,
 )
 from gxp_otel.audit.recovery import recover_tail
@@ -304,9 +308,13 @@ class AuditTrailWriter:
                 "retention_days": str(self._retention_days),
                 **self._identity(),
             }
+            self._stream_format, self._genesis_hash = FORMAT_VERSION, None
+            self._stream_retention = str(self._retention_days)
             self._commit([("genesis", canonical_json(genesis))], force_fsync=True)
+            self._genesis_hash = self._head
             return
         self._seq, self._head = tail.seq, tail.head
+        self._resume_identity()
         if tail.needs_new_file:
             self._files.open_chain(files[-1].index + 1)
             if newest_fd is not None:
@@ -326,6 +334,32 @@ class AuditTrailWriter:
             **self._identity(),
         }
         self._commit([("recovery", canonical_json(recovery))], checkpoint_reason="recovery")
+
+    def _resume_identity(self) -> None:
+        """A continued stream keeps its genesis's format (§7): a version 2 stream's statements name its genesis hash
+        and retention, taken from the first line of its checkpoint file, else from its genesis record."""
+        self._stream_format, self._genesis_hash, self._stream_retention = "gxp-otel-audit/1", None, ""
+        for name in (checkpoint_file_name(self.stream_id), chain_file_name(self.stream_id, 1)):
+            try:
+                fd = self._dir.open(name, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                first = orjson.loads(os.pread(fd, 65536, 0).split(b"\n", 1)[0])
+            except ValueError:
+                continue
+            finally:
+                os.close(fd)
+            if not isinstance(first, dict):
+                continue
+            statement = first.get("statement") if first.get("kind") is None else None
+            if statement is not None and statement.get("format") == FORMAT_V2:
+                self._stream_format, self._genesis_hash = FORMAT_V2, statement["genesis"]
+                self._stream_retention = statement["retention_days"]
+            elif first.get("kind") == "genesis" and first["body"].get("format") == FORMAT_V2:
+                self._stream_format, self._genesis_hash = FORMAT_V2, first["hash"]
+                self._stream_retention = first["body"]["retention_days"]
+            return
 
     @staticmethod
     def _utc_day(ns: int) -> int:
@@ -379,7 +413,7 @@ class AuditTrailWriter:
     def _checkpoint_lines(self, reason: str) -> tuple[bytes, bytes]:
         now = self._clock()
         statement = {
-            "format": FORMAT_VERSION,
+            "format": self._stream_format,
             "stream": self.stream_id,
             "seq": str(self._seq),
             "head": self._head,
@@ -387,6 +421,8 @@ class AuditTrailWriter:
             "time": format_time_ns(now),
             "reason": reason,
         }
+        if self._stream_format == FORMAT_V2:
+            statement["genesis"], statement["retention_days"] = self._genesis_hash, self._stream_retention
         body = {
             "statement": statement,
             "key_id": self.key_id,

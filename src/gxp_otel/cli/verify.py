@@ -45,22 +45,32 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")] = False,
     alcoa: Annotated[bool, typer.Option("--alcoa", help="Also compute ALCOA+ findings per record.")] = False,
     trusted_key: Annotated[
-        Optional[list[str]], typer.Option("--trusted-key", help="Trusted checkpoint public key (hex or file); repeatable.")
+        Optional[list[str]],
+        typer.Option("--trusted-key", help="A writer trust anchor: a checkpoint public key (hex or KEY.pub); "
+                     "repeatable. Without one the trail's own keys are used (VERIFIED-SELF-KEYED at best)."),
     ] = None,
     checkpoints: Annotated[
         Optional[list[Path]],
-        typer.Option("--checkpoints", exists=True, help="A checkpoint file held elsewhere (detects rollback)."),
+        typer.Option("--checkpoints", exists=True, help="A checkpoint file held elsewhere (the auditor's copy: "
+                     "detects rollback, rewrites and deleted streams); repeatable."),
     ] = None,
     max_delay: Annotated[float, typer.Option(help="Contemporaneous: max seconds from event to record.")] = 300.0,
     signer: Annotated[
         Optional[list[Path]],
         typer.Option("--signer", exists=True, help="A registered signer (KEY.signer.json from keygen --signer); "
-                     "repeatable. E-signatures and purges must then be by registered signers, as themselves."),
+                     "repeatable. E-signatures must then be by registered signers, as themselves."),
+    ] = None,
+    purger: Annotated[
+        Optional[list[Path]],
+        typer.Option("--purger", exists=True, help="A registered purger (a KEY.signer.json); repeatable. Purge "
+                     "tombstones are honoured only when signed by one, as themselves."),
     ] = None,
 ) -> None:
-    """Verify a trail. Exit 0: intact; 1: a problem was found; 2: usage error."""
+    """Verify a trail (docs/audit-format.md §13). Exit 0: VERIFIED or VERIFIED-SELF-KEYED; 1: NOT VERIFIED;
+    2: usage error; 3: UNSEALED-TAIL (a live stream, newest records not yet sealed); 4: NO RECORDS."""
     keys = [trusted_key_option(k) for k in trusted_key or []]
     signers = signer_keys_option(signer or [])
+    purgers = signer_keys_option(purger or [])
     err = Console(stderr=True)
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
@@ -69,27 +79,31 @@ def verify(
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("verifying", total=_total_bytes(path))
             report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
-                                  max_delay_s=max_delay, signers=signers, progress=lambda n: bar.advance(task, n))
+                                  max_delay_s=max_delay, signers=signers, purgers=purgers,
+                                  progress=lambda n: bar.advance(task, n))
     else:
         report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
-                              max_delay_s=max_delay, signers=signers)
+                              max_delay_s=max_delay, signers=signers, purgers=purgers)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report, Console(soft_wrap=True))
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(report.exit_code)
 
 
 def _print_report(report: TrailReport, out: Console) -> None:
     chains = f"{len(report.streams)} chain{'s' if len(report.streams) != 1 else ''}"
     from gxp_otel.display import markup_text, terminal_text
 
-    if report.ok:
-        out.print(f"[bold green]VERIFIED[/]: {markup_text(report.path)}: {chains}, {report.files} files, "
-                  f"{report.records} records, no problems found.", highlight=False)
-    else:
-        out.print(f"[bold red]NOT VERIFIED[/]: {markup_text(report.path)}: {len(report.problems)} problem(s) in "
-                  f"{chains}, {report.files} files, {report.records} records.", highlight=False)
+    verdict = report.verdict
+    colour = "green" if report.ok else "yellow" if verdict in ("UNSEALED-TAIL", "NO RECORDS") else "red"
+    found = "no problems found" if not report.problems else f"{len(report.problems)} problem(s)"
+    out.print(f"[bold {colour}]{verdict}[/]: {markup_text(report.path)}: {chains}, {report.files} files, "
+              f"{report.records} records, {found}.", highlight=False)
+    if verdict == "NO RECORDS":
+        out.print("  nothing to verify: no record was read (an empty or unmounted directory?)", highlight=False)
+    if report.caveat:
+        out.print(f"  caution: {report.caveat}.", highlight=False, markup=False)
     for s in report.streams:
         span = f"seq {s.first_seq}..{s.last_seq}" if s.last_seq is not None else "no records"
         state = "closed" if s.closed else "open"

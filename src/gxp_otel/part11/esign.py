@@ -81,23 +81,44 @@ def subject_body(subject: Mapping[str, Any], user_id: str, time_ns: int) -> dict
 @contextmanager
 def trail_writer(trail: "str | os.PathLike[str] | AuditTrailWriter | None",
                  **options: Any) -> Iterator[AuditTrailWriter]:
-    """The writer to append through: the given one, else the process's shared writer for the directory (the one
-    ``gxp_otel.instrument()`` uses when ``trail`` is None)."""
+    """The writer to append through: the given one; the process's shared writer when ``trail`` is None or the
+    directory ``gxp_otel.instrument()`` writes; else a writer of its own on the directory's first free ``esign.N``
+    stream (like ``gxp-otel sign``): a signature never resumes another writer's stream, which would continue that
+    stream under another (or no) checkpoint key (a ``key-change``, §6.2)."""
     if isinstance(trail, AuditTrailWriter):
         yield trail
         return
-    if trail is None:
-        from gxp_otel.setup import active_handle
+    from gxp_otel.setup import active_handle
 
-        handle = active_handle()
-        if handle is None or handle.audit_dir is None:
+    handle = active_handle()
+    active = handle.audit_dir if handle is not None else None
+    if trail is None:
+        if active is None:
             raise ValueError("no trail: pass trail=DIR, or call gxp_otel.instrument(audit_dir=...) first")
-        trail = handle.audit_dir
-    writer = AuditTrailWriter.shared(trail, **options)
+        trail = active
+    if "stream_id" in options or (active is not None and os.path.realpath(trail) == os.path.realpath(active)):
+        writer = AuditTrailWriter.shared(trail, **options)
+        try:
+            yield writer
+        finally:
+            writer.release()
+        return
+    writer = _own_stream_writer(trail, options)
     try:
         yield writer
     finally:
-        writer.release()
+        writer.close()
+
+
+def _own_stream_writer(trail: "str | os.PathLike[str]", options: dict[str, Any]) -> AuditTrailWriter:
+    from gxp_otel.audit.writer import AuditTrailBusyError
+
+    for number in range(1000):
+        try:
+            return AuditTrailWriter(trail, stream_id=f"esign.{number}", **{"compress": False, **options})
+        except AuditTrailBusyError:
+            continue
+    raise ValueError(f"{trail}: every esign stream is busy")
 
 
 def sign(

@@ -236,12 +236,13 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
 
 # ---------------------------------------------------------------------------------------------- purge
 
-def _key_in_force(root: Path, stream: str, files: list[FileStatus]) -> dict[str, str]:
+def _key_in_force(root: Path, stream: str, files: list[FileStatus], signer: SignerKey) -> dict[str, str]:
     for status in reversed(files):
         if status.keys:
             key_id, public = status.keys[-1]
             return {"key_id": key_id, "public_key": public}
-    earlier = Part11Verification(root, {}).tombstones.get(stream, {})
+    own = {signer.key_id: (signer.printed_name, signer.user_id, signer.public_key)}  # tombstones of this purger
+    earlier = Part11Verification(root, {}, purgers=own).tombstones.get(stream, {})
     for _entry, statement in earlier.values():
         return dict(statement["key_in_force"])
     return {"key_id": "none", "public_key": ""}
@@ -276,7 +277,7 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
             "format": PURGE_FORMAT, "stream": stream,
             "files": [{"file": s.file, "sha256": s.sha256, "first_seq": str(s.first_seq), "last_seq": str(s.last_seq),
                        "last_hash": s.last_hash, "last_time": s.last_time, "checkpoint": s.checkpoint} for s in files],
-            "key_in_force": _key_in_force(root, stream, files), "before": format_time_ns(before_ns),
+            "key_in_force": _key_in_force(root, stream, files, signer), "before": format_time_ns(before_ns),
             "retention_days": str(retention_days), "policy": policy, "reason": reason,
             "purged_by": {"printed_name": signer.printed_name, "user_id": signer.user_id},
             "key_id": signer.key_id, "public_key": signer.public_key, "time": format_time_ns(now_ns),
@@ -340,7 +341,8 @@ def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int) -> list[F
     now with the tombstone's own cut-off and retention period, finds it eligible (closed, not the newest, its
     stream verifying, no legal hold, old enough by both clocks) and its bytes still hash as the tombstone says.
     No second tombstone is written; a file that is no longer eligible is kept (``retention list`` says why)."""
-    tombstones = Part11Verification(root, {signer.key_id: signer.public_key}).tombstones
+    own = {signer.key_id: (signer.printed_name, signer.user_id, signer.public_key)}  # the purger's own key only
+    tombstones = Part11Verification(root, {}, purgers=own).tombstones
     wanted: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     for stream, files in tombstones.items():
         for _plain, (entry, statement) in sorted(files.items()):

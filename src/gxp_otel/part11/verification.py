@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gxp_otel.audit.format import parse_chain_file_name
+from gxp_otel.audit.canonical import canonical_json, encode_record, parse_time
+from gxp_otel.audit.format import FORMAT_V2, parse_chain_file_name
+from gxp_otel.audit.held import statement_version
 from gxp_otel.audit.report import Problem, TrailReport
+from gxp_otel.audit.signing import verify_statement
 from gxp_otel.part11.lookup import describe, iter_records, records_at
 from gxp_otel.part11.statements import (
     RETENTION_STREAM,
@@ -38,48 +41,106 @@ class _Pending:
     time: str
 
 
+Registry = dict[str, tuple[str, str, str]]  # key_id -> (printed_name, user_id, public_key)
+
+
 @dataclass
 class Part11Verification:
+    """Trust anchors by role (§1.1): ``trusted`` writer keys vouch only for checkpoints (also those embedded in a
+    tombstone), ``signers`` only for e-signatures, ``purgers`` only for tombstones."""
+
     root: Path
-    trusted: dict[str, str]  # key_id -> public key hex, empty when no trusted keys were given
-    signers: dict[str, tuple[str, str]] = field(default_factory=dict)  # registry: key_id -> (printed_name, user_id)
+    trusted: dict[str, str]  # writer anchors: key_id -> public key hex, empty when self-keyed
+    signers: Registry = field(default_factory=dict)
+    purgers: Registry = field(default_factory=dict)
     # stream -> plain file name -> (purged file entry, tombstone statement), valid tombstones only
     tombstones: dict[str, dict[str, tuple[dict, dict]]] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     identities: dict[str, tuple[str, str]] = field(default_factory=dict)
+    purge_problems: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)  # (file, line) -> kind, why
 
     def __post_init__(self) -> None:
         self._load_tombstones()
 
+    @property
+    def any_anchor(self) -> bool:
+        return bool(self.trusted or self.signers or self.purgers)
+
     # ------------------------------------------------------------------ purge tombstones
 
     def _load_tombstones(self) -> None:
+        """The valid tombstones of §12.3 (conditions 1-7); why each other purge record is not honoured."""
         if not any(p.stream == RETENTION_STREAM for p in filter(None, map(parse_chain_file_name, _names(self.root)))):
             return
-        for record, _file, _line in iter_records(self.root, [RETENTION_STREAM]):
-            if record["kind"] != "purge" or self._purge_problem(record["body"]) is not None:
+        candidates: list[tuple[dict, str, int]] = []
+        for record, file, line in iter_records(self.root, [RETENTION_STREAM]):
+            if record["kind"] != "purge":
                 continue
-            statement = record["body"]["statement"]
+            problem = self._purge_problem(record["body"], record["time"])
+            if problem is None:
+                candidates.append((record["body"]["statement"], file, line))
+            else:
+                self.purge_problems[(file, line)] = problem
+        valid = _prefix_closed(candidates)
+        for statement, file, line in candidates:
+            if (file, line) not in valid:
+                self.purge_problems[(file, line)] = ("bad-purge", "its files are not a prefix of the stream "
+                                                     "(a file before them is neither present nor purged)")
+                continue
             for entry in statement["files"]:
                 plain = entry["file"][:-3] if entry["file"].endswith(".gz") else entry["file"]
                 self.tombstones.setdefault(statement["stream"], {}).setdefault(plain, (entry, statement))
 
-    def _purge_problem(self, body: Any) -> str | None:
+    def _purge_problem(self, body: Any, recorded: str) -> tuple[str, str] | None:
+        """Conditions 2-6 of §12.3: shape and signature, purger role, bounded time, retention, embedded checkpoint."""
         problem = purge_problem(body)
-        if problem is None:
-            statement = body["statement"]
-            who = statement["purged_by"]
-            problem = self._signer_problem(statement["key_id"], statement["public_key"],
-                                           (who["printed_name"], who["user_id"]))
-        return problem
+        if problem is not None:
+            return "bad-purge", problem
+        statement = body["statement"]
+        who = statement["purged_by"]
+        identity = (who["printed_name"], who["user_id"])
+        registered = self.purgers.get(statement["key_id"])
+        if registered is None or registered[2] != statement["public_key"]:
+            why = "is not a registered purger (--purger)" if self.purgers else "cannot be checked: no purger registry"
+            return ("untrusted-key" if self.purgers else "not-honoured"), f"{statement['key_id']} {why}"
+        if registered[:2] != identity:
+            return "bad-purge", f"{statement['key_id']} is registered to {registered[1]}, not {identity[1]}"
+        if parse_time(statement["time"]) > parse_time(recorded) or statement["before"] > statement["time"]:
+            return "bad-purge", "its time is later than the purge record's recorded time, or before is after time"
+        return self._embedded_problem(statement)
 
-    def _signer_problem(self, key_id: str, public: str, identity: tuple[str, str]) -> str | None:
-        """With a signer registry the key must be registered under this identity; with trusted keys, trusted."""
+    def _embedded_problem(self, statement: dict) -> tuple[str, str] | None:
+        key = statement["key_in_force"]
+        for entry in statement["files"]:
+            checkpoint = entry["checkpoint"]
+            inner = checkpoint.get("statement") if type(checkpoint) is dict else None
+            version = statement_version(inner)
+            plain = entry["file"][:-3] if entry["file"].endswith(".gz") else entry["file"]
+            if version is None or checkpoint.keys() != {"statement", "key_id", "signature"} \
+                    or inner["stream"] != statement["stream"] or inner["file"] != plain:
+                return "bad-purge", f"{plain}: the embedded checkpoint is not a checkpoint of that file"
+            if version == FORMAT_V2 and int(statement["retention_days"]) < int(inner["retention_days"]):
+                return "bad-purge", f"retention_days {statement['retention_days']} is shorter than the stream's " \
+                                    f"{inner['retention_days']} (its genesis)"
+            digest, _ = encode_record("checkpoint", inner["stream"], int(inner["seq"]) + 1, inner["head"],
+                                      inner["time"], canonical_json(checkpoint))
+            if digest != entry["last_hash"] or str(int(inner["seq"]) + 1) != entry["last_seq"]:
+                return "bad-purge", f"{plain}: last_seq/last_hash are not those of its embedded checkpoint"
+            unsigned = key["key_id"] == "none" and checkpoint["signature"] == "" and not self.trusted
+            if checkpoint["key_id"] != key["key_id"] or (self.trusted and key["public_key"] not in self.trusted.values()) \
+                    or not (unsigned or verify_statement(key["public_key"], inner, checkpoint["signature"])):
+                return "bad-purge", f"{plain}: the embedded checkpoint is not signed by the key in force" + \
+                    (" (a trusted writer key)" if self.trusted else "")
+        return None
+
+    def _signer_problem(self, key_id: str, public: str, identity: tuple[str, str]) -> tuple[str, str] | None:
+        """E-signatures: the signer registry is the only anchor (§12.1); with any anchor given it is required."""
         registered = self.signers.get(key_id)
-        if registered is not None and registered != identity:
-            return f"{key_id} is registered to {registered[0]} ({registered[1]}), not {identity[0]} ({identity[1]})"
-        if registered is None and (self.trusted or self.signers) and public not in self.trusted.values():
-            return f"signed by {key_id}, which is not a trusted key or registered signer"
+        if registered is not None and registered[:2] != identity:
+            return "bad-esignature", f"{key_id} is registered to {registered[0]} ({registered[1]}), " \
+                                     f"not {identity[0]} ({identity[1]})"
+        if self.any_anchor and (registered is None or registered[2] != public):
+            return "untrusted-key", f"signed by {key_id}, which is not in the signer registry (--signer)"
         return None
 
     def covers_missing_file(self, state: Any, plain_name: str) -> bool:
@@ -89,6 +150,9 @@ class Part11Verification:
             return False
         entry, statement = covered
         key = statement["key_in_force"]
+        inner = entry["checkpoint"]["statement"]
+        if inner["format"] == FORMAT_V2 and state.genesis is None:
+            state.version, state.genesis, state.retention = FORMAT_V2, inner["genesis"], inner["retention_days"]
         state.expected, state.last_hash = int(entry["last_seq"]) + 1, entry["last_hash"]
         state.started, state.resync = True, False
         if key["key_id"] != "none":
@@ -111,11 +175,14 @@ class Part11Verification:
     def observe(self, record: dict, seq: int, file: str, line: int, state: Any) -> None:
         kind, body, stream = record["kind"], record["body"], state.summary.stream
         if kind == "purge":
-            problem = self._purge_problem(body)
-            if problem is None and stream != RETENTION_STREAM:
-                problem = f"purge records belong in the stream {RETENTION_STREAM!r}"
-            if problem is not None:
-                state.report(file, line, seq, "bad-purge", problem)
+            if stream != RETENTION_STREAM:
+                state.report(file, line, seq, "bad-purge", f"purge records belong in the stream {RETENTION_STREAM!r}")
+                return
+            problem = self.purge_problems.get((file, line))
+            if problem is not None and problem[0] == "not-honoured":
+                state.summary.notes.append(f"tombstone at seq {seq} not honoured: no purger registry given (--purger)")
+            elif problem is not None:
+                state.report(file, line, seq, *problem)
             return
         checker = signature_problem if kind == "signature" else correction_problem
         problem = checker(body)
@@ -132,8 +199,7 @@ class Part11Verification:
                 return
             problem = self._signer_problem(statement["key_id"], statement["public_key"], signer)
             if problem is not None:
-                kind = "bad-esignature" if statement["key_id"] in self.signers else "untrusted-key"
-                state.report(file, line, seq, kind, problem)
+                state.report(file, line, seq, *problem)
                 return
         self.pending.append(_Pending(kind, body, stream, file, line, seq, record["time"]))
 
@@ -216,6 +282,26 @@ def _old_value_problem(item: _Pending, original: dict, corrections: list[_Pendin
                 and other.body["new_value"] == body["old_value"]:
             return None
     return f"old_value is not the value at {body['path']} in the original or in an earlier correction"
+
+
+def _prefix_closed(candidates: list[tuple[dict, str, int]]) -> set[tuple[str, int]]:
+    """Condition 7 of §12.3: the least set of tombstones, per stream, whose files each are 000001 or follow a file
+    named by this tombstone or by one already in the set (so a middle file cannot be tombstoned away)."""
+    valid: set[tuple[str, int]] = set()
+    named: dict[str, set[int]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for statement, file, line in candidates:
+            if (file, line) in valid:
+                continue
+            own = {parse_chain_file_name(e["file"]).index for e in statement["files"]}
+            done = named.get(statement["stream"], set())
+            if all(i == 1 or i - 1 in own or i - 1 in done for i in own):
+                valid.add((file, line))
+                named.setdefault(statement["stream"], set()).update(own)
+                changed = True
+    return valid
 
 
 def _names(root: Path) -> list[str]:

@@ -52,8 +52,10 @@ def trail(base_trail, tmp_path) -> Path:
     return Path(shutil.copytree(base_trail, tmp_path / "trail"))
 
 
-def chain_file(directory: Path) -> Path:
-    (path,) = sorted(directory.glob("audit-*-000001.jsonl"))
+def chain_file(directory: Path, stream: str = "") -> Path:
+    """The first chain file of the application's stream (``stream="esign"``: of the signatures' own stream)."""
+    (path,) = [p for p in sorted(directory.glob("audit-*-000001.jsonl")) if p.name.startswith("audit-esign.")
+               == (stream == "esign")]
     return path
 
 

@@ -41,7 +41,7 @@ def test_signing_needs_user_id_and_passphrase(trail, signer):
 def test_a_signature_cannot_be_transferred_to_another_record(trail, signer, tmp_path):
     sign(record=_first_span(trail), meaning="approval", key=signer, user_id="qa.1", passphrase=PASSPHRASE,
          trail=trail)
-    body = next(r for r in records(chain_file(trail)) if r["kind"] == "signature")["body"]
+    body = next(r for r in records(chain_file(trail, "esign")) if r["kind"] == "signature")["body"]
     writer = AuditTrailWriter(tmp_path / "other", compress=False)
     writer.append("log", [{"x": {"stringValue": "y"}}])
     writer.append("signature", [body])
@@ -80,14 +80,19 @@ def test_purge_respects_legal_hold_and_leaves_a_verifiable_tombstone(tmp_path, s
         last = records(path)[-1]
         moment = parse_time(last["time"])
         os.utime(path, ns=(moment, moment))
+    purge_time = now[0] + 3000 * day
+    later = iter(range(purge_time, purge_time + 10**9, 1000))  # the retention stream records after the purge time
     options = dict(before_ns=now[0], reason="OQ", policy="OQ policy", key=signer, user_id="qa.1",
-                   passphrase=PASSPHRASE, now_ns=now[0] + 3000 * day)
+                   passphrase=PASSPHRASE, now_ns=purge_time, writer_options={"clock": lambda: next(later)})
     place_hold(tmp_path, reason="OQ hold", placed_by="qa.1")
     assert purge(tmp_path, **options) == []
     (tmp_path / "legal-hold.json").unlink()
     assert [s.file for s in purge(tmp_path, **options)] == ["audit-app.0-000001.jsonl", "audit-app.0-000002.jsonl",
                                                             "audit-app.0-000003.jsonl"]
-    report = verify_trail(tmp_path)
+    from gxp_otel.part11.keys import load_signer_entry
+
+    purger = load_signer_entry(signer.path.with_name(signer.path.name + ".signer.json"))
+    report = verify_trail(tmp_path, purgers=[purger])  # tombstones count only by a registered purger (§12.3)
     assert report.ok and len(report.part11["purges"]) == 3
 
 
@@ -99,7 +104,7 @@ def test_a_key_cannot_sign_as_another_registered_individual(trail, signer):
 
     private = signer.unlock("qa.1", PASSPHRASE)
     other = dataclasses.replace(signer, printed_name="Somebody Else", user_id="someone.else")
-    writer = AuditTrailWriter(trail, compress=False)
+    writer = AuditTrailWriter(trail, stream_id="esign.0", compress=False)
     writer.append("signature", [signature_body(private, other, _first_span(trail), meaning="approval", reason="",
                                                authentication="all-components", time_ns=1)])
     writer.close()
