@@ -129,8 +129,6 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 			v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "the first record is not a genesis record with seq 0 and a zero prev")
 		}
 		v.resync = true
-	} else if rec.Kind == auditformat.KindGenesis {
-		v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "a second genesis record in the stream")
 	}
 	switch {
 	case v.resync:
@@ -146,6 +144,9 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 		return
 	}
 	v.expected, v.lastHash = seq+1, rec.Hash
+	if rec.Kind == auditformat.KindGenesis && !firstGenesis { // judged once accepted: a duplicate is only duplicate
+		v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "a second genesis record in the stream")
+	}
 	v.observe(&rec, seq, cf, number, firstGenesis)
 }
 
