@@ -17,9 +17,19 @@ What `instrument()` on this class does (and `uninstrument()` undoes):
    `Context.wait_for_event` (the waiter event a pausing step has published, once) and `Context.send_event` (a
    `HumanResponseEvent` sent into a run is recorded as an attributable action);
 4. adds a dispatcher span handler for trace-context propagation across processes, and wraps `Context.to_dict`,
-   `Context.from_dict` and `Workflow.run` so a run resumed from a serialised context stays in its trace
-   (`context_carrier`);
-5. puts the attribution processors at the front of SDK tracer and logger providers.
+   `Context.from_dict` and `Workflow.run` so a run resumed from a serialised context stays in its trace, and a new
+   run from a finished run's context is its own trace, linked (`context_carrier`);
+5. puts a dispatcher span handler in front of OpenInference's (`span_outcomes`: waiting is not an error, a paused
+   run whose process ends is suspended) and wraps the public `WorkflowHandler.cancel_run` (who cancelled);
+6. puts processors at the front of the SDK tracer and logger providers: redaction and the payload cap on every span
+   and log record (`redaction`), the acting agent of a multi-agent run (`acting_agents`), the attribution
+   (`attribution_processors`). The run's GAMP capture policy (`gamp_policy`) is chosen when the run starts.
+
+Public APIs where they exist: the dispatcher's span-handler list, SDK span/log processors, OpenInference's
+`get_attributes_from_context`, workflows' public `Context`/`Workflow`/`WorkflowHandler` methods. What remains
+private: OpenInference's `_Span.process_input`/`process_output`/`EventHandler.handle` (the only place that sees a
+span's bound arguments while OpenInference's OTel span exists; present unchanged since OpenInference 4.4) and the
+SDK's processor tuple / `ReadableSpan` fields (`install_first`, `redaction`).
 
 Keyword arguments: `tracer_provider`, `logger_provider`, `meter_provider`, `config` (OpenInference `TraceConfig`),
 `capture_content` (False hides every payload: one switch), `payload_max_chars` (default 4096), `event_filter`
@@ -66,8 +76,9 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Singleton (as every `BaseInstrumentor`); `instrument()` twice is a no-op with a warning."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ("llama-index-workflows >= 2.26.1", "llama-index-core >= 0.14.25",
-                "openinference-instrumentation-llama-index >= 4.6.1")
+        # The floors of what the code below uses (checked against the 2.20.0 / 4.4.0 wheels; see the report of 13.6).
+        return ("llama-index-workflows >= 2.20", "llama-index-core >= 0.14.10",
+                "openinference-instrumentation-llama-index >= 4.4")
 
     @property
     def statistics(self) -> TelemetryStatistics | None:
@@ -152,6 +163,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         self._outcomes = SpanOutcomeHandler()
         self._outcomes.run_spans = self._recorder.run_spans
+        self._outcomes.spans_by_id = enricher.spans_by_id
         get_dispatcher().span_handlers.insert(0, self._outcomes)  # before OpenInference's: it decides the status
         wrapt.wrap_function_wrapper("workflows.handler", "WorkflowHandler.cancel_run",
                                     make_cancel_run(self._recorder.run_spans, self._statistics))

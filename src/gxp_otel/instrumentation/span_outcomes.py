@@ -2,8 +2,9 @@
 human whose process ends is suspended.
 
 `SpanOutcomeHandler` is a llama-index-instrumentation span handler (public dispatcher API) placed FIRST in the
-dispatcher's handlers, so it sees a span being dropped before OpenInference ends it. The OTel span of the dropped
-dispatcher span is still the current span then. It sets the final status OK (the OTel API makes OK final, so
+dispatcher's handlers, so it sees a span being dropped before OpenInference ends it. It finds the OTel span of the
+dispatcher span by its id in `spans_by_id` (filled by the span enrichment as OpenInference opens each span; this
+works with OpenInference releases that do not make their span current, 4.4 for one), else the current span. It sets the final status OK (the OTel API makes OK final, so
 OpenInference's later ERROR is ignored; its `exception` event stays, naming what unwound the span) when:
 
 - the span unwinds with `WaitingForEvent` (a tool or agent step pausing in `ctx.wait_for_event`): `gxp.span.waiting`;
@@ -42,6 +43,7 @@ class SpanOutcomeHandler(BaseSpanHandler[Any]):
     """Creates no spans; only decides the final status of waiting, suspended and cancelled ones (see module)."""
 
     run_spans: Any = None
+    spans_by_id: Any = None  # dispatcher span id -> OpenInference's OTel span, while open
 
     @classmethod
     def class_name(cls) -> str:
@@ -51,6 +53,8 @@ class SpanOutcomeHandler(BaseSpanHandler[Any]):
         return None
 
     def prepare_to_exit_span(self, id_: str, bound_args: Any, instance: Any = None, result: Any = None, **kwargs: Any) -> None:
+        if self.spans_by_id is not None:
+            self.spans_by_id.pop(id_, None)
         return None
 
     def prepare_to_drop_span(self, id_: str, bound_args: Any, instance: Any = None, err: Any = None, **kwargs: Any) -> None:
@@ -61,10 +65,14 @@ class SpanOutcomeHandler(BaseSpanHandler[Any]):
         return None
 
     def _dropping(self, id_: str, err: Any) -> None:
+        span = self.spans_by_id.pop(id_, None) if self.spans_by_id is not None else None
         if err is None:
             return
-        span = trace.get_current_span()
-        if not span.is_recording() or getattr(span, "name", None) != id_.partition("-")[0]:
+        if span is None:
+            span = trace.get_current_span()
+            if getattr(span, "name", None) != id_.partition("-")[0]:
+                return
+        if not span.is_recording():
             return
         if WaitingForEvent is not None and isinstance(err, WaitingForEvent):
             span.set_attribute(WAITING, True)

@@ -88,6 +88,7 @@ class WorkflowSpanEnricher:
         self.capture = capture
         self.agents = agents or ActingAgents()
         self.policies = policies or RunPolicies()
+        self.spans_by_id: dict[str, Any] = {}
         self.recorder = recorder
         self.statistics = statistics
         self.sanitizer = sanitizer
@@ -102,6 +103,7 @@ class WorkflowSpanEnricher:
     def process_input(self, wrapped: Any, span: Any, args: tuple, kwargs: dict) -> Any:
         instance, bound_args = _input_args(args, kwargs)
         try:
+            self.spans_by_id[span.id_] = span._otel_span  # for SpanOutcomeHandler; removed when the span exits
             if isinstance(instance, Workflow) and "init_state" in bound_args.arguments:
                 self._run_started(span, instance, bound_args)
                 return None
