@@ -65,3 +65,25 @@ def test_alcoa_table_lists_every_principle(signed_trail):
 
 def test_keygen_never_overwrites_a_key(signed_trail):
     assert gxp("keygen", str(signed_trail / "writer.pem")).returncode == 2
+
+
+def test_every_verdict_has_its_word_and_exit_code(signed_trail, tmp_path):
+    """docs/audit-format.md §13: VERIFIED 0, VERIFIED-SELF-KEYED 0 (with the caution on every output), NOT VERIFIED
+    1, UNSEALED-TAIL 3, NO RECORDS 4 (an empty directory is never verified)."""
+    trail, key = str(signed_trail / "trail"), str(signed_trail / "writer.pem.pub")
+    anchored = gxp("verify", trail, "--trusted-key", key)
+    assert anchored.returncode == 0 and anchored.stdout.startswith("VERIFIED:") and "caution" not in anchored.stdout
+    self_keyed = gxp("verify", trail)
+    assert self_keyed.returncode == 0 and self_keyed.stdout.startswith("VERIFIED-SELF-KEYED:")
+    assert "caution: no --trusted-key given" in self_keyed.stdout and "forged stream" in self_keyed.stdout
+    as_json = json.loads(gxp("verify", trail, "--json").stdout)
+    assert as_json["verdict"] == "VERIFIED-SELF-KEYED" and "forged stream" in as_json["caveat"]
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    nothing = gxp("verify", str(empty))
+    assert nothing.returncode == 4 and nothing.stdout.startswith("NO RECORDS:") and "nothing to verify" in nothing.stdout
+    live = VECTORS / "unsealed-tail"
+    expected = json.loads((live / "expected.json").read_text())
+    unsealed = gxp("verify", str(live / "trail"), "--trusted-key", expected["options"]["trusted_keys"][0])
+    assert unsealed.returncode == 3 and unsealed.stdout.startswith("UNSEALED-TAIL:")
+    assert "verified through seq 15; 2 record(s) not yet sealed" in unsealed.stdout

@@ -36,7 +36,7 @@ def test_sign_by_seq_appends_a_verified_signature(tmp_path, alice):
     result = run("sign", tmp_path, "--seq", "2", "--meaning", "approved", "--reason", "batch record reviewed",
                  "--key", alice.path, "--user-id", "alice", "--passphrase-env", "SIGNER_PASS", "--json")
     assert result.exit_code == 0, result.output
-    signed = json.loads(result.output)
+    signed = json.loads(result.stdout)  # "about to sign: ..." goes to stderr
     assert signed["record"]["seq"] == "2" and signed["statement"]["meaning"] == "approval"
     report = verify_trail(tmp_path)
     assert report.ok and report.part11["signatures"][0]["reason"] == "batch record reviewed"
@@ -130,3 +130,66 @@ def test_verify_with_the_signer_registry_accepts_registered_signers(tmp_path, al
     registered = run("verify", tmp_path, "--signer", alice.path.with_name("alice.key.signer.json"))
     assert registered.exit_code == 0, registered.output
     assert run("verify", tmp_path, "--signer", alice.path).exit_code == 2  # the private key file is not an identity
+
+
+def _traced_run(directory, stream: str, key=None, run_id: str = "run-7", trace_id: int | None = None) -> str:
+    """One workflow run (root span and a step) through the SDK into stream ``stream``; returns its trace id.
+    ``trace_id`` forces the ids (a planted copy of a real run)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    from gxp_otel.audit.exporters import ComplianceSpanExporter
+
+    class Fixed(RandomIdGenerator):
+        def generate_trace_id(self) -> int:
+            return trace_id if trace_id is not None else super().generate_trace_id()
+
+    provider = TracerProvider(id_generator=Fixed())
+    provider.add_span_processor(SimpleSpanProcessor(ComplianceSpanExporter(directory, stream_id=stream,
+                                                                           signing_key=key, compress=False)))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("workflow.run", attributes={"gxp.workflow.run_id": run_id}) as root:
+        with tracer.start_as_current_span("step", attributes={"gxp.workflow.run_id": run_id}):
+            pass
+    provider.shutdown()
+    return f"{root.get_span_context().trace_id:032x}"
+
+
+def test_sign_by_trace_id_refuses_a_trace_found_in_two_chains_and_writes_nothing(tmp_path, alice):
+    """Attack 7 of issue 11: a planted stream that sorts first holds a copy of the run's root span. Before, sign
+    --trace-id signed the first match in any stream; now two records that verify are ambiguous."""
+    from p11_helpers import writer_key
+
+    trace_id = _traced_run(tmp_path, "app.0", key=writer_key())
+    _traced_run(tmp_path, "aaa.0", trace_id=int(trace_id, 16))  # unsigned, but intact: it verifies self-keyed
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run("sign", tmp_path, "--trace-id", trace_id, "--meaning", "approval", "--key", alice.path,
+                 "--user-id", "alice", "--passphrase-env", "SIGNER_PASS")
+    assert result.exit_code == 2 and "names 2 records" in result.output
+    assert "stream aaa.0 seq" in result.output and "stream app.0 seq" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("by", ["--trace-id", "--run-id"])
+def test_sign_resolves_only_within_chains_that_verify_and_shows_what_it_signs(tmp_path, alice, by):
+    from p11_helpers import writer_key
+
+    trace_id = _traced_run(tmp_path, "app.0", key=writer_key())
+    _traced_run(tmp_path, "aaa.0", trace_id=int(trace_id, 16))  # planted: no trusted writer ever sealed it
+    value = trace_id if by == "--trace-id" else "run-7"
+    result = run("sign", tmp_path, by, value, "--trusted-key", writer_key().public_key_hex, "--meaning", "approval",
+                 "--key", alice.path, "--user-id", "alice", "--passphrase-env", "SIGNER_PASS")
+    assert result.exit_code == 0, result.output
+    assert "about to sign: stream app.0 seq 2" in result.output  # the root span ends last: seq 2 after the step
+    (shown,) = verify_trail(tmp_path).part11["signatures"]
+    assert shown["record"]["stream"] == "app.0" and shown["record"]["seq"] == "2"
+
+
+def test_sign_refuses_a_record_of_a_chain_that_does_not_verify(tmp_path, alice):
+    small_trail(tmp_path).close()
+    path = tmp_path / "audit-app.0-000001.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"value 0", b"value 9"))
+    result = run("sign", tmp_path, "--seq", "2", "--meaning", "approval", "--key", alice.path, "--user-id", "alice",
+                 "--passphrase-env", "SIGNER_PASS")
+    assert result.exit_code == 2 and "does not verify" in result.output

@@ -54,18 +54,28 @@ def sign_command(
     seq: Annotated[Optional[int], typer.Option(help="Seq of the record to sign.")] = None,
     stream: Annotated[Optional[str], typer.Option(help="Stream of --seq when the trail has several.")] = None,
     trace_id: Annotated[Optional[str], typer.Option(help="Sign this trace (its root span record).")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="Sign this workflow run (its root span, gxp.run_id).")] = None,
+    trusted_key: Annotated[
+        Optional[list[str]],
+        typer.Option("--trusted-key", help="Writer trust anchor for the verification before signing; repeatable."),
+    ] = None,
     passphrase_env: PassEnvOpt = None,
     checkpoint_key: CheckpointKeyOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Sign a record of TRAIL: appends a signature record (printed name, user id, UTC time, meaning) bound to it."""
+    """Sign a record of TRAIL: appends a signature record (printed name, user id, UTC time, meaning) bound to it.
+
+    The record is looked up only in chains that verify (with --trusted-key when given), a --trace-id or --run-id
+    naming more than one record is refused, and what is about to be signed (stream, seq) is shown before the
+    passphrase is asked for."""
+    from gxp_otel.cli.verify import trusted_key_option
     from gxp_otel.part11.esign import sign
 
     try:
         meaning = meaning_of(meaning)
     except ValueError as exc:
         fail(str(exc))
-    record = resolve_record(trail, seq, stream, trace_id)
+    record = _record_to_sign(trail, seq, stream, trace_id, run_id, [trusted_key_option(k) for k in trusted_key or []])
     passphrase = read_passphrase(passphrase_env)
     signer = _authenticated(key, user_id, passphrase)
     writer = _writer(trail, checkpoint_key)
@@ -82,6 +92,41 @@ def sign_command(
         typer.echo(f"{terminal_text(signed.manifestation())}\nsigned record {terminal_text(record['stream'])} seq "
                    f"{terminal_text(record['seq'])}; signature record {signed.signature['stream']} seq "
                    f"{signed.signature['seq']}")
+
+
+def _record_to_sign(trail: Path, seq: Optional[int], stream: Optional[str], trace_id: Optional[str],
+                    run_id: Optional[str], trusted_keys: list[str]) -> dict[str, str]:
+    """The reference to sign, resolved only within chains that verify; exits 2 when it is absent or ambiguous."""
+    from gxp_otel.audit.verifier import verify_trail
+    from gxp_otel.part11.lookup import describe, signing_candidates
+    from gxp_otel.part11.statements import record_reference
+
+    if sum(x is not None for x in (seq, trace_id, run_id)) != 1:
+        fail("name the record with exactly one of --seq N (and --stream S), --trace-id T or --run-id R")
+    report = verify_trail(trail, trusted_keys=trusted_keys)
+    broken = {p.stream for p in report.problems}
+    if seq is not None:
+        reference = resolve_record(trail, seq, stream, None)
+        if reference["stream"] in broken:
+            fail(f"stream {reference['stream']} does not verify ({report.verdict}): run gxp-otel verify; "
+                 "nothing is signed in a chain that does not verify")
+        found = [(reference, "")]
+    else:
+        what = f"trace {trace_id}" if trace_id is not None else f"run {run_id}"
+        candidates = signing_candidates(trail, trace_id=trace_id.lower() if trace_id else None, run_id=run_id)
+        excluded = sorted({r["stream"] for r, _f, _l in candidates if r["stream"] in broken})
+        found = [(record_reference(r["stream"], int(r["seq"]), r["hash"]), f" ({f} line {n}): {describe(r)}")
+                 for r, f, n in candidates if r["stream"] not in broken]
+        note = f"; not considered, their chains do not verify: {', '.join(excluded)}" if excluded else ""
+        if not found:
+            fail(f"no span of {what} in a chain of {trail} that verifies{note}")
+        if len(found) > 1:
+            listed = "; ".join(f"stream {ref['stream']} seq {ref['seq']}{where}" for ref, where in found)
+            fail(f"{what} names {len(found)} records, sign one with --stream S --seq N: {listed}{note}")
+    reference, where = found[0]
+    typer.echo(terminal_text(f"about to sign: stream {reference['stream']} seq {reference['seq']}{where} "
+                             f"[{report.verdict}]"), err=True)
+    return reference
 
 
 def correct_command(

@@ -101,6 +101,29 @@ def trace_root_record(root: Path, trace_id: str) -> dict | None:
     return last
 
 
+def signing_candidates(root: Path, *, trace_id: str | None = None, run_id: str | None = None) \
+        -> list[tuple[dict, str, int]]:
+    """The records a trace (or a workflow run, ``gxp.run_id``) could be signed through: every root span, and for a
+    stream holding none of its roots its last span record; ``[(record, file, line)]`` in stream order. Intact lines
+    only; whether each stream verifies is the caller's question (``gxp-otel sign`` signs within verified chains)."""
+    roots: list[tuple[dict, str, int]] = []
+    last: dict[str, tuple[dict, str, int]] = {}
+    for record, file, line in iter_records(root):
+        body = record["body"]
+        if record["kind"] != "span":
+            continue
+        if trace_id is not None and body.get("trace_id") != trace_id:
+            continue
+        if run_id is not None and (body.get("gxp") or {}).get("run_id") != run_id:
+            continue
+        if body.get("parent_span_id") == "":
+            roots.append((record, file, line))
+        else:
+            last[record["stream"]] = (record, file, line)
+    with_roots = {r[0]["stream"] for r in roots}
+    return roots + [hit for stream, hit in sorted(last.items()) if stream not in with_roots]
+
+
 def describe(record: dict) -> str:
     """A short human description of a record for signature manifestations."""
     body = record["body"]
