@@ -131,6 +131,11 @@ def _print_report(report: TrailReport, out: Console) -> None:
             where = f"{example['file']}:{example['line']} seq {example['seq']}: {example['reason']}" if example else ""
             table.add_row(name.capitalize(), str(finding["passed"]), str(finding["failed"]), markup_text(where))
         out.print(table)
+        decisions = report.alcoa.get("decisions") or {}
+        if any(decisions.values()):
+            out.print(f"Decisions: {decisions.get('declared', 0)} declared by the person who answered, "
+                      f"{decisions.get('e-signed', 0)} e-signed, {decisions.get('automated', 0)} automated "
+                      "(not a person's)", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
