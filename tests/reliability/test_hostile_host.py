@@ -214,3 +214,18 @@ def test_restart_after_a_torn_line_longer_than_many_read_chunks_quarantines_it_w
     assert recovery["body"]["quarantine_sha256"] == hashlib.sha256(torn).hexdigest()
     assert (tmp_path / recovery["body"]["quarantine_file"]).read_bytes() == torn
     assert path.read_bytes().startswith(durable) and verify_trail(tmp_path).ok
+
+
+def test_a_newest_compressed_chain_file_that_is_a_link_is_refused(tmp_path):
+    trail = tmp_path / "trail"
+    writer = AuditTrailWriter(trail, stream_id=STREAM, rotate_bytes=4096)
+    _log(writer, "z" * 200, 40)
+    writer.close()
+    plain = sorted(trail.glob(f"audit-{STREAM}-*.jsonl"))[-1]
+    plain.unlink()  # the newest file is now the last .gz: restart reads its last record
+    newest = sorted(trail.glob(f"audit-{STREAM}-*.jsonl.gz"))[-1]
+    foreign = tmp_path / "foreign.gz"
+    newest.rename(foreign)
+    newest.symlink_to(foreign)
+    with pytest.raises(NotRegularFileError, match="symlink"):
+        AuditTrailWriter(trail, stream_id=STREAM)

@@ -9,12 +9,12 @@ length of a torn line).
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
 
 from gxp_otel.audit.canonical import sha256_hex
 from gxp_otel.audit.format import ChainFileName, check_line, quarantine_file_name
+from gxp_otel.audit.reading import TrailFile, iter_lines
 from gxp_otel.audit.trail_directory import TrailDirectory
 
 _CHUNK = 1 << 16
@@ -71,11 +71,12 @@ def _ends_file(record: dict) -> bool:
 
 
 def _last_record_of(directory: TrailDirectory, parsed: ChainFileName) -> dict | None:
+    """The last complete record of a closed file, read through the bounded reader (§2.1): a gzip bomb or an
+    over-long line costs one block of memory, never the whole file."""
     last = None
-    with open(directory.open(parsed.name, os.O_RDONLY), "rb") as raw:
-        handle = gzip.GzipFile(fileobj=raw, mode="rb") if parsed.compressed else raw
-        for line in handle:
-            if line.endswith(b"\n"):
+    with TrailFile(directory.open(parsed.name, os.O_RDONLY), parsed.name) as file:
+        for line in iter_lines(file, parsed.compressed):
+            if isinstance(line, bytes) and line.endswith(b"\n"):
                 last = line[:-1]
     if last is None:
         return None
