@@ -46,15 +46,16 @@ type pendingReference struct {
 }
 
 type part11Verifier struct {
-	dir           *trailDir
-	trusted       map[string]ed25519.PublicKey
-	signers       map[string]RegistryEntry
-	purgers       map[string]RegistryEntry
-	anyAnchor     bool
-	tombstones    map[string]map[string]tombstone // stream -> plain file name -> its valid tombstone
-	purgeProblems map[string][2]string            // "file:line" of a purge record -> kind, detail
-	identities    map[string][2]string            // key_id -> the first (printed_name, user_id) it signed as
-	pending       []pendingReference
+	dir            *trailDir
+	trusted        map[string]ed25519.PublicKey
+	signers        map[string]RegistryEntry
+	purgers        map[string]RegistryEntry
+	anyAnchor      bool
+	tombstones     map[string]map[string]tombstone // stream -> plain file name -> its valid tombstone
+	purgeProblems  map[string][2]string            // "file:line" of a purge record -> kind, detail
+	identities     map[string][2]string            // key_id -> the first (printed_name, user_id) it signed as
+	pending        []pendingReference
+	manifestations []Manifestation
 }
 
 func newPart11(dir *trailDir, opts Options, trusted map[string]ed25519.PublicKey, retentionFiles []auditformat.ChainFile) *part11Verifier {

@@ -99,8 +99,43 @@ func (p *part11Verifier) finish(chains map[string][]auditformat.ChainFile) []Pro
 		if why != "" {
 			problems = append(problems, Problem{File: item.file, Line: intPtr(item.line), Seq: seqPtr(item.seq), Kind: kind, Detail: why, Stream: item.stream})
 		}
+		p.manifest(item, why == "")
 	}
 	return problems
+}
+
+// Manifestation is what every rendering of an electronic signature or correction shows (11.50: printed name, UTC
+// time and meaning of a signature), with where it is and whether it is bound to the record it names.
+type Manifestation struct {
+	Kind        string `json:"kind"` // signature or correction
+	Stream      string `json:"stream"`
+	Seq         int64  `json:"seq"`
+	File        string `json:"file"`
+	Line        int    `json:"line"`
+	Record      string `json:"record"` // "<stream> seq <n>" of the record signed or corrected
+	PrintedName string `json:"printed_name"`
+	UserID      string `json:"user_id"`
+	Meaning     string `json:"meaning,omitempty"` // signatures
+	Time        string `json:"time,omitempty"`    // signatures: the UTC time of signing
+	Reason      string `json:"reason"`
+	Path        string `json:"path,omitempty"` // corrections
+	Linked      bool   `json:"linked"`
+}
+
+func (p *part11Verifier) manifest(item *pendingReference, linked bool) {
+	m := Manifestation{Kind: item.kind, Stream: item.stream, Seq: item.seq, File: item.file, Line: item.line,
+		Record: fmt.Sprintf("%s seq %d", item.refStream, item.refSeq), Linked: linked}
+	if item.kind == "signature" {
+		s := member(&item.body, "statement")
+		signer := member(s, "signer")
+		m.PrintedName, m.UserID = text(signer, "printed_name"), text(signer, "user_id")
+		m.Meaning, m.Time, m.Reason = text(s, "meaning"), text(s, "time"), text(s, "reason")
+	} else {
+		by := member(&item.body, "corrected_by")
+		m.PrintedName, m.UserID = text(by, "printed_name"), text(by, "user_id")
+		m.Reason, m.Path = text(&item.body, "reason"), text(&item.body, "path")
+	}
+	p.manifestations = append(p.manifestations, m)
 }
 
 func (p *part11Verifier) linkProblem(item *pendingReference, candidates []auditformat.Record) (string, string) {

@@ -65,6 +65,8 @@ type Report struct {
 	Problems []Problem       `json:"problems"`
 	Streams  []StreamSummary `json:"streams"`
 	Notes    []string        `json:"notes"`
+	// Part11 lists the electronic signatures and corrections read (§12), as every rendering must show them.
+	Part11 []Manifestation `json:"part11"`
 }
 
 // ExitCode is the verdict's exit status (§13): 0 verified (anchored or self-keyed), 1 not verified, 3 unsealed
@@ -175,6 +177,7 @@ func Verify(path string, opts Options) (*Report, error) {
 		report.Files += len(v.summary.Files)
 	}
 	report.Problems = append(report.Problems, p11.finish(chains)...)
+	report.Part11 = append([]Manifestation{}, p11.manifestations...)
 	order.sort(report.Problems)
 	report.Verdict = verdict(report)
 	report.OK = report.ExitCode() == 0

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditverify"
@@ -122,6 +123,9 @@ func readPublicKey(arg string) (ed25519.PublicKey, error) {
 	return auditformat.ParsePublicKey(data)
 }
 
+// printReport writes the human-readable report. Every string that comes from the trail is passed through shown, so
+// control and bidi characters in it (an ANSI escape in a printed name or reason, U+202E in a user id) cannot repaint
+// or reorder the terminal's lines, the verdict line included.
 func printReport(w io.Writer, r *auditverify.Report) {
 	for _, s := range r.Streams {
 		last := "none"
@@ -129,13 +133,26 @@ func printReport(w io.Writer, r *auditverify.Report) {
 			last = fmt.Sprint(*s.LastSeq)
 		}
 		fmt.Fprintf(w, "stream %s: %d records in %d files, last seq %s, %d checkpoints (%d signed), keys %s\n",
-			s.Stream, s.Records, len(s.Files), last, s.Checkpoints, s.SignedCheckpoints, s.KeySource)
+			shown(s.Stream), s.Records, len(s.Files), last, s.Checkpoints, s.SignedCheckpoints, s.KeySource)
 		for _, note := range s.Notes {
-			fmt.Fprintf(w, "  note: %s\n", note)
+			fmt.Fprintf(w, "  note: %s\n", shown(note))
+		}
+	}
+	for _, m := range r.Part11 {
+		linked := ""
+		if !m.Linked {
+			linked = " (NOT bound to that record)"
+		}
+		if m.Kind == "signature" {
+			fmt.Fprintf(w, "signature %s seq %d: %s (%s), %s, signed %s, meaning %s, reason %q%s\n", shown(m.Stream), m.Seq,
+				shown(m.PrintedName), shown(m.UserID), shown(m.Record), shown(m.Time), shown(m.Meaning), shown(m.Reason), linked)
+		} else {
+			fmt.Fprintf(w, "correction %s seq %d: %s at %s by %s (%s), reason %q%s\n", shown(m.Stream), m.Seq,
+				shown(m.Record), shown(m.Path), shown(m.PrintedName), shown(m.UserID), shown(m.Reason), linked)
 		}
 	}
 	for _, p := range r.Problems {
-		where := p.File
+		where := shown(p.File)
 		if p.Line != nil {
 			where += fmt.Sprintf(":%d", *p.Line)
 		}
@@ -143,10 +160,25 @@ func printReport(w io.Writer, r *auditverify.Report) {
 		if p.Seq != nil {
 			seq = fmt.Sprintf(" seq %d", *p.Seq)
 		}
-		fmt.Fprintf(w, "PROBLEM %s%s: %s: %s\n", where, seq, p.Kind, p.Detail)
+		fmt.Fprintf(w, "PROBLEM %s%s: %s: %s\n", where, seq, p.Kind, shown(p.Detail))
 	}
 	for _, note := range r.Notes {
-		fmt.Fprintf(w, "note: %s\n", note)
+		fmt.Fprintf(w, "note: %s\n", shown(note))
 	}
 	fmt.Fprintf(w, "%s: %d records in %d files, %d problem(s)\n", r.Verdict, r.Records, r.Files, len(r.Problems))
+}
+
+// shown escapes control characters (C0, DEL, C1) and bidirectional formatting characters as \uXXXX.
+func shown(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x061c || c == 0x200e || c == 0x200f ||
+			(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == utf8.RuneError:
+			fmt.Fprintf(&b, "\\u%04x", c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
