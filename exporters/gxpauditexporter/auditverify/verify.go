@@ -178,6 +178,9 @@ func Verify(path string, opts Options) (*Report, error) {
 	}
 	report.Problems = append(report.Problems, p11.finish(chains)...)
 	report.Part11 = append([]Manifestation{}, p11.manifestations...)
+	if len(report.Part11) > 0 && len(opts.Signers) == 0 {
+		report.Notes = append(report.Notes, "signer identities are the trail's own claims: no signer registry (--signer) was given")
+	}
 	order.sort(report.Problems)
 	report.Verdict = verdict(report)
 	report.OK = report.ExitCode() == 0
