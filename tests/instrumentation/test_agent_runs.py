@@ -127,3 +127,31 @@ def test_a_coalesced_message_keeps_every_delta_when_they_do_not_add_up(telemetry
     (message,) = coalescer.take(run_id="run-1")
     assert message.body["response"] == "Batch" and message.body["delta_text"] == "Batch OK"
     assert message.body["chunks"] == 3 and coalescer.take(everything=True) == []
+
+
+def test_concurrent_agent_runs_keep_their_own_agents_users_and_policies(telemetry):
+    from agent_helpers import triage_workflow
+
+    async def one(user, category):
+        with attribution(user_id=user, gamp_category=category, risk_level="low"):
+            handler = triage_workflow().run(user_msg=f"Check batch for {user}")
+        async for _ in handler.stream_events():
+            pass
+        await handler
+        return str(handler.run_id)
+
+    async def both():
+        return await asyncio.gather(one("alice", 5), one("bob", 1))
+
+    alice_run, bob_run = asyncio.run(both())
+    spans = telemetry.finished_spans()
+    for run_id, user, policy in ((alice_run, "alice", "5/low"), (bob_run, "bob", "1/low")):
+        mine = [s for s in spans if s.attributes.get("gxp.workflow.run_id") == run_id]
+        assert mine and {s.attributes["enduser.id"] for s in mine} == {user}
+        (root,) = [s for s in mine if s.name == "AgentWorkflow.run"]
+        assert root.attributes["gxp.capture.policy"] == policy
+        tools = {s.attributes["tool.name"]: s.attributes["gxp.agent.id"]
+                 for s in mine if s.attributes.get("openinference.span.kind") == "TOOL"}
+        assert tools["lookup_batch"] == "intake" and tools["compute_stats"] == "stats"
+        inputs = [s.attributes.get("input.value") for s in mine if s.attributes.get("input.value")]
+        assert ("__REDACTED__" in inputs) is (policy == "1/low")

@@ -113,3 +113,33 @@ def test_every_kind_of_secret_is_found_in_any_case(secret):
     text, kinds = redact_secrets(f"before {secret} after")
     assert kinds and "[REDACTED:" in text
     assert secret.split()[-1] not in text
+
+
+def test_a_rag_steps_retrieved_documents_are_redacted_in_the_retriever_span(telemetry):
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+    from workflows import Context, Workflow, step
+    from workflows.events import StartEvent, StopEvent
+
+    index = VectorStoreIndex.from_documents(
+        [Document(text=f"SOP-12 LIMS access: use api_key={OPENAI_KEY[3:]} for the export job."),
+         Document(text="SOP-13: samples are stored at 4 C.")], embed_model=MockEmbedding(embed_dim=8))
+    retriever = index.as_retriever(similarity_top_k=2)
+
+    class Rag(Workflow):
+        @step
+        async def retrieve(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            nodes = await retriever.aretrieve(ev.get("question"))
+            return StopEvent(result=[n.get_content() for n in nodes])
+
+    async def go():
+        return await Rag(timeout=30).run(question="How is the LIMS export authorised?")
+
+    result = asyncio.run(go())
+    assert any(OPENAI_KEY[3:] in text for text in result)  # the application's own data is untouched
+    retrievals = [s for s in telemetry.finished_spans() if s.attributes.get("openinference.span.kind") == "RETRIEVER"]
+    assert retrievals
+    for span in telemetry.finished_spans():
+        assert OPENAI_KEY[3:] not in repr(dict(span.attributes)), span.name
+    flagged = [e for s in retrievals for e in s.attributes.get("gxp.capture.redacted", ())]
+    assert any(e.startswith("retrieval.documents.") for e in flagged)
