@@ -155,3 +155,34 @@ def test_concurrent_agent_runs_keep_their_own_agents_users_and_policies(telemetr
         assert tools["lookup_batch"] == "intake" and tools["compute_stats"] == "stats"
         inputs = [s.attributes.get("input.value") for s in mine if s.attributes.get("input.value")]
         assert ("__REDACTED__" in inputs) is (policy == "1/low")
+
+
+def test_a_react_agent_after_a_handoff_owns_its_spans_and_its_tool_secret_is_redacted(telemetry):
+    from llama_index.core.agent.workflow import ReActAgent
+
+    from agent_helpers import AWS_KEY, handoff, lookup_batch
+
+    intake = FunctionAgent(name="intake", description="Routes.", system_prompt="Route.", can_handoff_to=["researcher"],
+                           tools=[], llm=scripted_llm([handoff("researcher", "needs lookup")]))
+    researcher = ReActAgent(
+        name="researcher", description="Looks things up.", tools=[FunctionTool.from_defaults(lookup_batch)],
+        llm=scripted_llm([say('Thought: I need the batch record.\nAction: lookup_batch\nAction Input: {"batch_id": "B-9"}'),
+                          say("Thought: I have it.\nAnswer: Batch B-9 is released.")]))
+    workflow = AgentWorkflow(agents=[intake, researcher], root_agent="intake", timeout=30)
+
+    async def go():
+        handler = workflow.run(user_msg="Is B-9 released?")
+        async for _ in handler.stream_events():
+            pass
+        return await handler
+
+    result = asyncio.run(go())
+    assert "B-9 is released" in str(result)
+    spans = telemetry.finished_spans()
+    (tool,) = [s for s in spans if s.attributes.get("tool.name") == "lookup_batch"]
+    assert tool.attributes["gxp.agent.id"] == "researcher"
+    assert AWS_KEY not in repr(dict(tool.attributes)) and "[REDACTED:aws-access-key]" in tool.attributes["output.value"]
+    llm_agents = {s.attributes.get("gxp.agent.id") for s in spans if s.attributes.get("openinference.span.kind") == "LLM"}
+    assert llm_agents == {"intake", "researcher"}
+    assert [(r.attributes["gxp.agent.handoff.from"], r.attributes["gxp.agent.handoff.to"])
+            for r in telemetry.log_records() if r.event_name == "AgentHandoff"] == [("intake", "researcher")]
