@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -252,4 +255,47 @@ func TestARestartAfterCloseIntoAFullFileRotatesFirstAndVerifies(t *testing.T) {
 		t.Fatalf("the restart did not rotate first: %v", err)
 	}
 	requireAllVerified(t, dir, acked)
+}
+
+// A writer continuing a version 1 stream keeps writing version 1 statements (§7: a stream keeps its genesis's
+// version), so the continued trail still verifies.
+func TestAVersion1StreamIsContinuedInVersion1(t *testing.T) {
+	raw, err := os.ReadFile("../../../tests/vectors/golden-v1/signed-checkpoints.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Writer   map[string]string `json:"writer"`
+		Expected struct {
+			Files map[string]string `json:"files"`
+		} `json:"expected"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, text := range v.Expected.Files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seed, _ := hex.DecodeString(v.Writer["signing_key_seed"])
+	w, err := audittrail.Open(audittrail.Options{Directory: dir, Stream: v.Writer["stream"], SigningKey: ed25519.NewKeyFromSeed(seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append("span", numbered(7)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	report, err := auditverify.Verify(dir, auditverify.Options{TrustedKeys: []ed25519.PublicKey{ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)}})
+	if err != nil || report.Verdict != auditverify.Verified {
+		t.Fatalf("the continued v1 trail: %v %+v", err, report)
+	}
+	cps, err := os.ReadFile(filepath.Join(dir, auditformat.CheckpointFileName(v.Writer["stream"])))
+	if err != nil || strings.Contains(string(cps), auditformat.FormatV2) {
+		t.Fatalf("a version 2 statement in a version 1 stream: %v\n%s", err, cps)
+	}
 }
