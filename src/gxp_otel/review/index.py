@@ -26,7 +26,6 @@ import os
 import secrets
 import sqlite3
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -48,7 +47,11 @@ _SCHEMA = """
                          kind TEXT, trace_id TEXT, run_id TEXT, user_id TEXT, agent_id TEXT, event_type TEXT);
 """
 _INDEXES = ("file", "trace_id", "run_id", "user_id", "agent_id", "event_type", "time")
-_ROWS_OF_FILE = "SELECT * FROM records WHERE file = ? ORDER BY line"
+_ROW_TEXT = "||','||".join(f"quote({c})" for c in ("file", "line", "offset", "stream", "seq", "time", "kind", "trace_id",
+                                                    "run_id", "user_id", "agent_id", "event_type"))
+# one file's rows as one text, in line order, each value an SQL literal (quote() is injective: strings are delimited)
+_ROWS_OF_FILE = (f"SELECT count(*), group_concat(r, char(10)) FROM (SELECT {_ROW_TEXT} AS r FROM records "
+                 "WHERE file = ? ORDER BY line)")
 
 
 class StaleIndex(Exception):
@@ -123,11 +126,13 @@ def _facts(path: Path, prefix: int | None = None) -> tuple[int, int, str, str | 
     return info.st_size, info.st_mtime_ns, digest.hexdigest(), prefix_digest
 
 
-def _mac(key: bytes, name: str, sha256: str, lines: int, rows: Iterable[tuple]) -> str:
+def file_mac(db: sqlite3.Connection, key: bytes, name: str, sha256: str, lines: int) -> tuple[int, str]:
+    """The number of rows the index holds for file ``name`` and the HMAC-SHA256 under ``key`` of the file's name,
+    digest, line count and all those rows in line order (serialised by SQLite, so the check costs one query)."""
+    count, text = db.execute(_ROWS_OF_FILE, (name,)).fetchone()
     mac = hmac.new(key, orjson.dumps([name, sha256, lines]), "sha256")
-    for row in rows:
-        mac.update(orjson.dumps(list(row)))
-    return mac.hexdigest()
+    mac.update((text or "").encode("utf-8", "surrogatepass"))
+    return count, mac.hexdigest()
 
 
 def _text(value: object) -> str | None:
@@ -172,7 +177,7 @@ def _index_file(db: sqlite3.Connection, key: bytes, path: Path, parsed: ChainFil
     size, mtime_ns, sha256 = facts[:3]
     rows, offset, line = _file_rows(path, parsed, *start, end=size)
     db.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    mac = _mac(key, parsed.name, sha256, line, db.execute(_ROWS_OF_FILE, (parsed.name,)))
+    _count, mac = file_mac(db, key, parsed.name, sha256, line)
     db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)",
                (parsed.name, size, mtime_ns, sha256, offset, line, mac))
     return len(rows)
@@ -221,8 +226,8 @@ def prove_complete(db: sqlite3.Connection, trail: Path) -> None:
         size, mtime_ns, sha256, _indexed, lines, mac = stored[name]
         if _facts(path)[:3] != (size, mtime_ns, sha256):
             raise StaleIndex(f"{name} changed since it was indexed")
-        rows = db.execute(_ROWS_OF_FILE, (name,)).fetchall()
-        if len(rows) != lines or not hmac.compare_digest(_mac(key, name, sha256, lines, rows), mac or ""):
+        count, expected = file_mac(db, key, name, sha256, lines)
+        if count != lines or not hmac.compare_digest(expected, mac or ""):
             raise StaleIndex(f"the index's rows of {name} are not the ones it was built with (rows deleted, added "
                              "or altered, or built with another key)")
 
