@@ -9,7 +9,7 @@ stops it. Rate = acknowledged spans / measured seconds. After every gxpaudit rou
 Go verifier and must hold at least the acknowledged spans. Usage (after `make collector build/otlpload`):
 
     .venv/bin/python bench/bench_collector.py --rounds 3 --seconds 10 [--markdown docs/benchmarks-collector.md]
-        [--exporters gxpaudit,gxpaudit-auth]
+        [--exporters gxpaudit,gxpaudit-auth,gxpaudit-x3]
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ OTELCOL = ROOT / "build" / "otelcol-gxp"
 LOAD = ROOT / "build" / "otlpload"
 VERIFY = ROOT / "build" / "gxpaudit-verify"
 CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml",
-           "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml"}
+           "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml", "gxpaudit-x3": "otelcol-bench-gxpaudit.yaml"}
 LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
-          "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)"}
+          "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)",
+          "gxpaudit-x3": "gxpaudit, set of 3 gateways (aggregate)"}
+GATEWAY_SETS = {"gxpaudit-x3": 3}  # exporters measured as a set of collectors, each GOMAXPROCS=1 with its own load
 ISSUER = "https://issuer.gxp-otel.bench"
 
 
@@ -88,42 +90,60 @@ def cpu_seconds(pid: int) -> float:
 
 
 def one_round(exporter: str, work: Path, seconds: float, spans: int, workers: int) -> dict:
-    port = free_port()
-    audit = work / f"audit-{exporter}-{time.monotonic_ns()}"
-    env = {**os.environ, "GOMAXPROCS": "1", "BENCH_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}", "BENCH_AUDIT_DIR": str(audit)}
+    """One measured round: the exporter's collector(s) started, loaded for `seconds`, stopped and verified."""
+    count = GATEWAY_SETS.get(exporter, 1)
+    config = ROOT / "bench" / "collector" / CONFIGS[exporter]
     auth: list[str] = []
+    extra: dict[str, str] = {}
     if exporter == "gxpaudit-auth":
         jwks, token = oidc_credentials(work)
-        env.update(BENCH_OIDC_ISSUER=ISSUER, BENCH_OIDC_KEYS_FILE=str(jwks))
+        extra = {"BENCH_OIDC_ISSUER": ISSUER, "BENCH_OIDC_KEYS_FILE": str(jwks)}
         auth = ["-authorization", f"Bearer {token}"]
     log = open(work / f"otelcol-{exporter}.log", "ab")
-    process = subprocess.Popen([str(OTELCOL), "--config", str(ROOT / "bench" / "collector" / CONFIGS[exporter])],
-                               env=env, stdout=subprocess.DEVNULL if exporter == "debug" else log, stderr=log)
+    collectors = []
     try:
-        wait_listening(port, process)
-        load = subprocess.Popen([str(LOAD), "-endpoint", f"http://127.0.0.1:{port}/v1/traces", "-spans", str(spans),
-                                 "-workers", str(workers), "-duration", f"{seconds}s", "-warmup", "2s", *auth],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for k in range(count):  # a set of gateways: each its own process, core budget, port and trail
+            port, audit = free_port(), work / f"audit-{exporter}-{k}-{time.monotonic_ns()}"
+            env = {**os.environ, "GOMAXPROCS": "1", "BENCH_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}",
+                   "BENCH_AUDIT_DIR": str(audit), **extra}
+            process = subprocess.Popen([str(OTELCOL), "--config", str(config)], env=env,
+                                       stdout=subprocess.DEVNULL if exporter == "debug" else log, stderr=log)
+            collectors.append((process, port, audit))
+        for process, port, _ in collectors:
+            wait_listening(port, process)
+        loads = [subprocess.Popen([str(LOAD), "-endpoint", f"http://127.0.0.1:{port}/v1/traces", "-spans", str(spans),
+                                   "-workers", str(workers), "-duration", f"{seconds}s", "-warmup", "2s", *auth],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _, port, _ in collectors]
         cpu = {}
-        for line in load.stderr:
-            cpu[line.strip()] = cpu_seconds(process.pid)
-        result = json.loads(load.stdout.read())
-        assert load.wait() == 0
+        for line in loads[0].stderr:  # the loads start together; the first one's markers bound the window
+            cpu[line.strip()] = sum(cpu_seconds(p.pid) for p, _, _ in collectors)
+        outputs = [json.loads(load.stdout.read()) for load in loads]
+        for load in loads[1:]:
+            load.stderr.read()
+        assert all(load.wait() == 0 for load in loads)
+        result = {"spans": sum(o["spans"] for o in outputs), "requests": sum(o["requests"] for o in outputs),
+                  "errors": sum(o["errors"] for o in outputs), "seconds": max(o["seconds"] for o in outputs)}
+        result["spans_per_second"] = sum(o["spans_per_second"] for o in outputs)
         assert result["errors"] == 0, f"{exporter}: {result['errors']} requests were not acknowledged"
         result["collector_cpu_seconds"] = cpu["measured"] - cpu["measuring"]
         result["spans_per_cpu_second"] = result["spans"] / result["collector_cpu_seconds"]
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+        for process, _, _ in collectors:
+            process.send_signal(signal.SIGTERM)
+        for process, _, _ in collectors:
+            process.wait(60)
         log.close()
     result["exporter"] = exporter
     if exporter.startswith("gxpaudit"):
-        verified = subprocess.run([str(VERIFY), "--json", str(audit)], capture_output=True, text=True)
-        report = json.loads(verified.stdout)
-        assert verified.returncode == 0 and report["ok"], report["problems"]
-        result["trail_records"] = report["records"]
-        assert report["records"] >= result["spans"], "the trail holds fewer records than spans acknowledged"
-        result["trail_bytes"] = sum(p.stat().st_size for p in audit.iterdir())
+        result["trail_records"] = result["trail_bytes"] = 0
+        for (_, _, audit), output in zip(collectors, outputs):
+            verified = subprocess.run([str(VERIFY), "--json", str(audit)], capture_output=True, text=True)
+            report = json.loads(verified.stdout)
+            assert verified.returncode == 0 and report["ok"], report["problems"]
+            assert report["records"] >= output["spans"], "a trail holds fewer records than spans acknowledged"
+            result["trail_records"] += report["records"]
+            result["trail_bytes"] += sum(p.stat().st_size for p in audit.iterdir())
     return result
 
 
@@ -163,6 +183,11 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
             f"Authenticated / unauthenticated: **{ratio:.2f}** acknowledged, "
             f"**{med_cpu['gxpaudit-auth'] / med_cpu['gxpaudit']:.2f}** per CPU-second (goal >= 0.9: "
             f"**{'met' if ratio >= 0.9 else 'not met'}**).")
+    if "gxpaudit" in exporters and "gxpaudit-x3" in exporters:
+        lines.append(
+            f"Set of 3 gateways / one gateway: **{med_wall['gxpaudit-x3'] / med_wall['gxpaudit']:.2f}** aggregate "
+            f"acknowledged spans/s (each gateway `GOMAXPROCS=1` with its own load generator, on {os.cpu_count()} "
+            "cores: the set cannot scale past the cores the machine has).")
     lines += [
         "Every gxpaudit round's trail verified with `build/gxpaudit-verify` and held every acknowledged span.",
         "",
