@@ -27,8 +27,9 @@ type witnessShipper struct {
 	client   *http.Client
 	logger   *zap.Logger
 
-	mu      sync.Mutex // one shipment at a time (ticker and shutdown)
-	offset  int64      // bytes of the checkpoint file the witness acknowledged
+	mu      sync.Mutex  // one shipment at a time (ticker and shutdown)
+	offset  int64       // bytes of the checkpoint file the witness acknowledged
+	shipped os.FileInfo // the file those bytes were read from
 	failing bool
 }
 
@@ -53,6 +54,17 @@ func (s *witnessShipper) ship(ctx context.Context) error {
 		return err
 	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if s.shipped != nil && (!os.SameFile(info, s.shipped) || info.Size() < s.offset) {
+		// Replaced or shrunk under a running writer (a restore, a rollback): ship the file as it now is from its
+		// start. The witness keeps what it already holds and adds what differs, which is the evidence.
+		s.logger.Warn("checkpoint file replaced or shrunk; shipping it again from the start",
+			zap.String("file", s.path), zap.Int64("shipped_bytes", s.offset), zap.Int64("size", info.Size()))
+		s.offset = 0
+	}
 	if _, err := f.Seek(s.offset, io.SeekStart); err != nil {
 		return err
 	}
@@ -80,6 +92,7 @@ func (s *witnessShipper) ship(ctx context.Context) error {
 		return s.failed(fmt.Errorf("witness %s answered %d: %s", s.endpoint, resp.StatusCode, bytes.TrimSpace(answer)))
 	}
 	s.offset += int64(len(data))
+	s.shipped = info
 	if s.failing {
 		s.logger.Info("checkpoint witness reachable again", zap.String("endpoint", s.endpoint))
 		s.failing = false

@@ -91,3 +91,21 @@ func TestAWitnessThatIsDownGetsTheLinesLaterAndNothingTwice(t *testing.T) {
 	require.NoError(t, s.ship(context.Background()))
 	assert.Equal(t, "{\"a\":1}\n{\"b\":2}\n{\"partial\":3}\n", string(recorder.lines()))
 }
+
+func TestAReplacedCheckpointFileIsShippedAgainFromItsStart(t *testing.T) {
+	recorder := &witnessRecorder{}
+	server := httptest.NewServer(recorder)
+	defer server.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, auditformat.CheckpointFileName("unit.0"))
+	require.NoError(t, os.WriteFile(path, []byte("{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n"), 0o600))
+	s := newWitnessShipper(WitnessConfig{Endpoint: server.URL + "/v1/checkpoints", Timeout: defaultWitnessTimeout},
+		dir, "unit.0", zap.NewNop())
+	require.NoError(t, s.ship(context.Background()))
+	// A rollback puts an older, shorter checkpoint file in place; the writer then appends a conflicting line.
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.WriteFile(path, []byte("{\"a\":1}\n{\"b\":\"other\"}\n"), 0o600))
+	require.NoError(t, s.ship(context.Background()))
+	assert.Equal(t, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n{\"a\":1}\n{\"b\":\"other\"}\n", string(recorder.lines()),
+		"the witness is sent the replaced file whole and holds the conflicting line")
+}
