@@ -274,3 +274,12 @@ def test_a_file_whose_recorded_times_step_back_is_purged_only_when_the_purger_ac
     assert _purge(tmp_path, alice, before_ns=NOW) == []
     assert [s.date_span for s in _purge(tmp_path, alice, before_ns=NOW, accept_clock_jumps=True)][:1] == \
         ["2020-01-01..2019-12-02"]
+
+
+def test_a_shorter_retention_than_the_streams_genesis_declares_is_never_applied(tmp_path, alice):
+    daily_trail(tmp_path, 5)  # the genesis declares 2555 days; the files date from 2020
+    rows = survey(tmp_path, before_ns=BEFORE, retention_days=30)
+    assert not any(r.eligible for r in rows) and "within retention (2555 days)" in rows[0].why_not
+    assert purge(tmp_path, before_ns=BEFORE, reason="r", policy="p", key=alice, user_id="alice",
+                 passphrase=PASSPHRASE, retention_days=30, checkpoint_key=writer_key()) == []
+    assert len(list(tmp_path.glob("audit-app.0-*.jsonl"))) == 5

@@ -43,12 +43,12 @@ def hostile_signer(tmp_path_factory) -> SignerKey:
 
 
 def test_a_purge_reason_with_markup_and_escapes_never_crashes_or_repaints_verify(tmp_path, hostile_signer):
-    daily_trail(tmp_path, 5)
+    daily_trail(tmp_path, 5, retention_days=30)
     purged = purge(tmp_path, before_ns=START_NS + 3 * DAY_NS + DAY_NS // 2, reason=HOSTILE, policy=f"SOP {REPAINT}",
-                   key=hostile_signer, user_id="mallory", passphrase=PASSPHRASE, now_ns=START_NS + 3000 * DAY_NS,
+                   key=hostile_signer, user_id="mallory", passphrase=PASSPHRASE, retention_days=30,
                    checkpoint_key=writer_key())
     assert purged
-    shown = _cli("verify", tmp_path)
+    shown = _cli("verify", tmp_path, "--purger", hostile_signer.path.with_name("mallory.key.signer.json"))
     assert shown.returncode in (0, 1), shown.stderr
     _assert_safe(shown.stdout + shown.stderr)
     assert "purged by policy" in shown.stdout and "[/] [bold red]x[/]" in shown.stdout

@@ -128,6 +128,8 @@ class FileStatus:
     first_time: str = ""
     fs_time_ns: int = 0  # the file's modification time: the file system's clock, a second opinion on its age
     clock_warnings: list[str] = field(default_factory=list)  # recorded times that jump, or disagree with the file's
+    genesis_retention_days: int = 0  # the retention period the stream's genesis (in this file) declares
+    retention_days: int = 0  # the period applied: the longer of the one asked for and the genesis's
 
     @property
     def date_span(self) -> str:
@@ -175,7 +177,11 @@ def _read_file(directory: ReadingDirectory, parsed: ChainFileName) -> FileStatus
             kinds.append(record["kind"])
             if record["kind"] == "checkpoint":
                 status.checkpoint = record["body"]
-            elif record["kind"] in ("genesis", "recovery"):
+            if record["kind"] == "genesis":
+                declared = record["body"].get("retention_days")
+                if isinstance(declared, str) and declared.isascii() and declared.isdigit():
+                    status.genesis_retention_days = int(declared)
+            if record["kind"] in ("genesis", "recovery"):
                 status.keys.append((record["body"].get("key_id", "none"), record["body"].get("public_key", "")))
     if previous_ns is not None and status.fs_time_ns - previous_ns > CLOCK_DISAGREEMENT_NS:
         status.clock_warnings.append(
@@ -198,7 +204,6 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
     jump and the dates the file holds first."""
     root = Path(root)
     now_ns = now_ns or time.time_ns()
-    limit = min(before_ns, now_ns - retention_days * DAY_NS)
     report = verify_trail(root)
     out: list[FileStatus] = []
     with ReadingDirectory(root) as directory:
@@ -211,8 +216,12 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
             on_hold = active_holds(root, stream)
             blocked = ""
             files = chain_files(root, stream)
+            days = retention_days  # the longer of the asked period and the one the stream's genesis declares
             for position, parsed in enumerate(files):
                 status = _read_file(directory, parsed) if not blocked else FileStatus(stream, parsed.name)
+                days = max(days, status.genesis_retention_days)
+                limit = min(before_ns, now_ns - days * DAY_NS)
+                status.retention_days = days
                 newest = "the newest file of a stream is never purged" if position == len(files) - 1 else ""
                 reason = blocked or newest or status.why_not
                 if not reason and troubled:
@@ -220,13 +229,13 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
                 elif not reason and on_hold:
                     reason = f"legal hold {on_hold[0]['id']}: {on_hold[0]['reason']}"
                 elif not reason and (parse_time(status.last_time) or 0) >= limit:
-                    reason = f"within retention ({retention_days} days) or not before the cut-off"
+                    reason = f"within retention ({days} days) or not before the cut-off"
                 elif not reason and not accept_clock_jumps and any("steps back" in w for w in status.clock_warnings):
                     reason = (f"recorded times jump (records dated {status.date_span}); check the clock and purge "
                               "with --accept-clock-jumps")
                 elif not reason and status.fs_time_ns >= limit:
                     reason = (f"the file system's time ({format_time_ns(status.fs_time_ns)}) is within retention "
-                              f"({retention_days} days) or not before the cut-off: the writer's clock alone "
+                              f"({days} days) or not before the cut-off: the writer's clock alone "
                               "is not trusted")
                 status.eligible, status.why_not = not reason, reason
                 blocked = blocked or (f"an earlier file is kept ({parsed.name})" if reason else "")
@@ -278,7 +287,7 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
             "files": [{"file": s.file, "sha256": s.sha256, "first_seq": str(s.first_seq), "last_seq": str(s.last_seq),
                        "last_hash": s.last_hash, "last_time": s.last_time, "checkpoint": s.checkpoint} for s in files],
             "key_in_force": _key_in_force(root, stream, files, signer), "before": format_time_ns(before_ns),
-            "retention_days": str(retention_days), "policy": policy, "reason": reason,
+            "retention_days": str(max(s.retention_days for s in files)), "policy": policy, "reason": reason,
             "purged_by": {"printed_name": signer.printed_name, "user_id": signer.user_id},
             "key_id": signer.key_id, "public_key": signer.public_key, "time": format_time_ns(now_ns),
         }
