@@ -50,6 +50,8 @@ def test_tampered_trail_names_every_problem_verify_finds(name, tampered_trail, t
     html = render_review(data)
     if verified["ok"]:
         assert 'data-ok="true"' in html
+    elif verified["verdict"] == "NO RECORDS":  # nothing left to verify (a deleted stream, an empty directory)
+        assert 'data-ok="false"' in html and "NO RECORDS." in html and "VERIFIED." not in html
     else:
         assert 'data-ok="false"' in html and "NOT VERIFIED." in html
         for file, line, seq, kind in found:
@@ -191,7 +193,7 @@ def test_signatures_and_corrections_are_shown_with_their_run_whatever_the_scope(
 def test_a_directory_without_a_trail_says_no_records_not_verified(tmp_path):
     out = tmp_path / "review.html"
     result = gxp("report", str(tmp_path), "-o", str(out))
-    assert result.returncode == 0
+    assert result.returncode == 4  # NO RECORDS: nothing to verify is never exit 0 (docs/audit-format.md §13)
     assert "<strong>NO RECORDS.</strong>" in out.read_text() and "<strong>VERIFIED.</strong>" not in out.read_text()
     unwritable = gxp("report", str(tmp_path), "-o", str(tmp_path / "missing-dir" / "review.html"))
     assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from gxp_otel.cli.query import Agent, EventType, IndexFile, RunId, Since, TraceId, TrailPath, Until, User, selection
+from gxp_otel.audit.report import VERDICTS
 from gxp_otel.cli.verify import signer_keys_option, trusted_key_option
 from gxp_otel.display import terminal_text
 from gxp_otel.review.build import DEFAULT_PHOENIX_URL, ReviewOptions, build_review
@@ -69,11 +70,12 @@ def report(
         typer.echo(f"cannot write {terminal_text(output)}: {exc.strerror}", err=True)
         raise typer.Exit(2) from exc
     integrity = data["integrity"]
-    verdict = "VERIFIED" if integrity["ok"] else f"NOT VERIFIED ({integrity['problems_total']} problem(s))"
+    verdict = integrity["verdict"] if integrity["verdict"] != "NOT VERIFIED" else \
+        f"NOT VERIFIED ({integrity['problems_total']} problem(s))"
     typer.echo(f"{terminal_text(output)}: {verdict}; {integrity['records']} records verified, "
                f"{data['totals']['records']} in scope ({terminal_text(data['scope'])}), {data['totals']['runs']} "
                f"run(s); {time.perf_counter() - started:.1f} s")
-    raise typer.Exit(0 if integrity["ok"] else 1)
+    raise typer.Exit(VERDICTS[integrity["verdict"]])  # the exit codes of verify (docs/audit-format.md §13)
 
 
 def _write_private(output: Path, page: bytes) -> None:

@@ -57,15 +57,21 @@ def _integrity(data: dict[str, Any]) -> str:
     integrity = data["integrity"]
     n_problems = integrity["problems_total"]
     chains = integrity["chains"]
-    if integrity["ok"] and integrity["records"] == 0:
-        banner = ('<div class="banner empty" id="integrity-banner" data-ok="true"><strong>NO RECORDS.</strong> No '
-                  "audit-trail chain file was found at this path: nothing was verified. Check that the path is the "
+    verdict = integrity.get("verdict", "VERIFIED" if integrity["ok"] else "NOT VERIFIED")  # §13 of the spec
+    if verdict == "NO RECORDS":
+        banner = ('<div class="banner empty" id="integrity-banner" data-ok="false"><strong>NO RECORDS.</strong> No '
+                  "audit-trail record was found at this path: nothing was verified. Check that the path is the "
                   "trail directory.</div>")
     elif integrity["ok"]:
-        banner = (f'<div class="banner ok" id="integrity-banner" data-ok="true"><strong>VERIFIED.</strong> The audit '
-                  f"trail is intact: {integrity['records']:,} records in {chains} chain(s) and {integrity['files']} "
-                  f"file(s) were checked (hash chain, checkpoints, signatures); no record was changed, removed, "
-                  f"added or reordered.</div>")
+        caveat = f" Caution: {_e(integrity['caveat'])}." if integrity.get("caveat") else ""
+        banner = (f'<div class="banner ok" id="integrity-banner" data-ok="true"><strong>{verdict}.</strong> The '
+                  f"audit trail is intact: {integrity['records']:,} records in {chains} chain(s) and "
+                  f"{integrity['files']} file(s) were checked (hash chain, checkpoints, signatures); no record was "
+                  f"changed, removed, added or reordered.{caveat}</div>")
+    elif verdict == "UNSEALED-TAIL":
+        banner = (f'<div class="banner empty" id="integrity-banner" data-ok="false"><strong>UNSEALED-TAIL.</strong> '
+                  f"Every record up to the last trusted checkpoint verified; the newest records of a live stream are "
+                  f"not yet sealed (see below). Run again after the next checkpoint.</div>")
     else:
         banner = (f'<div class="banner fail" id="integrity-banner" data-ok="false"><strong>NOT VERIFIED.</strong> '
                   f"{n_problems:,} problem(s) found in {chains} chain(s) ({integrity['records']:,} records, "
@@ -211,7 +217,7 @@ def render_review(data: dict[str, Any], dashboards: Path | None = None) -> str:
     data = _visible_strings(data)
     dashboards = dashboards or _dashboards()
     template = Template((dashboards / "review.html").read_text(encoding="utf-8"))
-    status = "VERIFIED" if data["integrity"]["ok"] else "NOT VERIFIED"
+    status = data["integrity"].get("verdict", "VERIFIED" if data["integrity"]["ok"] else "NOT VERIFIED")
     return template.substitute(
         title=_e(f"{data['title']}: {status}: {data['trail']}"),
         styles=(dashboards / "review.css").read_text(encoding="utf-8"),
