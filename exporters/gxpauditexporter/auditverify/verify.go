@@ -134,10 +134,10 @@ func Verify(path string, opts Options) (*Report, error) {
 	}
 	heldFiles, problems := readHeldSources(opts.CheckpointFiles)
 	report.Problems = append(report.Problems, problems...)
-	named := map[string]bool{}
+	userHeld := map[string][]heldLine{} // per stream id, in reading order: linear in the streams and lines
 	for _, hf := range heldFiles {
 		for _, line := range hf.lines {
-			named[line.stream] = true
+			userHeld[line.stream] = append(userHeld[line.stream], line)
 			if _, seen := chains[line.stream]; !seen {
 				chains[line.stream] = nil
 			}
@@ -164,11 +164,11 @@ func Verify(path string, opts Options) (*Report, error) {
 		}
 		v := &streamVerifier{dir: dir, files: files, trusted: trusted, keys: map[string]ed25519.PublicKey{}, part11: p11}
 		v.summary = StreamSummary{Stream: stream, Files: []string{}, KeyIDs: []string{}, Notes: []string{}}
-		v.collectHeld(heldFiles)
+		v.collectHeld(userHeld[stream])
 		if len(files) > 0 {
 			v.run()
 		}
-		if len(opts.CheckpointFiles) > 0 && len(files) > 0 && !named[stream] {
+		if len(opts.CheckpointFiles) > 0 && len(files) > 0 && len(userHeld[stream]) == 0 {
 			v.summary.Notes = append(v.summary.Notes, "not in the held checkpoint files: newer than the copy?")
 		}
 		report.Problems = append(report.Problems, v.problems...)
@@ -212,11 +212,12 @@ func verdict(r *Report) string {
 	return NotVerified
 }
 
-// collectHeld gathers the held lines of this stream's identity: --checkpoints lines first, in the order given, then
+// collectHeld gathers the held lines of this stream's identity: --checkpoints lines first (userHeld: this stream
+// id's lines of the --checkpoints files, in the order given), then
 // the stream's own file (§10.5). A version 2 line naming another genesis than the directory's stream belongs to
 // another identity with the same stream id, which has no chain file here; so does every line of a stream without
 // chain files, unless a tombstone covers its file 000001. Each such identity is missing-stream once (§10.7).
-func (v *streamVerifier) collectHeld(heldFiles []heldFile) {
+func (v *streamVerifier) collectHeld(userHeld []heldLine) {
 	v.held = newHeld()
 	if len(v.files) > 0 {
 		v.genesis = v.peekGenesis()
@@ -234,12 +235,8 @@ func (v *streamVerifier) collectHeld(heldFiles []heldFile) {
 			}
 		}
 	}
-	for _, hf := range heldFiles {
-		for _, line := range hf.lines {
-			if line.stream == v.summary.Stream {
-				take(line)
-			}
-		}
+	for _, line := range userHeld {
+		take(line)
 	}
 	for _, line := range v.readOwnHeld() {
 		take(line)
