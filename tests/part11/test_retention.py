@@ -283,3 +283,24 @@ def test_a_shorter_retention_than_the_streams_genesis_declares_is_never_applied(
     assert purge(tmp_path, before_ns=BEFORE, reason="r", policy="p", key=alice, user_id="alice",
                  passphrase=PASSPHRASE, retention_days=30, checkpoint_key=writer_key()) == []
     assert len(list(tmp_path.glob("audit-app.0-*.jsonl"))) == 5
+
+
+def test_a_purge_interrupted_between_two_unlinks_is_finished_by_the_next(trail, alice, monkeypatch):
+    import gxp_otel.part11.retention as retention
+
+    real_remove, removed = retention._remove, []
+
+    def power_cut_after_one(*args, **options):
+        if removed:
+            raise OSError("power cut after the first unlink")
+        removed.append(args[1])
+        return real_remove(*args, **options)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(retention, "_remove", power_cut_after_one)
+        with pytest.raises(OSError, match="power cut"):
+            _purge(trail, alice)
+    assert removed == ["audit-app.0-000001.jsonl"] and not (trail / removed[0]).exists()
+    assert [s.file for s in _purge(trail, alice)] == ["audit-app.0-000002.jsonl", "audit-app.0-000003.jsonl"]
+    assert sum(r["kind"] == "purge" for r in lines(trail / "audit-retention-000001.jsonl")) == 1
+    assert _verified(trail, alice).ok

@@ -32,12 +32,17 @@ def _date_ns(text: str) -> int:
 
 @retention_app.command("list")
 def list_files(trail: TrailArg, before: BeforeOpt, retention_days: DaysOpt = DEFAULT_RETENTION_DAYS,
-               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+               as_json: Annotated[bool, typer.Option("--json")] = False,
+               purger: Annotated[Optional[list[Path]], typer.Option(
+                   "--purger", exists=True, help="A registered purger (KEY.signer.json) whose tombstones count; "
+                   "repeatable (purge itself honours its own key's).")] = None) -> None:
     """List every chain file and whether it may be purged (and why not)."""
+    from gxp_otel.cli.verify import signer_keys_option
     from gxp_otel.part11.retention import survey
 
     try:
-        rows = survey(trail, before_ns=_date_ns(before), retention_days=retention_days)
+        rows = survey(trail, before_ns=_date_ns(before), retention_days=retention_days,
+                      purgers=signer_keys_option(purger or []))
     except ValueError as exc:
         fail(str(exc))
     if as_json:

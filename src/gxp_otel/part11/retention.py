@@ -14,7 +14,7 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,7 +193,8 @@ def _read_file(directory: ReadingDirectory, parsed: ChainFileName) -> FileStatus
 
 
 def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTION_DAYS,
-           now_ns: int | None = None, accept_clock_jumps: bool = False) -> list[FileStatus]:
+           now_ns: int | None = None, accept_clock_jumps: bool = False,
+           purgers: Iterable[dict[str, str]] = ()) -> list[FileStatus]:
     """Every chain file (but the ``retention`` stream's) with whether it may be purged and, if not, why.
 
     Age is judged twice, and both must say "old enough": by the file's last recorded time (the writer's clock) and
@@ -201,10 +202,11 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
     writer whose clock was set years back cannot make fresh files purgeable. A restored copy whose modification
     time is new stays kept until that time ages too (the safe direction). A file whose recorded times step back
     (the clock was set back during the session) is kept unless ``accept_clock_jumps``: the purger is shown the
-    jump and the dates the file holds first."""
+    jump and the dates the file holds first. ``purgers`` (registry entries) are the purgers whose tombstones the
+    verification honours: a purge stopped between two unlinks leaves a stream that verifies only with them."""
     root = Path(root)
     now_ns = now_ns or time.time_ns()
-    report = verify_trail(root)
+    report = verify_trail(root, purgers=list(purgers))
     out: list[FileStatus] = []
     with ReadingDirectory(root) as directory:
         names = directory.names()
@@ -274,7 +276,8 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
     now_ns = now_ns or time.time_ns()
     finished = _finish_interrupted(root, signer, now_ns=now_ns)
     eligible = [s for s in survey(root, before_ns=before_ns, retention_days=retention_days, now_ns=now_ns,
-                                  accept_clock_jumps=accept_clock_jumps) if s.eligible]
+                                  accept_clock_jumps=accept_clock_jumps, purgers=[_registry_entry(signer)])
+                if s.eligible]
     by_stream: dict[str, list[FileStatus]] = {}
     for status in eligible:
         by_stream.setdefault(status.stream, []).append(status)
@@ -344,6 +347,11 @@ def _remove(root: Path, name: str, sha256: str) -> bool:
     return True
 
 
+def _registry_entry(signer: SignerKey) -> dict[str, str]:
+    return {"printed_name": signer.printed_name, "user_id": signer.user_id, "key_id": signer.key_id,
+            "public_key": signer.public_key}
+
+
 def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int) -> list[FileStatus]:
     """Finish purges that stopped after their tombstone, with every check of a new purge: only tombstones signed by
     the purger's own key count, and a file they name is removed only when :func:`survey`, recomputed from the files
@@ -362,7 +370,7 @@ def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int) -> list[F
         if before_ns is None or retention_days < 1:
             continue
         statuses = {s.file: s for s in survey(root, before_ns=before_ns, retention_days=retention_days,
-                                              now_ns=now_ns)}
+                                              now_ns=now_ns, purgers=[_registry_entry(signer)])}
         for stream, entry in entries:
             status = statuses.get(entry["file"])
             if status is None or not status.eligible or status.stream != stream or status.sha256 != entry["sha256"]:
