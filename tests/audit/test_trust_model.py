@@ -242,3 +242,85 @@ def test_a_live_stream_reads_as_unsealed_tail_with_its_range(tmp_path):
     finally:
         writer.close()
     assert verify_trail(trail, trusted_keys=[K.public_key_hex]).verdict == "VERIFIED"
+
+
+# ---------------------------------------------------------------------------------------------- format versions
+
+
+def _statements(directory: Path, stream: str) -> list[dict]:
+    return [orjson.loads(line)["statement"]
+            for line in (directory / f"audit-{stream}.checkpoints.jsonl").read_bytes().splitlines()]
+
+
+def test_a_restarted_version_2_stream_keeps_its_identity_and_its_genesis_retention(tmp_path):
+    trail = tmp_path / "trail"
+    signed_stream(trail, records=2, retention_days=3650)
+    reopened = AuditTrailWriter(trail, stream_id="app.0", signing_key=K, compress=False, retention_days=30)
+    reopened.append("log", [approval()])
+    reopened.close()
+    genesis = orjson.loads((trail / "audit-app.0-000001.jsonl").read_bytes().splitlines()[0])
+    assert genesis["body"]["format"] == "gxp-otel-audit/2"
+    statements = _statements(trail, "app.0")
+    assert {(s["format"], s["genesis"], s["retention_days"]) for s in statements} == {
+        ("gxp-otel-audit/2", genesis["hash"], "3650")}  # the stream's retention, not the restarted config's
+    assert verify_trail(trail, trusted_keys=[K.public_key_hex]).verdict == "VERIFIED"
+
+
+def test_a_version_1_stream_continued_by_this_writer_stays_version_1(tmp_path):
+    """Regulated trails live for years: a stream keeps its genesis's version, so a v1 trail resumed after the
+    upgrade stays verifiable (its statements carry no genesis member)."""
+    trail = tmp_path / "trail"
+    shutil.copytree(Path(__file__).parents[1] / "vectors" / "v1-base", trail)
+    before = len(_statements(trail, "vec.0"))
+    writer = AuditTrailWriter(trail, stream_id="vec.0", signing_key=K, compress=False, rotate_bytes=4096)
+    writer.append("log", [approval()])
+    writer.close()
+    statements = _statements(trail, "vec.0")
+    assert len(statements) > before and all(s["format"] == "gxp-otel-audit/1" and "genesis" not in s
+                                            for s in statements)
+    assert verify_trail(trail, trusted_keys=[K.public_key_hex]).verdict == "VERIFIED"
+
+
+# ---------------------------------------------------------------------------------------------- 5. tombstones
+
+
+def test_a_tombstone_by_a_key_made_for_the_purpose_is_not_honoured(tmp_path):
+    """Attack 5: whoever can write the directory makes a key, purges files with the real purge tool and signs the
+    tombstone themselves. Only a registered purger's tombstone counts: the files stay missing."""
+    import os
+
+    from gxp_otel.audit.canonical import parse_time
+    from gxp_otel.part11.keys import SignerKey
+    from gxp_otel.part11.retention import purge
+
+    day = 86_400 * 10**9
+    start = 1_577_836_800 * 10**9
+    now = [start]
+
+    def clock() -> int:
+        now[0] += 1000
+        return now[0]
+
+    trail = tmp_path / "trail"
+    writer = AuditTrailWriter(trail, stream_id="app.0", signing_key=K, compress=False, clock=clock, rotate_daily=True)
+    for i in range(4):
+        now[0] = start + i * day
+        writer.append("log", [approval(f"day {i}")])
+    writer.close()
+    for path in trail.glob("audit-app.0-*.jsonl"):
+        moment = parse_time(orjson.loads(path.read_bytes().splitlines()[-1])["time"])
+        os.utime(path, ns=(moment, moment))
+    mallory = SignerKey.create(tmp_path / "mallory.key", printed_name="Mallory", user_id="m", passphrase="p" * 12)
+    alice = SignerKey.create(tmp_path / "alice.key", printed_name="Alice", user_id="alice", passphrase="a" * 12)
+    later = iter(range(start + 3000 * day, start + 3001 * day, 1000))
+    purged = purge(trail, before_ns=start + 2 * day + day // 2, reason="r", policy="p", key=mallory, user_id="m",
+                   passphrase="p" * 12, now_ns=start + 3000 * day, checkpoint_key=K,
+                   writer_options={"clock": lambda: next(later)})
+    assert len(purged) == 2
+    purger = {"printed_name": "Alice", "user_id": "alice", "key_id": alice.key_id, "public_key": alice.public_key}
+    report = verify_trail(trail, trusted_keys=[K.public_key_hex], purgers=[purger])
+    assert kinds(report).count("missing-file") == 2 and "untrusted-key" in kinds(report)
+    assert report.verdict == "NOT VERIFIED"
+    self_made = {"printed_name": "Mallory", "user_id": "m", "key_id": mallory.key_id,
+                 "public_key": mallory.public_key}
+    assert verify_trail(trail, trusted_keys=[K.public_key_hex], purgers=[self_made]).verdict == "VERIFIED"
