@@ -6,8 +6,10 @@ after the crash is a visible duplicate there, never a record in another chain), 
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -110,5 +112,10 @@ def test_an_agent_routes_by_trace_id_to_three_gateways_and_a_killed_gateway_lose
     assert sorted(s["stream"] for s in report["streams"]) == [f"gateway.{k}" for k in range(GATEWAYS)]
     spans_per_stream = {s["stream"]: s for s in report["streams"]}
     assert all(s["closed"] for s in spans_per_stream.values())
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "gxp-otel"), "verify", "--json", str(store)],
+                          capture_output=True, text=True, timeout=120)
+    python_report = json.loads(done.stdout)
+    assert done.returncode == 0 and python_report["ok"], python_report["problems"]
+    assert python_report["records"] == report["records"], "both verifiers read the same set"
     subjects = {r["body"]["ingest"]["subject"] for r in audit_records(store) if r["kind"] == "span"}
     assert subjects == {"agent-1"}, "the gateways record the agent as the authenticated sender"
