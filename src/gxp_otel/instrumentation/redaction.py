@@ -23,7 +23,8 @@ public API, so the span processor replaces the `ReadableSpan`'s attribute, event
 gxp-otel touches SDK span internals; the dropped-attribute and dropped-event counts are kept). Log records are
 mutable in `on_emit` and are changed through their public fields.
 
-Thread-safety: stateless apart from the clean-key table (a dict; single-key operations are atomic under the GIL).
+Thread-safety: stateless apart from the clean-key table and a bounded cache of short strings known to hold no
+secret (dicts; single-key operations are atomic under the GIL).
 Never raises: a failure is counted (`errors_by_kind["redaction"]`) and the record goes on unchanged.
 """
 
@@ -40,7 +41,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Status
 
 from gxp_otel.instrumentation.gamp_policy import PAYLOAD_PREFIXES
-from gxp_otel.instrumentation.secrets import redact_secrets
+from gxp_otel.instrumentation.secrets import may_hold_secret, redact_secrets
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 REDACTED_KEYS = "gxp.capture.redacted"
@@ -49,6 +50,7 @@ HASHED_KEYS = "gxp.capture.hashed"  # payload attributes replaced by their hash 
 HIDDEN = "__REDACTED__"
 RUN_ID_KEY = "gxp.workflow.run_id"
 OWN_SCOPE = "gxp_otel.instrumentation"  # the stream-event logger: bodies come from the payload capture
+_CACHEABLE, _CACHE_SIZE = 256, 8192
 _OWN_KEYS = frozenset({REDACTED_KEYS, TRUNCATED_KEYS, HASHED_KEYS, "gxp.event.payload"})
 
 
@@ -59,6 +61,7 @@ class RecordSanitizer:
         self.max_chars = max(16, int(max_chars))
         self.statistics = statistics
         self._clean: dict[int, frozenset[str]] = {}
+        self._known_clean: dict[str, None] = {}  # short strings seen recently without a secret (str hashes are cached)
         self.policies: Any = None  # gamp_policy.RunPolicies
 
     # -- keys the payload capture already produced -------------------------------------------------------------
@@ -95,6 +98,8 @@ class RecordSanitizer:
         SHA-256 listed in `gxp.capture.hashed`."""
         if not attributes:
             return None
+        if not hash_payloads and all(self._unchanged(key, item, skip) for key, item in attributes.items()):
+            return None  # the common case: one pass, no copy
         redacted: list[str] = []
         truncated: list[str] = []
         hashed: list[str] = []
@@ -114,6 +119,24 @@ class RecordSanitizer:
         _extend(out, TRUNCATED_KEYS, truncated)
         _extend(out, HASHED_KEYS, hashed)
         return out
+
+    def _unchanged(self, key: str, item: Any, skip: frozenset[str]) -> bool:
+        """True when sanitising would leave `item` as it is (no secret, within the cap); cheap for repeated values."""
+        if type(item) is not str:
+            if isinstance(item, (bool, int, float)) or item is None:
+                return True
+            return key in skip or key in _OWN_KEYS or not (isinstance(item, (Sequence, Mapping))
+                                                           and not isinstance(item, (bytes, bytearray)))
+        if item in self._known_clean or key in skip or key in _OWN_KEYS:
+            return True
+        if len(item) > self.max_chars or may_hold_secret(item):
+            return False
+        if len(item) <= _CACHEABLE:
+            known = self._known_clean
+            if len(known) >= _CACHE_SIZE:
+                known.clear()
+            known[item] = None
+        return True
 
     # -- records ------------------------------------------------------------------------------------------------
     def sanitize_span(self, span: ReadableSpan) -> None:

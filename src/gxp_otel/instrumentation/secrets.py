@@ -36,7 +36,8 @@ _ANCHORS = ("-----begin", "sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_",
 _SHORTEST = 8  # "pwd=abcd": no secret the patterns find is shorter
 
 
-def _may_hold_secret(text: str) -> bool:
+def may_hold_secret(text: str) -> bool:
+    """False only when no default pattern can match `text` (too short, or none of the anchors in it)."""
     if len(text) < _SHORTEST:
         return False
     lowered = text.lower()
@@ -45,7 +46,7 @@ def _may_hold_secret(text: str) -> bool:
 
 def redact_secrets(text: str) -> tuple[str, list[str]]:
     """``text`` with every match of the default patterns replaced by ``[REDACTED:<kind>]``, and the kinds found."""
-    if not _may_hold_secret(text) or _ANY.search(text) is None:
+    if not may_hold_secret(text) or _ANY.search(text) is None:
         return text, []
     kinds: list[str] = []
 
