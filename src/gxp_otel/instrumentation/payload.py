@@ -209,7 +209,8 @@ def _leaf(value: Any, coerced: list[str], path: str) -> Any:
 
 def _checked_str(value: str, coerced: list[str], path: str) -> str:
     try:
-        value.encode("utf-8")
+        if not value.isascii():  # ASCII is valid UTF-8: no copy needed to know it
+            value.encode("utf-8")
     except UnicodeEncodeError:
         coerced.append(f"{path}: invalid-utf8")
         # Lone surrogates are the only str content UTF-8 cannot hold; each becomes U+FFFD.
