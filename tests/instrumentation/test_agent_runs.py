@@ -94,6 +94,9 @@ def test_every_span_carries_the_acting_agent_and_handoffs_are_recorded(telemetry
     streams = [r for r in telemetry.log_records() if r.event_name == "ToolCallResult"]
     assert {r.attributes["gxp.agent.id"] for r in streams} == {"intake", "stats"}
     assert all(r.attributes["enduser.id"] == "analyst" for r in telemetry.log_records())
+    from gxp_otel.instrumentation import GxpWorkflowInstrumentor
+
+    assert GxpWorkflowInstrumentor().statistics.snapshot()["errors"] == 0  # nothing failed silently
 
 
 def test_a_streamed_answer_is_one_record_per_message_with_the_final_text_and_its_hash(telemetry_factory):
