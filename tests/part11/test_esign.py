@@ -199,6 +199,23 @@ def test_with_a_signer_registry_a_key_signing_under_another_identity_is_a_bad_es
     assert [p.kind for p in problems] == ["bad-esignature"] and "registered to Alice Example" in problems[0].detail
 
 
+def test_with_a_signer_registry_the_registered_identity_decides_not_the_first_signature(tmp_path, alice):
+    """§12.1: an impostor's signature first, then the registered signer's own: only the impostor's is flagged."""
+    writer = small_trail(tmp_path)
+    impostor = dataclasses.replace(alice, printed_name="Bob Builder", user_id="bob")
+    private = alice.unlock("alice", PASSPHRASE)
+    reference = {"stream": "app.0", "seq": "1", "hash": lines(writer.current_file)[1]["hash"]}
+    for identity in (impostor, alice):
+        writer.append("signature", [signature_body(private, identity, reference, meaning="approval", reason="",
+                                                   authentication="all-components", time_ns=1)])
+    writer.close()
+    problems = verify_trail(tmp_path, signers=[registry_entry(alice)]).problems
+    assert [(p.kind, p.seq) for p in problems] == [("bad-esignature", 4)]
+    unchecked = verify_trail(tmp_path)
+    assert [(p.kind, p.seq) for p in unchecked.problems] == [("bad-esignature", 5)]  # no registry: the first decides
+    assert any("own claims" in n for s in unchecked.streams for n in s.notes)
+
+
 def test_with_a_signer_registry_an_unregistered_signer_is_untrusted(tmp_path, alice, bob):
     from gxp_otel.part11.keys import load_signer_entry
 

@@ -58,6 +58,7 @@ class Part11Verification:
     pending: list[_Pending] = field(default_factory=list)
     identities: dict[str, tuple[str, str]] = field(default_factory=dict)
     purge_problems: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)  # (file, line) -> kind, why
+    self_claimed: set[str] = field(default_factory=set)  # streams already noted: signer identities unchecked
 
     def __post_init__(self) -> None:
         self._load_tombstones()
@@ -192,7 +193,13 @@ class Part11Verification:
         if kind == "signature":
             statement = body["statement"]
             signer = (statement["signer"]["printed_name"], statement["signer"]["user_id"])
-            known = self.identities.setdefault(statement["key_id"], signer)
+            if not self.any_anchor and stream not in self.self_claimed:
+                self.self_claimed.add(stream)
+                state.summary.notes.append("e-signature identities are the trail's own claims: no signer registry "
+                                           "(--signer) or other trust anchor was given")
+            # with a registry entry for the key, the registered identity decides (§12.1); else the first one does
+            known = self.identities.setdefault(statement["key_id"], signer) if statement["key_id"] not in self.signers \
+                else signer
             if known != signer:
                 state.report(file, line, seq, "bad-esignature",
                              f"key {statement['key_id']} signs as {signer[1]} but signed as {known[1]} before (11.100)")
