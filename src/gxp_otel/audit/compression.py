@@ -15,10 +15,10 @@ import queue
 import shutil
 import threading
 
-from gxp_otel.audit.trail_directory import TrailDirectory
+from gxp_otel.audit.trail_directory import WritableTrailDirectory
 
 
-def compress_file(directory: TrailDirectory, plain_name: str) -> None:
+def compress_file(directory: WritableTrailDirectory, plain_name: str) -> None:
     target = plain_name + ".gz"
     temporary = plain_name + ".gz.tmp"
     source_fd = directory.open(plain_name, os.O_RDONLY)
@@ -38,7 +38,7 @@ def compress_file(directory: TrailDirectory, plain_name: str) -> None:
 class FileCompressor:
     """Compresses submitted files in order on one daemon thread; :meth:`close` waits for the queue to drain."""
 
-    def __init__(self, directory: TrailDirectory) -> None:
+    def __init__(self, directory: WritableTrailDirectory) -> None:
         self._directory = directory
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None

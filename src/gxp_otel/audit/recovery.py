@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gxp_otel.audit.canonical import sha256_hex
 from gxp_otel.audit.format import ChainFileName, check_line, quarantine_file_name
 from gxp_otel.audit.reading import TrailFile, iter_lines
-from gxp_otel.audit.trail_directory import TrailDirectory
+from gxp_otel.audit.trail_directory import WritableTrailDirectory
 
 _CHUNK = 1 << 16
 
@@ -70,7 +70,7 @@ def _ends_file(record: dict) -> bool:
     return record["kind"] == "checkpoint" and record["body"].get("statement", {}).get("reason") == "rotation"
 
 
-def _last_record_of(directory: TrailDirectory, parsed: ChainFileName) -> dict | None:
+def _last_record_of(directory: WritableTrailDirectory, parsed: ChainFileName) -> dict | None:
     """The last complete record of a closed file, read through the bounded reader (§2.1): a gzip bomb or an
     over-long line costs one block of memory, never the whole file."""
     last = None
@@ -83,7 +83,7 @@ def _last_record_of(directory: TrailDirectory, parsed: ChainFileName) -> dict | 
     return check_line(last).record
 
 
-def recover_tail(directory: TrailDirectory, stream: str, files: list[ChainFileName],
+def recover_tail(directory: WritableTrailDirectory, stream: str, files: list[ChainFileName],
                  newest_fd: int | None = None) -> RecoveredTail:
     """The last valid record of the stream whose chain files are ``files``; ``newest_fd`` is the newest (plain)
     file, opened read-write and locked by the caller, whose torn tail is quarantined and truncated."""
@@ -133,7 +133,7 @@ def recover_tail(directory: TrailDirectory, stream: str, files: list[ChainFileNa
     return RecoveredTail(int(record["seq"]), record["hash"], good_end, _is_close(record), _ends_file(record), **extra)
 
 
-def _quarantine(directory: TrailDirectory, stream: str, index: int, seq: int, data: bytes) -> str:
+def _quarantine(directory: WritableTrailDirectory, stream: str, index: int, seq: int, data: bytes) -> str:
     base = quarantine_file_name(stream, index, seq)
     name, n = base, 1
     while True:

@@ -1,6 +1,6 @@
 """The files one writer holds for its stream: the lock, the current chain file and the checkpoint file (§2, §8).
 
-Guarantees: every file is opened relative to the trail's directory descriptor (:class:`TrailDirectory`), never
+Guarantees: every file is opened relative to the trail's directory descriptor (:class:`WritableTrailDirectory`), never
 through a symlink, and only when it is a regular file; chain files are created with O_EXCL (never overwritten) and
 opened append-only, mode 0600, with the directory fsynced after a new file appears; `write` returns only after every
 byte is written and, when asked, fsynced; `truncate` is used only to roll back bytes that were never acknowledged.
@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable
 
 from gxp_otel.audit.format import chain_file_name, checkpoint_file_name, lock_file_name, parse_chain_file_name
-from gxp_otel.audit.trail_directory import TrailDirectory
+from gxp_otel.audit.trail_directory import WritableTrailDirectory
 
 
 class StreamBusyError(Exception):
@@ -36,7 +36,7 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def acquire_stream(directory: TrailDirectory, stream_id: str | None) -> tuple[str, int]:
+def acquire_stream(directory: WritableTrailDirectory, stream_id: str | None) -> tuple[str, int]:
     """Lock ``stream_id``, or the first free ``<host>.<n>``; returns the stream id and the locked file descriptor."""
     candidates: Iterable[str]
     if stream_id is not None:
@@ -53,7 +53,7 @@ def acquire_stream(directory: TrailDirectory, stream_id: str | None) -> tuple[st
     raise StreamBusyError(f"{directory.path}: stream {stream_id!r} is held by another writer")
 
 
-def lock_chain_file(fd: int, name: str, directory: TrailDirectory) -> None:
+def lock_chain_file(fd: int, name: str, directory: WritableTrailDirectory) -> None:
     """Take the stream's second lock, on its newest chain file; refused while another writer holds it."""
     if not _try_lock(fd):
         raise StreamBusyError(f"{directory.path / name}: held by another writer (its lock file was deleted or "
@@ -63,7 +63,7 @@ def lock_chain_file(fd: int, name: str, directory: TrailDirectory) -> None:
 class StreamFiles:
     """The open files of one stream; ``stats`` (bytes, fsyncs) is the writer's counter dict."""
 
-    def __init__(self, directory: TrailDirectory, stream_id: str, lock_fd: int, stats: dict[str, int]) -> None:
+    def __init__(self, directory: WritableTrailDirectory, stream_id: str, lock_fd: int, stats: dict[str, int]) -> None:
         self.directory, self.stream_id, self.lock_fd, self._stats = directory, stream_id, lock_fd, stats
         self.checkpoint_fd = self._open_checkpoint_file()
         self.fd = -1

@@ -1,8 +1,9 @@
-"""One open trail directory: every file operation relative to a directory descriptor, never through a symlink.
+"""One trail directory held open for writing: every file operation relative to a directory descriptor, never
+through a symlink. (Readers use :class:`gxp_otel.audit.reading.TrailDirectory`, which only lists and reads.)
 
 Guarantees (trust): the directory is resolved once, when it is opened; a path later replaced by a symlink or another
-directory is never re-resolved while the directory still exists (:meth:`TrailDirectory.reopen` is used only after it
-was deleted, and then accepts only a real directory, never a link). Files are opened with ``O_NOFOLLOW`` and
+directory is never re-resolved while the directory still exists (:meth:`WritableTrailDirectory.reopen` is used only
+after it was deleted, and then accepts only a real directory, never a link). Files are opened with ``O_NOFOLLOW`` and
 ``O_NONBLOCK`` (a FIFO never blocks the opener) and accepted only when they are regular files; temporary files are
 created exclusively (``O_EXCL``), so a planted link or file at a temporary name is removed, never written through.
 Thread-safety: the descriptor may be used from several threads; :meth:`reopen` keeps the old descriptor open until
@@ -34,7 +35,7 @@ def _open_directory(path: Path, *, follow: bool) -> int:
         raise
 
 
-class TrailDirectory:
+class WritableTrailDirectory:
     """A trail directory held open by descriptor ``fd``; ``path`` is only for messages and for :meth:`reopen`."""
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:

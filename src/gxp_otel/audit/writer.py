@@ -45,7 +45,7 @@ from gxp_otel.audit.format import (
 )
 from gxp_otel.audit.recovery import recover_tail
 from gxp_otel.audit.stream_files import StreamBusyError, StreamFiles, acquire_stream, lock_chain_file
-from gxp_otel.audit.trail_directory import TrailDirectory
+from gxp_otel.audit.trail_directory import WritableTrailDirectory
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, CheckpointSigner, resolve_signer
 from gxp_otel.audit.values import sanitize_strings
 
@@ -115,7 +115,7 @@ class AuditTrailWriter:
         self.stats: dict[str, int] = dict.fromkeys(
             ("records", "span", "log", "bytes", "fsyncs", "checkpoints", "rotations", "gaps", "lost", "errors"), 0
         )
-        self._dir = TrailDirectory(self.directory, create=True)
+        self._dir = WritableTrailDirectory(self.directory, create=True)
         try:
             self.stream_id, lock_fd = acquire_stream(self._dir, stream_id)
             self._files = StreamFiles(self._dir, self.stream_id, lock_fd, self.stats)

@@ -25,7 +25,7 @@ from gxp_otel.audit.canonical import canonical_json, format_time_ns, parse_time,
 from gxp_otel.audit.format import DEFAULT_RETENTION_DAYS, ChainFileName, check_line, parse_chain_file_name
 from gxp_otel.audit.reading import NotRegularFile, TrailFile, iter_lines
 from gxp_otel.audit.reading import TrailDirectory as ReadingDirectory
-from gxp_otel.audit.trail_directory import NotRegularFileError, TrailDirectory
+from gxp_otel.audit.trail_directory import NotRegularFileError, WritableTrailDirectory
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.part11.keys import SignerKey
@@ -43,14 +43,14 @@ def read_holds(root: Path) -> list[dict[str, str]]:
 
     The hold file is read through the trail's directory descriptor and only when it is a regular file (a link or
     FIFO planted there is refused, never followed)."""
-    directory = TrailDirectory(root)
+    directory = WritableTrailDirectory(root)
     try:
         return _holds_in(directory)
     finally:
         directory.close()
 
 
-def _holds_in(directory: TrailDirectory) -> list[dict[str, str]]:
+def _holds_in(directory: WritableTrailDirectory) -> list[dict[str, str]]:
     path = directory.path / HOLD_FILE
     if directory.lstat(HOLD_FILE) is None:
         return []
@@ -73,7 +73,7 @@ def active_holds(root: Path, stream: str | None = None) -> list[dict[str, str]]:
 def _update_holds(root: Path, change: Callable[[list[dict[str, str]]], None]) -> None:
     """Read, change and durably replace the hold file, all through one directory descriptor: the temporary file is
     created exclusively (a link planted at ``legal-hold.json.tmp`` is removed, never written through)."""
-    directory = TrailDirectory(root)
+    directory = WritableTrailDirectory(root)
     try:
         holds = _holds_in(directory)
         change(holds)
@@ -336,7 +336,7 @@ def _remove(root: Path, name: str, sha256: str) -> bool:
                         same = digest.hexdigest() == sha256
             except (NotRegularFile, OSError):
                 same = False
-    directory = TrailDirectory(root)
+    directory = WritableTrailDirectory(root)
     try:
         if same:
             directory.unlink(name + ".gz")
