@@ -25,6 +25,8 @@ def _run(tmp_path, body=TWO_RUNS, **env):
     assert "Traceback" not in done.stderr, done.stderr
     report = report_of(done)
     assert report["results"] == [0, 2]
+    if "statistics" in report:
+        assert report["statistics"]["errors"] == 0, report["statistics"]["errors_by_kind"]
     assert verify_trail(tmp_path / "trail").ok
     return done, report
 
@@ -70,7 +72,8 @@ def test_batch_span_processor_variables_are_read_by_the_sdk(tmp_path):
 
 def test_grpc_protocol_exports_over_grpc(tmp_path):
     with GrpcOtlpSink() as sink:
-        _run(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=sink.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        _run(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=sink.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+             OTEL_LOGS_EXPORTER="none")  # this receiver implements the trace service only
         exported = sink.spans()
     assert sorted(s.span_id.hex() for s in exported) == sorted(s["span_id"] for s in _trail_spans(tmp_path))
 
