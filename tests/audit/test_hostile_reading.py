@@ -408,3 +408,12 @@ def test_an_event_time_beyond_int64_or_with_non_ascii_digits_is_flagged_by_alcoa
     principles = verify_trail(trail, alcoa=True).alcoa["principles"]
     assert principles["contemporaneous"]["failed"] == 1 and principles["accurate"]["failed"] == 1
     assert "int64" in principles["accurate"]["examples"][0]["reason"]
+
+
+def test_a_fifo_named_like_a_retention_stream_file_does_not_hang_the_purge_tombstone_lookup(tmp_path):
+    """The §12 checks read the retention stream (purge tombstones) through part11.lookup: bounded there too."""
+    trail = _trail(tmp_path / "trail")
+    os.mkfifo(trail / "audit-retention-000001.jsonl")
+    code, report = _cli_verify(trail)
+    assert code == 1
+    assert ("audit-retention-000001.jsonl", None, None, "missing-file") in _problems(report)

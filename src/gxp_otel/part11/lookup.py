@@ -6,13 +6,13 @@ checks of docs/audit-format.md §10 (parsed, canonical, hash recomputed); a dama
 
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gxp_otel.audit.format import ChainFileName, check_line, parse_chain_file_name
+from gxp_otel.audit.reading import iter_lines as bounded_lines
+from gxp_otel.audit.reading import open_trail_file
 
 _SEQ_MARK = b',"seq":"'
 
@@ -28,12 +28,18 @@ def chain_files(root: Path, stream: str) -> list[ChainFileName]:
 
 
 def iter_lines(root: Path, parsed: ChainFileName) -> Iterator[tuple[int, bytes]]:
-    opener = gzip.open if parsed.compressed else open
+    """``(number, line)`` of one chain file through the bounded reader (docs/audit-format.md §2.1): a link, FIFO or
+    device yields nothing, an overlong line is skipped, a damaged ``.gz`` ends the file (the verifier reports them)."""
     try:
-        with opener(root / parsed.name, "rb") as handle:
-            yield from enumerate(handle, start=1)
-    except (OSError, EOFError, zlib.error):
+        handle = open_trail_file(root / parsed.name)
+    except OSError:
         return
+    with handle:
+        for number, raw in enumerate(bounded_lines(handle, parsed.compressed), start=1):
+            if type(raw) is bytes:
+                yield number, raw
+            elif raw.kind == "torn-line":
+                return
 
 
 def _envelope_seq(raw: bytes) -> int | None:
