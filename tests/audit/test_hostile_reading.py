@@ -417,3 +417,15 @@ def test_a_fifo_named_like_a_retention_stream_file_does_not_hang_the_purge_tombs
     code, report = _cli_verify(trail)
     assert code == 1
     assert ("audit-retention-000001.jsonl", None, None, "missing-file") in _problems(report)
+
+
+def test_the_phoenix_audit_status_reader_is_bounded_too(tmp_path):
+    """runs_in_trail (the demo's per-run audit annotation) reads through the same bounded reader: a FIFO and a list
+    where a record belongs are skipped, in a child process bounded in time."""
+    trail = _trail(tmp_path / "trail")
+    os.mkfifo(trail / _name(9))
+    with open(trail / _name(3), "ab") as handle:
+        handle.write(b'["not", "a", "record"]\n')
+    code = "import sys; from gxp_otel.phoenix.audit_status import runs_in_trail; print(len(runs_in_trail(sys.argv[1])))"
+    result = subprocess.run([sys.executable, "-c", code, str(trail)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "0", result.stderr[-2000:]

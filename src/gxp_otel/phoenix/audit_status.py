@@ -11,17 +11,15 @@ It only reads; whether the records are genuine is the verifier's business (``gxp
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gxp_otel.audit.format import parse_chain_file_name
 from gxp_otel.audit.report import TrailReport
 from gxp_otel.phoenix.client import AuditAnnotation
+from gxp_otel.review.scan import iter_records
 
 RUN_ID = "gxp.workflow.run_id"
 
@@ -61,21 +59,11 @@ def _string(value: dict[str, Any] | None) -> str:
 
 
 def _records(directory: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(file name, record) for every parseable line of every chain file, streams and files in order."""
-    names = sorted(
-        (parsed, name) for name in os.listdir(directory) if (parsed := parse_chain_file_name(name)) is not None
-    )
-    plain = {parsed.plain for parsed, _ in names if not parsed.compressed}
-    for parsed, name in names:
-        if parsed.compressed and parsed.plain in plain:
-            continue  # a crash during compression left both; the plain file is the one that counts
-        opener = gzip.open if parsed.compressed else open
-        with opener(directory / name, "rb") as lines:
-            for line in lines:
-                try:
-                    yield parsed.plain, json.loads(line)
-                except ValueError:
-                    continue
+    """(plain file name, record) for every readable record of every chain file, streams and files in order (the
+    review's bounded reader: no link or FIFO followed, lines and .gz bounded, type-confused records skipped; when a
+    crash during compression left both, the plain file is the one that counts)."""
+    for hit in iter_records(directory):
+        yield hit.file.removesuffix(".gz"), hit.record
 
 
 def runs_in_trail(audit_dir: str | os.PathLike[str], since: str = "") -> list[RunInTrail]:
@@ -94,7 +82,7 @@ def runs_in_trail(audit_dir: str | os.PathLike[str], since: str = "") -> list[Ru
             continue
         run.spans += 1
         if body.get("parent_span_id") == "":
-            run.root_span_id, run.root_name = body["span_id"], body.get("name", "")
+            run.root_span_id, run.root_name = body.get("span_id", ""), body.get("name", "")
             run.run_id = run.run_id or _string(attributes.get(RUN_ID))
         elif not run.run_id:
             run.run_id = _string(attributes.get(RUN_ID))
