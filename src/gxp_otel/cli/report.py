@@ -39,18 +39,24 @@ def report(
         Optional[list[Path]],
         typer.Option("--signer", exists=True, help="A registered signer (KEY.signer.json), as for verify; repeatable."),
     ] = None,
+    purger: Annotated[
+        Optional[list[Path]],
+        typer.Option("--purger", exists=True, help="A registered purger (KEY.signer.json), as for verify; repeatable."),
+    ] = None,
     phoenix_url: Annotated[str, typer.Option("--phoenix-url", help="Phoenix base URL for trace links.")] = DEFAULT_PHOENIX_URL,
     max_runs: Annotated[int, typer.Option(min=1, help="Runs kept on the page (the most recent).")] = 500,
     max_records: Annotated[int, typer.Option(min=1, help="Records kept on the page (the newest).")] = 5000,
     max_delay: Annotated[float, typer.Option(help="Contemporaneous: max seconds from event to record.")] = 300.0,
     index: IndexFile = None,
 ) -> None:
-    """Write the review page. Exit 0: written and the trail verified; 1: written, the trail did NOT verify."""
+    """Write the review page. Exit codes are verify's (docs/audit-format.md §13): 0 VERIFIED or VERIFIED-SELF-KEYED,
+    1 NOT VERIFIED, 3 UNSEALED-TAIL, 4 NO RECORDS; 2 usage error or the page could not be written."""
     options = ReviewOptions(
         selection=selection(trace_id, run_id, user, agent, event_type_, since, until),
         trusted_keys=tuple(trusted_key_option(k) for k in trusted_key or []),
         checkpoint_files=tuple(checkpoints or []),
         signers=tuple(signer_keys_option(signer or [])),
+        purgers=tuple(signer_keys_option(purger or [])),
         phoenix_url=phoenix_url,
         max_runs=max_runs,
         max_records=max_records,

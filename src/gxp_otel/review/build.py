@@ -36,6 +36,7 @@ class ReviewOptions:
     trusted_keys: tuple[str, ...] = ()
     checkpoint_files: tuple[Path, ...] = ()
     signers: tuple[dict[str, str], ...] = ()  # registered e-signature signers (KEY.signer.json entries)
+    purgers: tuple[dict[str, str], ...] = ()  # registered purgers: the only anchor for purge tombstones (§12.3)
     phoenix_url: str = DEFAULT_PHOENIX_URL
     max_runs: int = 500
     max_records: int = 5000
@@ -156,7 +157,8 @@ class ReviewAggregates:
 
 def _verify(trail: Path, options: ReviewOptions) -> TrailReport:
     return verify_trail(trail, trusted_keys=options.trusted_keys, checkpoint_files=options.checkpoint_files,
-                        alcoa=True, max_delay_s=options.max_delay_s, signers=options.signers)
+                        alcoa=True, max_delay_s=options.max_delay_s, signers=options.signers,
+                        purgers=options.purgers)
 
 
 def _trail_bytes(trail: Path) -> int:
