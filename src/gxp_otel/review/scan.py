@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from gxp_otel.audit.format import ChainFileName, _envelope_ok, parse_chain_file_name
+from gxp_otel.audit.format import MAX_SEQ, ChainFileName, _envelope_ok, parse_chain_file_name, seq_in_range
 from gxp_otel.audit.reading import NotRegularFile, TrailFile, iter_line_blocks, iter_lines, lines_at, open_trail_file
 
 BLOCK = 1 << 22
@@ -75,7 +75,6 @@ def open_chain_file(path: Path) -> TrailFile:
     return open_trail_file(path)
 
 
-_INT64_MAX = 2**63 - 1
 _DECIMAL = re.compile(r"\A(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
 _TIMES = ("start_time_unix_nano", "end_time_unix_nano", "time_unix_nano", "observed_time_unix_nano")
 _TEXTS = ("trace_id", "span_id", "name", "event_name", "severity_text")
@@ -91,7 +90,7 @@ def parse_record(raw: bytes) -> dict | None:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not _envelope_ok(record) or (len(record["seq"]) == 19 and int(record["seq"]) > _INT64_MAX):
+    if not _envelope_ok(record) or not seq_in_range(record["seq"]):
         return None
     return record if _body_readable(record["body"]) else None
 
@@ -114,7 +113,7 @@ def _body_readable(body: dict) -> bool:
 
 
 def _int64_decimal(value: object) -> bool:
-    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= _INT64_MAX)
+    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= MAX_SEQ)  # MAX_SEQ is int64 max
 
 
 def iter_records(path: str | os.PathLike[str], stats: ScanStats | None = None) -> Iterator[Hit]:
