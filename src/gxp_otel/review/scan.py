@@ -113,7 +113,8 @@ def _body_readable(body: dict) -> bool:
 
 
 def _int64_decimal(value: object) -> bool:
-    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= MAX_SEQ)  # MAX_SEQ is int64 max
+    """An ASCII decimal string within int64 (``MAX_SEQ`` is int64's maximum)."""
+    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= MAX_SEQ)
 
 
 def iter_records(path: str | os.PathLike[str], stats: ScanStats | None = None) -> Iterator[Hit]:
