@@ -347,6 +347,9 @@ def _trail_exporters(trail_dir: Path | None, field_name: str, compliance: Any, s
         key_field = ("$GXP_OTEL_SIGNING_KEY" if env.get("GXP_OTEL_SIGNING_KEY") == compliance.signing_key
                      else "gamp5_compliance.signing_key")
     options.update(audit_options or {})
+    key = options.get("signing_key")
+    if isinstance(key, (str, os.PathLike)) and not os.access(key, os.R_OK):
+        raise ConfigError(f"{key_field}: cannot read the checkpoint signing key {os.fspath(key)}")
     if not options.get("signing_key") and compliance.enable_tamper_evident and (
             (env.get("ENABLE_TAMPER_EVIDENT") or "").strip().lower() in ("1", "true", "yes", "on")):
         _log.warning("ENABLE_TAMPER_EVIDENT=true but no signing key is set (GXP_OTEL_SIGNING_KEY): the trail's "

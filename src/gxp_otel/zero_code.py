@@ -113,10 +113,10 @@ def _app_installs_provider(wrapped: Any, instance: Any, args: tuple, kwargs: dic
 
     provider = args[0] if args else next(iter(kwargs.values()), None)
     handle = active_handle()
-    ours = handle is not None and (provider is not handle.tracer_provider and provider is not handle.logger_provider)
+    the_apps = handle is not None and provider not in (handle.tracer_provider, handle.logger_provider)
     own_global = handle is not None and any(
         p in handle.owned_providers() for p in (trace.get_tracer_provider(), _logs.get_logger_provider()))
-    if not (ours and own_global and isinstance(provider, (TracerProvider, LoggerProvider))):
+    if not (the_apps and own_global and isinstance(provider, (TracerProvider, LoggerProvider))):
         return wrapped(*args, **kwargs)
     handle.shutdown()  # flushes what was recorded so far, restores the globals as they were before gxp-otel
     result = wrapped(*args, **kwargs)

@@ -36,7 +36,8 @@ def test_zero_code_with_the_audit_dir_on_a_file_refuses_to_start(tmp_path):
 
 
 @pytest.mark.parametrize(("variable", "value"), [("GXP_OTEL_FSYNC", "sometimes"), ("LOG_LEVEL", "LOUD"),
-                                                 ("AUDIT_RETENTION_DAYS", "forever")])
+                                                 ("AUDIT_RETENTION_DAYS", "forever"),
+                                                 ("GXP_OTEL_SIGNING_KEY", "/nonexistent/writer.pem")])
 def test_zero_code_with_a_bad_setting_refuses_to_start_naming_it(tmp_path, variable, value):
     env = clean_env(GXP_OTEL_AUDIT_DIR=str(tmp_path / "trail"), OTEL_TRACES_EXPORTER="none", **{variable: value})
     _refused(run_app(tmp_path, PLAIN, env, zero_code=True), f"${variable}")
