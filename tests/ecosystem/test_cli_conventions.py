@@ -60,3 +60,22 @@ def test_index_and_phoenix_stop_report_as_json(tmp_path):
     stopped = subprocess.run([*CLI, "phoenix", "stop", "--data-dir", str(tmp_path / "no-phoenix"), "--json"],
                              capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0 and json.loads(stopped.stdout) == {"stopped": False, "pid": None}
+
+
+def test_report_and_legal_hold_report_as_json(tmp_path):
+    import json
+
+    provider, _ = traced(tmp_path / "trail")
+    with provider.get_tracer("qa").start_as_current_span("one"):
+        pass
+    provider.shutdown()
+    report = subprocess.run([*CLI, "report", str(tmp_path / "trail"), "-o", str(tmp_path / "r.html"), "--json"],
+                            capture_output=True, text=True, timeout=120)
+    summary = json.loads(report.stdout)
+    assert summary["verdict"].startswith("VERIFIED") and summary["records_verified"] >= 2, report.stderr
+    held = subprocess.run([*CLI, "retention", "hold", str(tmp_path / "trail"), "--reason", "inspection", "--by",
+                           "qa.lead", "--json"], capture_output=True, text=True, timeout=60)
+    hold_id = json.loads(held.stdout)["hold_id"]
+    released = subprocess.run([*CLI, "retention", "release", str(tmp_path / "trail"), hold_id, "--reason", "closed",
+                               "--by", "qa.lead", "--json"], capture_output=True, text=True, timeout=60)
+    assert json.loads(released.stdout) == {"released": hold_id}, released.stderr

@@ -141,6 +141,7 @@ def correct_command(
     new_string: Annotated[Optional[str], typer.Option(help="Shortcut: the new value {\"stringValue\": TEXT}.")] = None,
     passphrase_env: PassEnvOpt = None,
     checkpoint_key: CheckpointKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Correct a value of a record of TRAIL: a signed correction record with old value, new value and reason.
     The original record is never changed."""
@@ -165,6 +166,10 @@ def correct_command(
         fail(str(exc))
     finally:
         writer.close()
+    if as_json:
+        typer.echo(json.dumps({"correction": reference, "record": record, "signature": signed.signature,
+                               "statement": signed.statement}))
+        return
     typer.echo(terminal_text(f"correction {reference['stream']} seq {reference['seq']} of {record['stream']} seq "
                              f"{record['seq']} {path}") + f"\n{terminal_text(signed.manifestation())}")
 

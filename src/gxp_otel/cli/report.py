@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ def report(
     max_records: Annotated[int, typer.Option(min=1, help="Records kept on the page (the newest).")] = 5000,
     max_delay: Annotated[float, typer.Option(help="Contemporaneous: max seconds from event to record.")] = 300.0,
     index: IndexFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
 ) -> None:
     """Write the review page. Exit codes are verify's (docs/audit-format.md §13): 0 VERIFIED or VERIFIED-SELF-KEYED,
     1 NOT VERIFIED, 3 UNSEALED-TAIL, 4 NO RECORDS; 2 usage error or the page could not be written."""
@@ -78,9 +80,15 @@ def report(
     integrity = data["integrity"]
     verdict = integrity["verdict"] if integrity["verdict"] != "NOT VERIFIED" else \
         f"NOT VERIFIED ({integrity['problems_total']} problem(s))"
-    typer.echo(f"{terminal_text(output)}: {verdict}; {integrity['records']} records verified, "
-               f"{data['totals']['records']} in scope ({terminal_text(data['scope'])}), {data['totals']['runs']} "
-               f"run(s); {time.perf_counter() - started:.1f} s")
+    if as_json:
+        typer.echo(json.dumps({"output": str(output), "verdict": integrity["verdict"],
+                               "problems": integrity["problems_total"], "records_verified": integrity["records"],
+                               "records_in_scope": data["totals"]["records"], "runs": data["totals"]["runs"],
+                               "scope": data["scope"], "seconds": round(time.perf_counter() - started, 3)}))
+    else:
+        typer.echo(f"{terminal_text(output)}: {verdict}; {integrity['records']} records verified, "
+                   f"{data['totals']['records']} in scope ({terminal_text(data['scope'])}), {data['totals']['runs']} "
+                   f"run(s); {time.perf_counter() - started:.1f} s")
     raise typer.Exit(VERDICTS[integrity["verdict"]])  # the exit codes of verify (docs/audit-format.md §13)
 
 

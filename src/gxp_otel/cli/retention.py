@@ -70,6 +70,7 @@ def purge_files(
     checkpoint_key: Annotated[Optional[Path], typer.Option(help="Checkpoint key for the retention stream.")] = None,
     accept_clock_jumps: Annotated[bool, typer.Option(help="Also purge files whose recorded times step back "
                                                      "(after checking `retention list`'s clock warnings).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
 ) -> None:
     """Purge closed files past retention and not on hold, after writing a signed tombstone into the trail."""
     from gxp_otel.part11.retention import purge
@@ -83,6 +84,11 @@ def purge_files(
         fail(str(exc), 1)
     except ValueError as exc:
         fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"purged": [{"file": s.file, "first_seq": s.first_seq, "last_seq": s.last_seq,
+                                           "date_span": s.date_span, "sha256": s.sha256,
+                                           "clock_warnings": list(s.clock_warnings)} for s in purged]}))
+        return
     if not purged:
         typer.echo("nothing to purge (see `gxp-otel retention list`)")
     for status in purged:
@@ -95,12 +101,14 @@ def purge_files(
 @retention_app.command("hold")
 def hold(trail: TrailArg, reason: Annotated[str, typer.Option(help="Why (litigation, inspection, ...).")],
          by: Annotated[str, typer.Option(help="User id placing the hold.")],
-         stream: Annotated[str, typer.Option(help="One stream, or * for the whole trail.")] = "*") -> None:
+         stream: Annotated[str, typer.Option(help="One stream, or * for the whole trail.")] = "*",
+         as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False) -> None:
     """Place a legal hold: nothing under it is purged until it is released."""
     from gxp_otel.part11.retention import place_hold
 
     try:
-        typer.echo(terminal_text(place_hold(trail, reason=reason, placed_by=by, stream=stream)))
+        hold_id = place_hold(trail, reason=reason, placed_by=by, stream=stream)
+        typer.echo(json.dumps({"hold_id": hold_id}) if as_json else terminal_text(hold_id))
     except ValueError as exc:
         fail(str(exc))
 
@@ -108,7 +116,8 @@ def hold(trail: TrailArg, reason: Annotated[str, typer.Option(help="Why (litigat
 @retention_app.command("release")
 def release(trail: TrailArg, hold_id: Annotated[str, typer.Argument(help="The hold id `hold` printed.")],
             reason: Annotated[str, typer.Option(help="Why the hold ends.")],
-            by: Annotated[str, typer.Option(help="User id releasing the hold.")]) -> None:
+            by: Annotated[str, typer.Option(help="User id releasing the hold.")],
+            as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False) -> None:
     """Release a legal hold (it stays listed in legal-hold.json with who, when and why)."""
     from gxp_otel.part11.retention import release_hold
 
@@ -116,7 +125,7 @@ def release(trail: TrailArg, hold_id: Annotated[str, typer.Argument(help="The ho
         release_hold(trail, hold_id, reason=reason, released_by=by)
     except ValueError as exc:
         fail(str(exc))
-    typer.echo(f"released {terminal_text(hold_id)}")
+    typer.echo(json.dumps({"released": hold_id}) if as_json else f"released {terminal_text(hold_id)}")
 
 
 def register(app: typer.Typer) -> None:
