@@ -167,7 +167,7 @@ def _gzip_bomb(mebibytes: int) -> bytes:
             + struct.pack("<II", crc, (mebibytes << 20) & 0xFFFFFFFF))
 
 
-@pytest.mark.parametrize("hostile", ["fifo", "dev-zero", "gzip-bomb"])
+@pytest.mark.parametrize("hostile", ["fifo", "dev-zero", "dangling-link", "gzip-bomb"])
 def test_report_query_and_index_on_hostile_files_finish_and_say_so(base_trail, tmp_path, hostile):
     trail = _copy(base_trail, tmp_path / "trail")
     name = f"audit-{STREAM}-000002.jsonl"
@@ -175,6 +175,8 @@ def test_report_query_and_index_on_hostile_files_finish_and_say_so(base_trail, t
         os.mkfifo(trail / name)
     elif hostile == "dev-zero":
         os.symlink("/dev/zero", trail / name)
+    elif hostile == "dangling-link":
+        os.symlink(tmp_path / "nowhere", trail / name)
     else:
         (trail / (name + ".gz")).write_bytes(_gzip_bomb(1024))
     report = _cli("report", str(trail), "-o", str(tmp_path / "review.html"))

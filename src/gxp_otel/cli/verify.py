@@ -37,7 +37,7 @@ def signer_keys_option(paths: list[Path]) -> list[dict[str, str]]:
 def _total_bytes(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
-    return sum(p.stat().st_size for p in path.iterdir() if p.name.startswith("audit-") and ".jsonl" in p.name)
+    return sum(p.lstat().st_size for p in path.iterdir() if p.name.startswith("audit-") and ".jsonl" in p.name)
 
 
 def verify(

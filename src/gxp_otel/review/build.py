@@ -162,7 +162,7 @@ def _verify(trail: Path, options: ReviewOptions) -> TrailReport:
 
 
 def _trail_bytes(trail: Path) -> int:
-    return sum(path.stat().st_size for path, _ in chain_files(trail)) if trail.exists() else 0
+    return sum(path.lstat().st_size for path, _ in chain_files(trail)) if trail.exists() else 0  # no link followed
 
 
 def build_review(trail: str | os.PathLike[str], options: ReviewOptions = ReviewOptions()) -> dict[str, Any]:
