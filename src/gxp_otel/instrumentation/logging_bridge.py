@@ -16,10 +16,12 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber
 
 from gxp_otel.instrumentation.event_routing import GXP_EVENT_LINE, EventRouter
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
+from gxp_otel.instrumentation.stream_events import current_step_span
 
 _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", GXP_EVENT_LINE, "taskName"}
 _SCALARS = (str, bool, int, float)
@@ -56,7 +58,13 @@ class OTelLoggingHandler(logging.Handler):
             if logger is None:
                 logger = self._loggers[record.name] = self._provider.get_logger(record.name)
             number, text = _severity(record.levelno)
+            context = None
+            if not trace.get_current_span().get_span_context().is_valid:  # OpenInference < 4.5: the step's span
+                step_span = current_step_span.get()
+                if step_span is not None:
+                    context = trace.set_span_in_context(step_span)
             logger.emit(
+                context=context,
                 timestamp=int(record.created * 1e9),
                 severity_number=number,
                 severity_text=text,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -70,6 +71,11 @@ def current_step_name() -> str | None:
     step_ctx = StepWorkerStateContextVar.get(None)
     state = getattr(step_ctx, "state", None)
     return getattr(state, "step_name", None)
+
+
+# The OTel span of the step executing in this context, set by the step-span enrichment only where OpenInference does
+# not make its span current (older releases); the step's task ends with the step, and the value with it.
+current_step_span: ContextVar[trace.Span | None] = ContextVar("gxp_otel_step_span", default=None)
 
 
 def current_run_id() -> str | None:
@@ -215,6 +221,11 @@ class StreamEventRecorder:
             event_attributes.update(extra)
         now = time.time_ns()
         target = span if span is not None else trace.get_current_span()
+        if span is None and not target.get_span_context().is_valid:
+            # OpenInference releases before 4.5 do not make their spans current: the step span, as the enrichment saw it
+            fallback = current_step_span.get()
+            if fallback is not None:
+                target = span = fallback
         if target.is_recording():
             target.add_event(event_type, event_attributes, timestamp=now)
         # Log record: self-contained (the attribution processor adds who and the run id from the context).

@@ -43,7 +43,7 @@ from gxp_otel.instrumentation.context_carrier import CONTINUES, LINK_TYPE, RESUM
 from gxp_otel.instrumentation.payload import CapturedPayload, PayloadCapture, event_payload
 from gxp_otel.instrumentation.redaction import RecordSanitizer
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
-from gxp_otel.instrumentation.stream_events import OUTCOME, STEP_NAME, StreamEventRecorder
+from gxp_otel.instrumentation.stream_events import OUTCOME, STEP_NAME, StreamEventRecorder, current_step_span
 
 from workflows import Workflow
 from workflows.events import InputRequiredEvent, StopEvent
@@ -188,6 +188,8 @@ class WorkflowSpanEnricher:
         state = step_ctx.state
         span[STEP_NAME] = state.step_name
         sdk_span = _sdk_span(span)
+        if trace.get_current_span().get_span_context() != sdk_span.get_span_context():
+            current_step_span.set(span._otel_span)  # OpenInference < 4.5 does not make its span current
         event = step_ctx.event
         run_id = (sdk_span.attributes or {}).get(RUN_ID) or get_current_run_id()
         handoff = self.agents.step_started(run_id, event) if event is not None else None
