@@ -4,8 +4,11 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -96,4 +99,37 @@ func playVector(t *testing.T, dir string) *Report {
 		t.Fatal(err)
 	}
 	return report
+}
+
+// With file 000001 purged, the stream's identity is the genesis the tombstone's writer-signed checkpoint names: a
+// held line of another genesis is another trail's stream (missing-stream), as in the Python verifier (found by the
+// cross-language tampering fuzz).
+func TestAfterAPurgeOfTheGenesisFileHeldLinesOfAnotherTrailAreAnotherStream(t *testing.T) {
+	src, err := filepath.Abs("../../../tests/vectors/part11/purged-by-policy-intact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(dir, "trail", "audit-app.0.checkpoints.jsonl")
+	data, err := os.ReadFile(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	last := len(lines) - 2 // the final line (SplitAfter leaves "" after the last newline)
+	lines[last] = regexp.MustCompile(`"genesis":"[0-9a-f]{64}"`).ReplaceAllString(lines[last], `"genesis":"`+strings.Repeat("f", 64)+`"`)
+	if err := os.WriteFile(own, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := playVector(t, dir)
+	want := fmt.Sprintf("audit-app.0.checkpoints.jsonl:%d seq=null missing-stream", last+1)
+	for _, p := range report.Problems {
+		if (expectedProblem{p.File, p.Line, p.Seq, p.Kind}).String() == want {
+			return
+		}
+	}
+	t.Fatalf("want %s, got %+v", want, report.Problems)
 }

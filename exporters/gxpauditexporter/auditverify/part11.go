@@ -231,6 +231,20 @@ func prefixClosed(candidates []purgeCandidate) map[int]bool {
 	return valid
 }
 
+// purgedGenesis is the stream identity (§7) a valid tombstone's embedded version 2 checkpoint names for the purged
+// file 000001 of the stream, "" when there is none: the genesis record itself was purged.
+func (p *part11Verifier) purgedGenesis(stream string) string {
+	t, ok := p.tombstones[stream][auditformat.ChainFileName(stream, 1)]
+	if !ok {
+		return ""
+	}
+	inner := member(member(t.entry, "checkpoint"), "statement")
+	if text(inner, "format") != formatV2 {
+		return ""
+	}
+	return text(inner, "genesis")
+}
+
 // covers says a valid tombstone names the absent file.
 func (p *part11Verifier) covers(stream, plain string) bool {
 	_, ok := p.tombstones[stream][plain]
@@ -245,7 +259,7 @@ func (p *part11Verifier) purged(v *streamVerifier, plain string) bool {
 	}
 	key := member(t.statement, "key_in_force")
 	inner := member(member(t.entry, "checkpoint"), "statement")
-	if text(inner, "format") == formatV2 && v.genesis == "" {
+	if text(inner, "format") == formatV2 && v.version == "" { // the genesis record was purged: its identity as sealed
 		v.version, v.genesis, v.retention = formatV2, text(inner, "genesis"), text(inner, "retention_days")
 	}
 	lastSeq, _ := strconv.ParseInt(text(t.entry, "last_seq"), 10, 64)

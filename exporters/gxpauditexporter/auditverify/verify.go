@@ -222,6 +222,9 @@ func (v *streamVerifier) collectHeld(userHeld []heldLine) {
 	if len(v.files) > 0 {
 		v.genesis = v.peekGenesis()
 	}
+	if v.genesis == "" { // file 000001 purged: the tombstone's embedded, writer-signed checkpoint names the identity
+		v.genesis = v.part11.purgedGenesis(v.summary.Stream)
+	}
 	foreign := map[string]bool{}
 	take := func(line heldLine) {
 		if len(v.files) > 0 && (line.genesis == "" || v.genesis == "" || line.genesis == v.genesis) {
