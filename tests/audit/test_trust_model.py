@@ -324,3 +324,39 @@ def test_a_tombstone_by_a_key_made_for_the_purpose_is_not_honoured(tmp_path):
     self_made = {"printed_name": "Mallory", "user_id": "m", "key_id": mallory.key_id,
                  "public_key": mallory.public_key}
     assert verify_trail(trail, trusted_keys=[K.public_key_hex], purgers=[self_made]).verdict == "VERIFIED"
+
+
+# ---------------------------------------------------------------------------------------------- hostile bodies
+
+HOSTILE_VALUES = [{}, [], {"a": "b"}, ["x"], True, None, "", "none", "x" * 70]
+CONTROL_PATHS = [("genesis", "format"), ("genesis", "key_id"), ("genesis", "public_key"),
+                 ("genesis", "retention_days"), ("checkpoint", "statement"), ("checkpoint", "key_id"),
+                 ("checkpoint", "signature"), ("checkpoint", "statement", "reason"),
+                 ("checkpoint", "statement", "genesis"), ("checkpoint", "statement", "retention_days")]
+
+
+@pytest.mark.parametrize("path", CONTROL_PATHS, ids=["/".join(p) for p in CONTROL_PATHS])
+def test_type_confused_control_bodies_are_problems_never_tracebacks(tmp_path, path):
+    """A body member of a genesis or checkpoint replaced by any JSON type (re-hashed, so the line itself is intact)
+    is reported as a problem of that record; the verifier never raises (numbers are malformed lines already)."""
+    kind, *members = path
+    for n, value in enumerate(HOSTILE_VALUES):
+        trail = tmp_path / str(n)
+        signed_stream(trail, records=1)
+        chain = trail / "audit-app.0-000001.jsonl"
+        lines = chain.read_bytes().splitlines()
+        index = next(i for i, line in enumerate(lines) if orjson.loads(line)["kind"] == kind)
+        record = orjson.loads(lines[index])
+        target = record["body"]
+        for member in members[:-1]:
+            target = target[member]
+        target[members[-1]] = value
+        record.pop("hash")
+        _, lines[index] = encode_record(kind, "app.0", int(record["seq"]), record["prev"], record["time"],
+                                        canonical_json(record["body"]))
+        chain.write_bytes(b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines))
+        for options in ({}, {"trusted_keys": [K.public_key_hex]}):
+            report = verify_trail(trail, **options)
+            assert report.verdict in ("NOT VERIFIED", "VERIFIED-SELF-KEYED", "VERIFIED"), (value, report.verdict)
+            if not (members == ["public_key"] and value == "" and options == {}):
+                assert report.problems, (path, value, options)

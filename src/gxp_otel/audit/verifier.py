@@ -315,7 +315,7 @@ def _genesis(record: dict, seq: int, name: str, number: int, state: _StreamState
         return False
     state.genesis_seen = True
     fmt = record["body"].get("format")
-    if fmt not in FORMATS:
+    if type(fmt) is not str or fmt not in FORMATS:
         state.report(name, number, seq, "malformed", f"genesis format {fmt!r} is not one this verifier knows")
         return False
     state.version, state.genesis = fmt, record["hash"]
