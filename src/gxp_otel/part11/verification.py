@@ -118,6 +118,7 @@ class Part11Verification:
             version = statement_version(inner)
             plain = entry["file"][:-3] if entry["file"].endswith(".gz") else entry["file"]
             if version is None or checkpoint.keys() != {"statement", "key_id", "signature"} \
+                    or type(checkpoint["key_id"]) is not str or type(checkpoint["signature"]) is not str \
                     or inner["stream"] != statement["stream"] or inner["file"] != plain:
                 return "bad-purge", f"{plain}: the embedded checkpoint is not a checkpoint of that file"
             if version == FORMAT_V2 and int(statement["retention_days"]) < int(inner["retention_days"]):
