@@ -21,6 +21,11 @@ GXP_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run_id", ("gxp.workflow.run_id",)),
 )
 
+_GXP_KEYS = frozenset(key for _, keys in GXP_FIELDS for key in keys)
+_READABLE_ATTRIBUTES = ReadableSpan.__dict__["attributes"]
+_READABLE_EVENTS = ReadableSpan.__dict__["events"]
+_READABLE_LINKS = ReadableSpan.__dict__["links"]
+
 _MEMO_LIMIT = 256
 _memo: dict[int, tuple[object, Any]] = {}
 
@@ -60,6 +65,8 @@ def _encode_scope(scope) -> tuple[dict[str, Any], list[str]]:
 
 def _first_found(attributes: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
+    if _GXP_KEYS.isdisjoint(attributes):
+        return found
     for field, keys in GXP_FIELDS:
         for key in keys:
             value = attributes.get(key)
@@ -96,18 +103,47 @@ def _common(resource, scope, attributes: dict[str, Any], coerced: list[str]) -> 
     }
 
 
+def _span_attributes(span: ReadableSpan):
+    """The span's attributes, read without the ``MappingProxyType`` that ``ReadableSpan.attributes`` wraps them in.
+
+    The proxy hides the SDK's ``BoundedAttributes`` from :func:`encode_attributes`'s dict fast path (iterating it goes
+    through the Mapping ABC, 1.5x the cost of the whole mapping). The underlying mapping is read only when the span's
+    class still uses the SDK's own ``attributes`` property, so a subclass that overrides the property is recorded
+    exactly as it reports itself.
+    """
+    if type(span).attributes is _READABLE_ATTRIBUTES:
+        return span._attributes
+    return span.attributes
+
+
+def _span_events(span: ReadableSpan):
+    """``span.events``, skipping the SDK's locked copy into a tuple when its own event list is empty (most spans).
+
+    As for attributes, the SDK's backing list is consulted only while the class uses the SDK's own property."""
+    if type(span).events is _READABLE_EVENTS and not span._events:
+        return ()
+    return span.events
+
+
+def _span_links(span: ReadableSpan):
+    """``span.links``, like :func:`_span_events`."""
+    if type(span).links is _READABLE_LINKS and not span._links:
+        return ()
+    return span.links
+
+
 def span_body(span: ReadableSpan) -> dict[str, Any]:
     """The §5.3 body of one ended span."""
     coerced: list[str] = []
     context = span.context
-    attributes = encode_attributes(span.attributes, "attributes", coerced)
+    attributes = encode_attributes(_span_attributes(span), "attributes", coerced)
     events = [
         {
             "name": event.name,
             "time_unix_nano": str(event.timestamp or 0),
             "attributes": encode_attributes(event.attributes, f"events/{i}/attributes", coerced),
         }
-        for i, event in enumerate(span.events)
+        for i, event in enumerate(_span_events(span))
     ]
     links = [
         {
@@ -116,30 +152,38 @@ def span_body(span: ReadableSpan) -> dict[str, Any]:
             "trace_state": link.context.trace_state.to_header() if link.context.trace_state else "",
             "attributes": encode_attributes(link.attributes, f"links/{i}/attributes", coerced),
         }
-        for i, link in enumerate(span.links)
+        for i, link in enumerate(_span_links(span))
     ]
-    body = _common(span.resource, span.instrumentation_scope, attributes, coerced)
-    body.update(
-        {
-            "trace_id": _hex_trace(context.trace_id),
-            "span_id": _hex_span(context.span_id),
-            "parent_span_id": _hex_span(span.parent.span_id) if span.parent else "",
-            "trace_state": context.trace_state.to_header() if context.trace_state else "",
-            "name": span.name,
-            "kind": span.kind.name,
-            "start_time_unix_nano": str(span.start_time or 0),
-            "end_time_unix_nano": str(span.end_time or 0),
-            "status": {"code": span.status.status_code.name, "message": span.status.description or ""},
-            "attributes": attributes,
-            "events": events,
-            "links": links,
-            "dropped": {
-                "attributes": str(span.dropped_attributes),
-                "events": str(span.dropped_events),
-                "links": str(span.dropped_links),
-            },
-        }
-    )
+    encoded_resource, resource_fields, resource_coerced = _memoised(span.resource, _encode_resource)
+    encoded_scope, scope_coerced = _memoised(span.instrumentation_scope, _encode_scope)
+    if resource_coerced or scope_coerced:
+        coerced[:0] = resource_coerced + scope_coerced
+    parent = span.parent
+    trace_state = context.trace_state
+    status = span.status
+    # ``_name_`` is the Enum member's documented name attribute (what ``.name`` returns, without the descriptor).
+    body = {
+        "resource": encoded_resource,
+        "scope": encoded_scope,
+        "gxp": gxp_fields(attributes, resource_fields),
+        "trace_id": _hex_trace(context.trace_id),
+        "span_id": _hex_span(context.span_id),
+        "parent_span_id": _hex_span(parent.span_id) if parent else "",
+        "trace_state": trace_state.to_header() if trace_state else "",
+        "name": span.name,
+        "kind": span.kind._name_,
+        "start_time_unix_nano": str(span.start_time or 0),
+        "end_time_unix_nano": str(span.end_time or 0),
+        "status": {"code": status.status_code._name_, "message": status.description or ""},
+        "attributes": attributes,
+        "events": events,
+        "links": links,
+        "dropped": {
+            "attributes": str(span.dropped_attributes),
+            "events": str(span.dropped_events),
+            "links": str(span.dropped_links),
+        },
+    }
     if coerced:
         body["coerced"] = coerced
     return body

@@ -10,6 +10,8 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
+
 from gxp_otel.audit.canonical import format_double
 
 INT64_MIN = -(2**63)
@@ -31,7 +33,8 @@ def encode_attributes(attributes: Mapping[str, Any] | None, path: str, coerced: 
     if not attributes:
         return out
     # The SDK's BoundedAttributes iterates through the Mapping ABC (slow); its backing dict holds the same items.
-    items = getattr(attributes, "_dict", attributes)
+    # Only the exact SDK class is unwrapped: a subclass may report different items than its backing dict holds.
+    items = attributes._dict if type(attributes) is BoundedAttributes else attributes
     for key, value in items.items():
         kind = type(value)
         if type(key) is str:
