@@ -360,3 +360,19 @@ def test_type_confused_control_bodies_are_problems_never_tracebacks(tmp_path, pa
             assert report.verdict in ("NOT VERIFIED", "VERIFIED-SELF-KEYED", "VERIFIED"), (value, report.verdict)
             if not (members == ["public_key"] and value == "" and options == {}):
                 assert report.problems, (path, value, options)
+
+
+def test_the_review_flags_every_record_of_a_forged_stream(tmp_path):
+    """Attack 1 on the review page: the forged approval is listed, but flagged with its stream's problem."""
+    from gxp_otel.review.build import ReviewOptions, build_review
+
+    trail = tmp_path / "trail"
+    signed_stream(trail)
+    forger = AuditTrailWriter(trail, stream_id="aaa.0", compress=False)
+    forger.append("log", [approval()])
+    forger.abandon()
+    data = build_review(trail, ReviewOptions(trusted_keys=(K.public_key_hex,)))
+    assert data["integrity"]["verdict"] == "NOT VERIFIED"
+    forged = [r for r in data["records"] if r["stream"] == "aaa.0"]
+    assert forged and all(r["problem"] == "unknown-stream" for r in forged)
+    assert all(r["problem"] == "" for r in data["records"] if r["stream"] == "app.0")

@@ -211,9 +211,11 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
     runs = agg.runs.result()
     part11 = agg.part11.result(problems, runs)
     flagged = {(p["file"], p["line"]): p["kind"] for p in problems if p["line"] is not None}
+    unknown = {p["stream"] for p in problems if p["kind"] == "unknown-stream"}  # no trusted writer sealed them
     records = list(agg.records)
     for row in records:
-        row["problem"] = flagged.get((row["file"], row["line"]), "")
+        row["problem"] = flagged.get((row["file"], row["line"]), "") or (
+            "unknown-stream" if row["stream"] in unknown else "")
     return {
         "title": "Audit-trail review",
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
