@@ -298,6 +298,12 @@ def deleted_stream(files, seed_b):
     return held
 
 
+def chain_files_deleted(files, seed_b):
+    """Ambiguity: every chain file deleted, the local checkpoint file left: the stream it names is missing."""
+    for name in _chain(files):
+        del files[name]
+
+
 def worm_shadowed(files, seed_b, seed_a):
     """Hole 4: a writer-key holder edits seq 3, recomputes and re-signs, and rewrites the local checkpoint file."""
     held = _worm(files)
@@ -441,6 +447,7 @@ NEGATIVE = {
     "reopened-under-another-key": (reopened_under_another_key, {}),
     "deleted-stream": (deleted_stream, {"trusted": True}),
     "empty-directory": (lambda files, seed_b: files.clear(), {}),
+    "chain-files-deleted-checkpoint-file-left": (chain_files_deleted, {}),
     "worm-copy-shadowed-by-local-file": (worm_shadowed, {"trusted": True, "seed_a": True}),
     "reviewer-key-resigns-checkpoints": (reviewer_key_resigns, {"trusted": True, "signer_b": True}),
     # the trust model: settled ambiguities
