@@ -99,7 +99,8 @@ def audit_annotation(run: RunInTrail, report: TrailReport, audit_dir: str | os.P
     where = f"stream {run.stream} seq {run.first_seq}..{run.last_seq}, file {', '.join(run.files)}"
     if report.ok:
         seal = f"sealed by {'a signed' if signed else 'an UNSIGNED'} checkpoint at seq {sealed_to}" if sealed else "not yet sealed by a checkpoint"
-        explanation = f"audit: verified, {where}; {seal}"
+        explanation = f"audit: verified, {where}; {seal}" + (f"; {report.verdict}: {report.caveat}" if report.caveat
+                                                               else "")
     else:
         kinds = sorted({p.kind for p in report.problems})
         explanation = f"audit: FAILED ({len(report.problems)} problem(s): {', '.join(kinds)}), {where}"
@@ -114,5 +115,6 @@ def audit_annotation(run: RunInTrail, report: TrailReport, audit_dir: str | os.P
         "sealed_by_checkpoint_seq": "" if sealed_to is None else str(sealed_to),
         "checkpoints_signed": signed,
         "problems": str(len(report.problems)),
+        "verdict": report.verdict,  # docs/audit-format.md §13 (VERIFIED-SELF-KEYED: no writer key was given)
     }
     return AuditAnnotation(run.root_span_id, label, explanation, metadata)
