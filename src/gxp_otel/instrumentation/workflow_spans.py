@@ -109,7 +109,7 @@ class WorkflowSpanEnricher:
                 return None
             step_ctx = StepWorkerStateContextVar.get(None)
             if step_ctx is not None and instance is None and _is_step_span(span, step_ctx):
-                self._step_started(span, step_ctx)
+                self._step_started(span, step_ctx, bound_args)
                 return None
         except Exception as exc:
             self.statistics.error("span-input", exc)
@@ -184,13 +184,13 @@ class WorkflowSpanEnricher:
         self._set(sdk_span, attributes)
 
     # -- step spans -----------------------------------------------------------------------------------------
-    def _step_started(self, span: Any, step_ctx: Any) -> None:
+    def _step_started(self, span: Any, step_ctx: Any, bound_args: Any = None) -> None:
         state = step_ctx.state
         span[STEP_NAME] = state.step_name
         sdk_span = _sdk_span(span)
         if trace.get_current_span().get_span_context() != sdk_span.get_span_context():
             current_step_span.set(span._otel_span)  # OpenInference < 4.5 does not make its span current
-        event = step_ctx.event
+        event = getattr(step_ctx, "event", None) or _event_argument(bound_args)  # workflows < 2.26: from the call
         run_id = (sdk_span.attributes or {}).get(RUN_ID) or get_current_run_id()
         handoff = self.agents.step_started(run_id, event) if event is not None else None
         if handoff is not None:  # one agent handed the run to another (AgentWorkflow)
@@ -205,7 +205,7 @@ class WorkflowSpanEnricher:
         agent = self.agents.of(run_id)
         if agent:
             attributes[AGENT_ID] = agent
-        worker = state.work_item_id or state.invocation_id
+        worker = getattr(state, "work_item_id", None) or getattr(state, "invocation_id", None)
         if worker:
             attributes["gxp.step.worker"] = str(worker)
         if event is not None:
@@ -239,6 +239,16 @@ class WorkflowSpanEnricher:
                     run_id=(sdk_span.attributes or {}).get(RUN_ID),
                     extra={STEP_NAME: span._attributes[STEP_NAME], "gxp.hitl.action": "input-required"},
                 )
+
+
+def _event_argument(bound_args: Any) -> Any:
+    """The workflow event a step function was called with (its `ev` argument), or None."""
+    from workflows.events import Event
+
+    for value in getattr(bound_args, "arguments", {}).values():
+        if isinstance(value, Event):
+            return value
+    return None
 
 
 def _input_args(args: tuple, kwargs: dict) -> tuple[Any, inspect.BoundArguments]:
