@@ -376,3 +376,20 @@ def test_the_review_flags_every_record_of_a_forged_stream(tmp_path):
     forged = [r for r in data["records"] if r["stream"] == "aaa.0"]
     assert forged and all(r["problem"] == "unknown-stream" for r in forged)
     assert all(r["problem"] == "" for r in data["records"] if r["stream"] == "app.0")
+
+
+def test_a_restart_without_the_checkpoint_file_takes_the_identity_from_the_compressed_genesis_file(tmp_path):
+    import gzip
+
+    trail = tmp_path / "trail"
+    signed_stream(trail, records=8)  # several files by size rotation
+    first = trail / "audit-app.0-000001.jsonl"
+    (trail / "audit-app.0-000001.jsonl.gz").write_bytes(gzip.compress(first.read_bytes()))
+    first.unlink()
+    genesis = orjson.loads(gzip.decompress((trail / "audit-app.0-000001.jsonl.gz").read_bytes()).split(b"\n")[0])
+    (trail / "audit-app.0.checkpoints.jsonl").unlink()
+    reopened = AuditTrailWriter(trail, stream_id="app.0", signing_key=K, compress=False, rotate_bytes=4096)
+    reopened.append("log", [approval()])
+    reopened.close()
+    assert {s["genesis"] for s in _statements(trail, "app.0")} == {genesis["hash"]}
+    assert kinds(verify_trail(trail, trusted_keys=[K.public_key_hex])) == []

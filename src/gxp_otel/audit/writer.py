@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -339,14 +340,18 @@ class AuditTrailWriter:
         """A continued stream keeps its genesis's format (§7): a version 2 stream's statements name its genesis hash
         and retention, taken from the first line of its checkpoint file, else from its genesis record."""
         self._stream_format, self._genesis_hash, self._stream_retention = "gxp-otel-audit/1", None, ""
-        for name in (checkpoint_file_name(self.stream_id), chain_file_name(self.stream_id, 1)):
+        first_file = chain_file_name(self.stream_id, 1)
+        for name in (checkpoint_file_name(self.stream_id), first_file, first_file + ".gz"):
             try:
                 fd = self._dir.open(name, os.O_RDONLY)
             except OSError:
                 continue
             try:
-                first = orjson.loads(os.pread(fd, 65536, 0).split(b"\n", 1)[0])
-            except ValueError:
+                head = os.pread(fd, 65536, 0)
+                if name.endswith(".gz"):
+                    head = zlib.decompressobj(wbits=31).decompress(head, 65536)
+                first = orjson.loads(head.split(b"\n", 1)[0])
+            except (ValueError, zlib.error):
                 continue
             finally:
                 os.close(fd)
