@@ -6,10 +6,12 @@ Each round starts build/otelcol-gxp with GOMAXPROCS=1 on a bench config (bench/c
 sending queue: an acknowledged request is written and fsynced), drives it with build/otlpload (one prebuilt
 protobuf request of workflow-shaped spans posted by several workers, so the client is not the bottleneck) and
 stops it. Rate = acknowledged spans / measured seconds. After every gxpaudit round the trail is checked with the
-Go verifier and must hold at least the acknowledged spans. Usage (after `make collector build/otlpload`):
+Go verifier and must hold at least the acknowledged spans. The peer `fileexporter` (contrib's, same release) runs in
+build/otelcol-fileexporter, built beside ours by `make build/otelcol-fileexporter`. Usage (after `make collector
+build/otlpload build/otelcol-fileexporter`):
 
     .venv/bin/python bench/bench_collector.py --rounds 3 --seconds 10 [--markdown docs/benchmarks-collector.md]
-        [--exporters gxpaudit,gxpaudit-auth,gxpaudit-x3]
+        [--exporters debug,fileexporter,gxpaudit,gxpaudit-auth,gxpaudit-x3]
 """
 
 from __future__ import annotations
@@ -29,13 +31,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OTELCOL = ROOT / "build" / "otelcol-gxp"
+PEER = ROOT / "build" / "otelcol-fileexporter"  # contrib fileexporter, same release (make build/otelcol-fileexporter)
 LOAD = ROOT / "build" / "otlpload"
 VERIFY = ROOT / "build" / "gxpaudit-verify"
 CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml",
-           "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml", "gxpaudit-x3": "otelcol-bench-gxpaudit.yaml"}
+           "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml", "gxpaudit-x3": "otelcol-bench-gxpaudit.yaml",
+           "fileexporter": "otelcol-bench-fileexporter.yaml"}
 LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
           "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)",
-          "gxpaudit-x3": "gxpaudit, set of 3 gateways (aggregate)"}
+          "gxpaudit-x3": "gxpaudit, set of 3 gateways (aggregate)",
+          "fileexporter": "contrib fileexporter v0.165.1 (JSON lines; no fsync, chain, signature or compression)"}
+BINARIES = {"fileexporter": PEER}  # every other exporter runs in build/otelcol-gxp
 GATEWAY_SETS = {"gxpaudit-x3": 3}  # exporters measured as a set of collectors, each GOMAXPROCS=1 with its own load
 ISSUER = "https://issuer.gxp-otel.bench"
 
@@ -106,7 +112,10 @@ def one_round(exporter: str, work: Path, seconds: float, spans: int, workers: in
             port, audit = free_port(), work / f"audit-{exporter}-{k}-{time.monotonic_ns()}"
             env = {**os.environ, "GOMAXPROCS": "1", "BENCH_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}",
                    "BENCH_AUDIT_DIR": str(audit), **extra}
-            process = subprocess.Popen([str(OTELCOL), "--config", str(config)], env=env,
+            if exporter == "fileexporter":
+                audit.mkdir()
+            binary = BINARIES.get(exporter, OTELCOL)
+            process = subprocess.Popen([str(binary), "--config", str(config)], env=env,
                                        stdout=subprocess.DEVNULL if exporter == "debug" else log, stderr=log)
             collectors.append((process, port, audit))
         for process, port, _ in collectors:
@@ -177,6 +186,12 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
             f"**{med_cpu['gxpaudit'] / med_cpu['debug']:.2f}** per CPU-second. Goal >= 100,000 spans/s per core: "
             f"**{'met' if med_cpu['gxpaudit'] >= 100_000 else 'not met'}** per CPU-second, "
             f"**{'met' if med_wall['gxpaudit'] >= 100_000 else 'not met'}** acknowledged.")
+    if "fileexporter" in exporters and "gxpaudit" in exporters:
+        ratio = med_wall["gxpaudit"] / med_wall["fileexporter"]
+        lines.append(
+            f"gxpaudit / contrib fileexporter: **{ratio:.2f}** acknowledged, "
+            f"**{med_cpu['gxpaudit'] / med_cpu['fileexporter']:.2f}** per CPU-second (goal >= 1.0 acknowledged: "
+            f"**{'met' if ratio >= 1.0 else 'not met'}**).")
     if "gxpaudit" in exporters and "gxpaudit-auth" in exporters:
         ratio = med_wall["gxpaudit-auth"] / med_wall["gxpaudit"]
         lines.append(
@@ -195,7 +210,7 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         f"{platform.system()} {platform.release()}. Command:",
         "",
         "```",
-        f"make collector build/otlpload && .venv/bin/python bench/bench_collector.py --rounds {args.rounds} "
+        f"make collector build/otlpload build/otelcol-fileexporter && .venv/bin/python bench/bench_collector.py --rounds {args.rounds} "
         f"--seconds {args.seconds:g} --spans {args.spans} --workers {args.workers} --exporters {','.join(exporters)}",
         "```",
         "",
@@ -218,9 +233,9 @@ def main() -> int:
         print(f"--exporters: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(CONFIGS)}",
               file=sys.stderr)
         return 2
-    for binary in (OTELCOL, LOAD, VERIFY):
+    for binary in (OTELCOL, LOAD, VERIFY, *(BINARIES[e] for e in args.exporters if e in BINARIES)):
         if not binary.exists():
-            print(f"{binary} missing: run `make collector build/otlpload`", file=sys.stderr)
+            print(f"{binary} missing: run `make collector build/otlpload build/otelcol-fileexporter`", file=sys.stderr)
             return 2
     results = []
     with tempfile.TemporaryDirectory(prefix="gxp-bench-collector-") as tmp:
