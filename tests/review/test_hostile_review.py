@@ -96,3 +96,19 @@ def test_a_bidi_control_in_a_user_id_is_shown_escaped_on_the_page(tmp_path):
     assert "\u202e" not in html and "\u2066" not in html and "\x1b" not in html
     data = json.loads(re.search(r'<script type="application/json" id="review-data">(.*?)</script>', html, re.S).group(1))
     assert "admin\\u202egnp.exe" in [row["user"] for row in data["records"]]  # visible, and still readable
+
+
+def test_an_index_path_that_is_a_link_is_never_opened_and_its_target_never_written(indexed_trail, tmp_path):
+    trail, run_id, approvals = indexed_trail
+    other = tmp_path / "other-trail"  # root's index of another trail: a link to it would be "updated" in place
+    writer = AuditTrailWriter(other, compress=False)
+    writer.append("log", [{"gxp": {"user_id": "someone"}, "body": {"stringValue": "confidential"}}])
+    writer.close()
+    victim, _count = build_index(other, tmp_path / "other-index.sqlite")
+    before = victim.read_bytes()
+    index = default_index_path(trail)
+    index.unlink()
+    index.symlink_to(victim)
+    queried = gxp("query", str(trail), "--run-id", run_id, "--event-type", APPROVAL)
+    assert queried.returncode == 0 and len(queried.stdout.splitlines()) == approvals
+    assert "found by scan" in queried.stderr and victim.read_bytes() == before

@@ -183,6 +183,17 @@ def _index_file(db: sqlite3.Connection, key: bytes, path: Path, parsed: ChainFil
     return len(rows)
 
 
+def _check_index_file(index_path: Path) -> None:
+    """Raise StaleIndex unless ``index_path`` is a regular file of this account: SQLite follows a symlink at the
+    database path, so a link planted there (to a file the caller may write) is never opened."""
+    try:
+        info = os.lstat(index_path)
+    except OSError as exc:
+        raise StaleIndex(f"no index at {index_path} ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        raise StaleIndex(f"{index_path} is not a regular file of this account: not used")
+
+
 def _stored_state(db: sqlite3.Connection) -> dict[str, tuple]:
     try:
         version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
@@ -204,9 +215,8 @@ def _quick_state(trail: Path) -> dict[str, tuple[int, int]]:
 def is_fresh(index_path: Path, trail: Path) -> bool:
     """True when ``index_path`` exists and names exactly the chain files the trail holds, with their sizes and
     modification times (a quick test: :func:`prove_complete` is the proof)."""
-    if not index_path.exists():
-        return False
     try:
+        _check_index_file(index_path)
         with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as db:
             stored = _stored_state(db)
     except (sqlite3.Error, StaleIndex):
@@ -268,6 +278,7 @@ def update_index(trail: str | os.PathLike[str], index_path: Path | None = None) 
     trail = Path(trail)
     index_path = index_path or default_index_path(trail)
     key = index_key(create=False)
+    _check_index_file(index_path)
     db = sqlite3.connect(index_path)
     try:
         stored = _stored_state(db)
@@ -311,6 +322,7 @@ def indexed_hits(index_path: Path, trail: Path, selection: RecordFilter) -> list
             where.append(f"time {op} ?")
             args.append(getattr(selection, attribute))
     sql = "SELECT file, line, offset FROM records" + (" WHERE " + " AND ".join(where) if where else "")
+    _check_index_file(index_path)
     with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as db:
         prove_complete(db, trail)
         rows = db.execute(sql, args).fetchall()
