@@ -133,3 +133,29 @@ func TestAfterAPurgeOfTheGenesisFileHeldLinesOfAnotherTrailAreAnotherStream(t *t
 	}
 	t.Fatalf("want %s, got %+v", want, report.Problems)
 }
+
+// A bad line of a --checkpoints file named audit-<stream>.checkpoints.jsonl belongs to that stream: it sorts with
+// the stream's problems, after its chain files (§10.8), as in the Python verifier (found by the tampering fuzz).
+func TestABadLineOfAHeldCopySortsWithTheStreamItsFileNames(t *testing.T) {
+	src, err := filepath.Abs("../../../tests/vectors/negative/rolled-back-directory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	held := filepath.Join(dir, "held", "audit-vec.0.checkpoints.jsonl")
+	data, err := os.ReadFile(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(held, []byte(strings.Replace(string(data), `"reason":"`, `"reason":"x`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := playVector(t, dir)
+	last := report.Problems[len(report.Problems)-1]
+	if len(report.Problems) < 2 || last.File != "held/audit-vec.0.checkpoints.jsonl" || last.Kind != "bad-checkpoint-file" || last.Stream != "vec.0" {
+		t.Fatalf("the held copy's bad line is not the stream's last problem: %+v", report.Problems)
+	}
+}

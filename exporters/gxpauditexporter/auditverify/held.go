@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"path/filepath"
 	"strconv"
 
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
@@ -42,29 +43,32 @@ type heldFile struct {
 }
 
 // readUserHeld reads a --checkpoints file; its invalid lines, and the file itself when unreadable, are problems.
+//
+// Its problems belong to the stream its file name names (audit-<stream>.checkpoints.jsonl), else to no stream.
 func readUserHeld(path string) (heldFile, []Problem) {
 	out := heldFile{source: path}
 	var problems []Problem
+	stream, _ := auditformat.ParseCheckpointFileName(filepath.Base(path))
 	f, err := openUserFile(path)
 	if err != nil {
-		return out, []Problem{{File: path, Kind: "bad-checkpoint-file", Detail: err.Error()}}
+		return out, []Problem{{File: path, Kind: "bad-checkpoint-file", Detail: err.Error(), Stream: stream}}
 	}
 	defer f.Close()
 	number, err := eachLine(f, false, func(number int, raw []byte, problem *readProblem) {
 		if problem != nil {
-			problems = append(problems, Problem{File: path, Line: intPtr(number), Kind: "bad-checkpoint-file", Detail: problem.Detail})
+			problems = append(problems, Problem{File: path, Line: intPtr(number), Kind: "bad-checkpoint-file", Detail: problem.Detail, Stream: stream})
 			return
 		}
 		line, ok := parseHeldLine(raw)
 		if !ok {
-			problems = append(problems, Problem{File: path, Line: intPtr(number), Kind: "bad-checkpoint-file", Detail: "not a canonical checkpoint line"})
+			problems = append(problems, Problem{File: path, Line: intPtr(number), Kind: "bad-checkpoint-file", Detail: "not a canonical checkpoint line", Stream: stream})
 			return
 		}
 		line.source, line.number = path, number
 		out.lines = append(out.lines, line)
 	})
 	if err != nil {
-		problems = append(problems, Problem{File: path, Line: intPtr(number + 1), Kind: "bad-checkpoint-file", Detail: "could not be read to its end: " + err.Error()})
+		problems = append(problems, Problem{File: path, Line: intPtr(number + 1), Kind: "bad-checkpoint-file", Detail: "could not be read to its end: " + err.Error(), Stream: stream})
 	}
 	return out, problems
 }
