@@ -116,6 +116,9 @@ def test_a_forged_unsigned_stream_next_to_a_signed_one_is_unknown_stream(tmp_pat
     report = verify_trail(trail, trusted_keys=[K.public_key_hex], checkpoint_files=worm)
     assert kinds(report) == ["unknown-stream"] and report.problems[0].stream == "aaa.0"
     assert report.verdict == "NOT VERIFIED" and not report.ok
+    self_keyed = verify_trail(trail)  # cannot tell, and says so: the caution, and a note on the unsigned stream
+    assert self_keyed.verdict == "VERIFIED-SELF-KEYED" and "forged stream" in self_keyed.caveat
+    assert any("while other streams are signed" in n for n in self_keyed.streams[0].notes)
 
 
 # ---------------------------------------------------------------------------------------------- 2. after close

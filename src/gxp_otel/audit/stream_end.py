@@ -98,3 +98,13 @@ def _check_rotation_tail(files: list, state) -> None:
         if problem.file == next_name:
             return
     state.report(next_name, None, None, "missing-file", "the last file ends with a rotation to this file")
+
+
+def note_unsigned_streams(summaries: list) -> None:
+    """Self-keyed, an unsigned stream next to signed ones is what a forged stream looks like: say so."""
+    if any(s.signed_checkpoints for s in summaries):
+        for summary in summaries:
+            if summary.records and not summary.signed_checkpoints:
+                summary.notes.append("no signed checkpoint, while other streams are signed: verify with "
+                                     "--trusted-key to tell a forged stream from a real one")
+

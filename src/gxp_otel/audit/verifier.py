@@ -30,7 +30,7 @@ from gxp_otel.audit.held import HeldCheckpoints, HeldLine, statement_version
 from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
-from gxp_otel.audit.stream_end import finish_stream
+from gxp_otel.audit.stream_end import finish_stream, note_unsigned_streams
 from gxp_otel.part11.verification import Part11Verification
 
 ProgressCallback = Callable[[int], None]
@@ -139,6 +139,8 @@ def verify_trail(
         _verify_stream(directory, files, state, assessment, report, progress)
         report.streams.append(state.summary)
     directory.close()
+    if not trusted:
+        note_unsigned_streams(report.streams)
     report.problems.extend(p for p in held.problems if only_stream is None or p.stream in (only_stream, ""))
     part11.finish(report)
     report.problems.sort(key=lambda p: p.sort_key(file_order))
