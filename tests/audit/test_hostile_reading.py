@@ -429,3 +429,18 @@ def test_the_phoenix_audit_status_reader_is_bounded_too(tmp_path):
     code = "import sys; from gxp_otel.phoenix.audit_status import runs_in_trail; print(len(runs_in_trail(sys.argv[1])))"
     result = subprocess.run([sys.executable, "-c", code, str(trail)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "0", result.stderr[-2000:]
+
+
+def test_a_signature_or_key_with_a_trailing_newline_does_not_verify():
+    """``$`` matches before a final newline and ``bytes.fromhex`` skips whitespace: both together accepted a
+    malleated signature. Hex members are matched whole."""
+    from gxp_otel.audit.signing import CheckpointSigner, verify_statement
+    from gxp_otel.part11.shredding import is_commitment
+
+    signer = CheckpointSigner.from_seed("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    statement = {"format": "gxp-otel-audit/1", "stream": STREAM}
+    signature = signer.sign(statement)
+    assert verify_statement(signer.public_key_hex, statement, signature)
+    assert not verify_statement(signer.public_key_hex, statement, signature + "\n")
+    assert not verify_statement(signer.public_key_hex + "\n", statement, signature)
+    assert not is_commitment("gxp-shred:v1:" + "0" * 64 + "\n")

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from gxp_otel.audit.canonical import checkpoint_message
 
 UNSIGNED_KEY_ID = "none"
-_HEX_SIGNATURE = re.compile(r"^[0-9a-f]{128}$")
-_HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
+_HEX_SIGNATURE = re.compile(r"\A[0-9a-f]{128}\Z", re.ASCII)
+_HEX_KEY = re.compile(r"\A[0-9a-f]{64}\Z", re.ASCII)
 PASSPHRASE_ENV = "GXP_OTEL_SIGNING_KEY_PASSPHRASE"
 
 

@@ -25,7 +25,7 @@ from gxp_otel.audit.canonical import canonical_json, format_time_ns
 
 SHRED_DOMAIN = b"gxp-otel:shred:v1\x00"
 PREFIX = "gxp-shred:v1:"
-_COMMITMENT = re.compile(r"^gxp-shred:v1:([0-9a-f]{64})$")
+_COMMITMENT = re.compile(r"\Agxp-shred:v1:([0-9a-f]{64})\Z", re.ASCII)
 
 
 def _digest(salt: bytes, value: Any) -> str:

@@ -32,7 +32,7 @@ PURGE_MEMBERS = frozenset({"format", "stream", "files", "key_in_force", "before"
                            "purged_by", "key_id", "public_key", "time"})
 PURGED_FILE_MEMBERS = frozenset({"file", "sha256", "first_seq", "last_seq", "last_hash", "last_time", "checkpoint"})
 DAY_NS = 86_400 * 1_000_000_000
-_SIGNATURE_HEX = re.compile(r"^[0-9a-f]{128}$")
+_SIGNATURE_HEX = re.compile(r"\A[0-9a-f]{128}\Z", re.ASCII)
 
 
 def meaning_of(text: str) -> str:

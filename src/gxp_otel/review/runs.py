@@ -16,7 +16,7 @@ import orjson
 from gxp_otel.audit.canonical import format_time_ns
 
 
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+_TRACE_ID = re.compile(r"\A[0-9a-f]{32}\Z", re.ASCII)
 
 
 def attribute(attributes: Any, key: str) -> str | None:
