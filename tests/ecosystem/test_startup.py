@@ -133,3 +133,30 @@ def test_phoenix_register_then_instrument_keeps_phoenix_exporter_and_adds_the_tr
 def test_zero_code_auto_setup_false_is_refused_instead_of_dropping_the_trail(tmp_path):
     env = clean_env(GXP_OTEL_AUDIT_DIR=str(tmp_path / "trail"), OTEL_TRACES_EXPORTER="none", GXP_OTEL_AUTO_SETUP="false")
     _refused(run_app(tmp_path, PLAIN, env, zero_code=True), "$GXP_OTEL_AUTO_SETUP=false")
+
+
+ZERO_CODE_PHOENIX_REGISTER = """
+    from phoenix.otel import register
+    from opentelemetry import trace
+    provider = register(endpoint=os.environ["PHOENIX_SINK"] + "/v1/traces", project_name="regulated", batch=False,
+                        set_global_tracer_provider=True, verbose=False)
+    results = [asyncio.run(run_once(i)) for i in range(2)]
+    from gxp_otel.setup import active_handle
+    handle = active_handle()
+    report(results=results, global_is_phoenix=trace.get_tracer_provider() is provider,
+           trail_on_phoenix=handle.tracer_provider is provider)
+    handle.shutdown()
+"""
+
+
+def test_zero_code_then_phoenix_register_keeps_phoenix_export_and_the_trail(tmp_path):
+    trail = tmp_path / "trail"
+    with OtlpSink() as sink:
+        env = clean_env(GXP_OTEL_AUDIT_DIR=str(trail), PHOENIX_SINK=sink.url)
+        done = run_app(tmp_path, ZERO_CODE_PHOENIX_REGISTER, env, zero_code=True)
+        phoenix_spans = sink.spans()
+    assert done.returncode == 0, done.stderr
+    assert report_of(done) == {"results": [0, 2], "global_is_phoenix": True, "trail_on_phoenix": True}
+    trail_spans = [r["body"] for r in records(trail) if r["kind"] == "span"]
+    assert len(trail_spans) == 4 and verify_trail(trail).ok
+    assert sorted(s.span_id.hex() for s in phoenix_spans) == sorted(s["span_id"] for s in trail_spans)
