@@ -444,3 +444,20 @@ def test_a_signature_or_key_with_a_trailing_newline_does_not_verify():
     assert not verify_statement(signer.public_key_hex, statement, signature + "\n")
     assert not verify_statement(signer.public_key_hex + "\n", statement, signature)
     assert not is_commitment("gxp-shred:v1:" + "0" * 64 + "\n")
+
+
+@pytest.mark.parametrize("count", ["\u00b2", "\u0661", "1" + "0" * 30])
+def test_a_gap_count_with_non_ascii_digits_is_not_a_crash(tmp_path, count):
+    trail = _trail(tmp_path / "trail")
+    _rechain(trail, lambda record: record.update(kind="gap", body={"signal": "spans", "count": count, "reason": "x"})
+             if record["seq"] == "5" else None)
+    report = verify_trail(trail)
+    assert report.streams[0].records > 5
+
+
+def test_a_json_pointer_index_with_non_ascii_digits_points_nowhere():
+    from gxp_otel.part11.statements import pointer_get
+
+    assert pointer_get({"a": [1, 2]}, "/a/\u0661") == (False, None)
+    assert pointer_get({"a": [1, 2]}, "/a/\u00b2") == (False, None)
+    assert pointer_get({"a": [1, 2]}, "/a/1") == (True, 2)

@@ -299,7 +299,8 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
     elif kind == "gap":
         signal = str(body.get("signal"))
         count = body.get("count")
-        summary.lost[signal] = summary.lost.get(signal, 0) + (int(count) if str(count).isdigit() else 0)
+        counted = isinstance(count, str) and count.isascii() and count.isdigit()  # not int('²')
+        summary.lost[signal] = summary.lost.get(signal, 0) + (int(count) if counted else 0)
     if sealed:
         state.seals, state.unsealed, state.unsealed_count = state.seals + 1, None, 0
     else:

@@ -192,7 +192,7 @@ def pointer_get(document: Any, pointer: str) -> tuple[bool, Any]:
         token = token.replace("~1", "/").replace("~0", "~")
         if isinstance(current, dict) and token in current:
             current = current[token]
-        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
+        elif isinstance(current, list) and token.isascii() and token.isdigit() and int(token) < len(current):
             current = current[int(token)]
         else:
             return False, None

@@ -166,7 +166,7 @@ class RunCollector:
             capture_policy=attribute(attrs, "gxp.capture.policy") or "",
         )
         s, e = str(body.get("start_time_unix_nano", "")), str(body.get("end_time_unix_nano", ""))
-        if s.isdigit() and e.isdigit():
+        if _NANOS.match(s) and _NANOS.match(e):
             run["duration_s"] = round((int(e) - int(s)) / 1e9, 3)
         output = attribute(attrs, "output.value")
         run["input"] = _clip(attribute(attrs, "input.value") or "")
