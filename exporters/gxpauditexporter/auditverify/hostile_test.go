@@ -317,3 +317,17 @@ func TestATimeThatIsNotOnTheCalendarIsMalformed(t *testing.T) {
 		})
 	}
 }
+
+// A FIFO in place of a stream's only chain file: the file is missing and the stream, which only its checkpoint file
+// still names, is missing-stream (nothing was read, so nothing is "truncated").
+func TestAFIFOInPlaceOfTheOnlyChainFileIsAMissingStream(t *testing.T) {
+	dir := writeTrail(t, 3, false)
+	if err := os.Remove(chainFile(dir, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(chainFile(dir, 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	requireProblems(t, verify(t, dir), "audit-h.0-000001.jsonl:null seq=null missing-file",
+		"audit-h.0.checkpoints.jsonl:1 seq=null missing-stream")
+}

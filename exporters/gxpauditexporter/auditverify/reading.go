@@ -62,6 +62,12 @@ func (d *trailDir) names() ([]string, error) {
 	return dir.Readdirnames(-1)
 }
 
+// regular says entry name is a regular file (not following a link).
+func (d *trailDir) regular(name string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
+}
+
 // open opens entry name for reading: errNotRegular (wrapped) unless it is a regular file.
 func (d *trailDir) open(name string) (*os.File, error) {
 	return openRegular(d.fd, name, unix.O_NOFOLLOW)

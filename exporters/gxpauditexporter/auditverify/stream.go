@@ -293,11 +293,7 @@ func (v *streamVerifier) finish() {
 	if v.anchored() && v.summary.Records > 0 {
 		switch {
 		case v.sealedThrough < 0:
-			file := v.lastFile
-			if len(v.summary.Files) > 0 {
-				file = v.summary.Files[0]
-			}
-			v.report(file, nil, nil, "unknown-stream", "no checkpoint of this stream is signed by a trusted writer key")
+			v.report(v.files[0].Name(), nil, nil, "unknown-stream", "no checkpoint of this stream is signed by a trusted writer key")
 		case v.unsealed != nil:
 			u := v.unsealed
 			v.report(u.file, intPtr(u.line), seqPtr(u.seq), "unsealed-tail", fmt.Sprintf("verified through seq %d; %d record(s) not yet sealed", v.sealedThrough, *v.summary.LastSeq-v.sealedThrough))

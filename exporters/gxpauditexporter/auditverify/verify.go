@@ -225,15 +225,19 @@ func (v *streamVerifier) collectHeld(userHeld []heldLine) {
 	if v.genesis == "" { // file 000001 purged: the tombstone's embedded, writer-signed checkpoint names the identity
 		v.genesis = v.part11.purgedGenesis(v.summary.Stream)
 	}
+	hasChain := false // a chain file that can be read: a link, FIFO or device in its place is none (§2.1)
+	for _, cf := range v.files {
+		hasChain = hasChain || v.dir.regular(cf.Name())
+	}
 	foreign := map[string]bool{}
 	take := func(line heldLine) {
-		if len(v.files) > 0 && (line.genesis == "" || v.genesis == "" || line.genesis == v.genesis) {
+		if hasChain && (line.genesis == "" || v.genesis == "" || line.genesis == v.genesis) {
 			v.held.add(line, v)
 			return
 		}
 		if !foreign[line.genesis] {
 			foreign[line.genesis] = true
-			if len(v.files) > 0 || !v.part11.covers(v.summary.Stream, auditformat.ChainFileName(v.summary.Stream, 1)) {
+			if hasChain || !v.part11.covers(v.summary.Stream, auditformat.ChainFileName(v.summary.Stream, 1)) {
 				v.report(line.source, intPtr(line.number), nil, "missing-stream", "a stream named in a held checkpoint file has no chain file here")
 			}
 		}
