@@ -1,5 +1,6 @@
 """Bounded, no-follow reading of trail files (docs/audit-format.md §2.1): the one way every Python reader opens a
-trail directory and iterates a file's lines (verifier, review scan/index/search, query).
+trail directory and iterates a file's lines (verifier, held checkpoints, part11 lookup, review scan/index/search,
+query, the Phoenix audit status).
 
 Guarantees, whatever the directory holds:
 
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-"""Longest line a reader accepts, without its ``\\n`` (§2.1); writers never write a longer one."""
+"""Longest line a reader accepts, without its ``\\n`` (§2.1); writers MUST NOT write a longer one."""
 MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
 """Most bytes one ``.gz`` chain file may decompress to (§2.1)."""
 BLOCK = 1 << 20
