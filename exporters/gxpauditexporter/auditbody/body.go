@@ -14,7 +14,6 @@ import (
 // Encoder turns spans and log records into canonical record bodies. It keeps scratch buffers between calls.
 type Encoder struct {
 	scratch []keyed
-	attrs   []byte
 	events  []byte
 	links   []byte
 	body    []byte
@@ -153,20 +152,23 @@ func Split(out [][]byte, buf []byte, ends []int) [][]byte {
 	return out
 }
 
-// begin starts a record: it encodes its attributes into e.attrs and its gxp member into e.gxp (§5.5).
-func (e *Encoder) begin(attributes pcommon.Map, res *Resource) {
+// begin starts a record at the end of dst: it appends `{"attributes":{...}` (every body's first member, so the
+// attributes are encoded in place, never copied) and encodes its gxp member into e.gxp (§5.5).
+func (e *Encoder) begin(dst []byte, attributes pcommon.Map, res *Resource) []byte {
 	e.scalars.reset()
 	e.attr.reset()
 	e.rest.reset()
 	items := sortedItems(attributes, &e.scratch)
-	e.attrs = e.attr.members(e.attrs[:0], items, "attributes", 0)
+	dst = append(dst, `{"attributes":`...)
+	dst = e.attr.members(dst, items, "attributes", 0)
 	gxp := resolveGxp(collectGxp(items), &res.gxp)
 	e.gxp = e.scalars.gxpObject(e.gxp[:0], &gxp)
+	return dst
 }
 
 // Span appends the canonical §5.3 body of span to dst.
 func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span) []byte {
-	e.begin(span.Attributes(), res)
+	dst = e.begin(dst, span.Attributes(), res)
 	traceState := e.scalars.clean(span.TraceState().AsRaw(), "trace_state")
 	name := e.scalars.clean(span.Name(), "name")
 	message := e.scalars.clean(span.Status().Message(), "status/message")
@@ -209,8 +211,6 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	}
 	e.links = append(e.links, ']')
 
-	dst = append(dst, `{"attributes":`...)
-	dst = append(dst, e.attrs...)
 	dst = e.appendCoerced(dst, res, scope, &e.attr, &e.rest, &e.scalars, &e.attr, &e.rest)
 	dst = append(dst, `,"dropped":{"attributes":"`...)
 	dst = strconv.AppendUint(dst, uint64(span.DroppedAttributesCount()), 10)
@@ -254,13 +254,11 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 
 // Log appends the canonical §5.4 body of a log record to dst.
 func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord) []byte {
-	e.begin(lr.Attributes(), res)
+	dst = e.begin(dst, lr.Attributes(), res)
 	severityText := e.scalars.clean(lr.SeverityText(), "severity_text")
 	eventName := e.scalars.clean(lr.EventName(), "event_name")
 	e.body = e.rest.value(e.body[:0], lr.Body(), "", "body", 0)
 
-	dst = append(dst, `{"attributes":`...)
-	dst = append(dst, e.attrs...)
 	dst = append(dst, `,"body":`...)
 	dst = append(dst, e.body...)
 	// Value coercions: attributes, then body; invalid UTF-8 in member order: gxp and scalars, body, attributes.
