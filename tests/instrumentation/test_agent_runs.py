@@ -5,6 +5,8 @@ run says it was cancelled and by whom; (12.7, 12.9 below) acting agents, handoff
 
 import asyncio
 
+import pytest
+
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.core.tools import FunctionTool
 from opentelemetry.trace import StatusCode
@@ -189,3 +191,32 @@ def test_a_react_agent_after_a_handoff_owns_its_spans_and_its_tool_secret_is_red
     assert llm_agents == {"intake", "researcher"}
     assert [(r.attributes["gxp.agent.handoff.from"], r.attributes["gxp.agent.handoff.to"])
             for r in telemetry.log_records() if r.event_name == "AgentHandoff"] == [("intake", "researcher")]
+
+
+def test_a_stream_cut_short_by_an_exception_is_still_one_complete_record_on_its_step(telemetry):
+    from llama_index.core.agent.workflow import AgentStream
+    from workflows import Workflow, step
+    from workflows.events import StartEvent, StopEvent
+
+    class Streams(Workflow):
+        @step
+        async def talk(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            text = ""
+            for piece in ("Assay ", "out of ", "spec"):
+                text += piece
+                ctx.write_event_to_stream(AgentStream(delta=piece, response=text, current_agent_name="qa"))
+            raise RuntimeError("instrument disconnected")
+
+    async def go():
+        handler = Streams(timeout=10).run()
+        async for _ in handler.stream_events():
+            pass
+        await handler
+
+    with pytest.raises(RuntimeError, match="instrument disconnected"):  # telemetry never changes the outcome
+        asyncio.run(go())
+    (record,) = [r for r in telemetry.log_records() if r.event_name == "AgentStream"]
+    (talk,) = [s for s in telemetry.finished_spans() if s.attributes.get("gxp.step.name") == "talk"]
+    assert record.body["response"] == "Assay out of spec" and record.body["chunks"] == 3
+    assert record.span_id == talk.context.span_id
+    assert [e.name for e in talk.events if e.name == "AgentStream"] == ["AgentStream"]

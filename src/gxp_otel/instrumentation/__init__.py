@@ -164,6 +164,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._outcomes = SpanOutcomeHandler()
         self._outcomes.run_spans = self._recorder.run_spans
         self._outcomes.spans_by_id = enricher.spans_by_id
+        self._outcomes.recorder = self._recorder
         get_dispatcher().span_handlers.insert(0, self._outcomes)  # before OpenInference's: it decides the status
         wrapt.wrap_function_wrapper("workflows.handler", "WorkflowHandler.cancel_run",
                                     make_cancel_run(self._recorder.run_spans, self._statistics))

@@ -43,6 +43,7 @@ class SpanOutcomeHandler(BaseSpanHandler[Any]):
     """Creates no spans; only decides the final status of waiting, suspended and cancelled ones (see module)."""
 
     run_spans: Any = None
+    recorder: Any = None  # StreamEventRecorder: a step or run unwinding completes its streamed messages first
     spans_by_id: Any = None  # dispatcher span id -> OpenInference's OTel span, while open
 
     @classmethod
@@ -66,6 +67,8 @@ class SpanOutcomeHandler(BaseSpanHandler[Any]):
 
     def _dropping(self, id_: str, err: Any) -> None:
         span = self.spans_by_id.pop(id_, None) if self.spans_by_id is not None else None
+        if self.recorder is not None and self.recorder.coalescer.pending():
+            self.recorder.flush_streams(current_run_id(), fallback=span)  # before OpenInference ends the span
         if err is None:
             return
         if span is None:

@@ -4,7 +4,7 @@ A streaming agent (`FunctionAgent`, `ReActAgent`, ...) writes one `AgentStream` 
 delta and the whole response so far; recorded one by one, a 1000-token answer is 1000 records holding ~500 copies of
 the answer. `StreamCoalescer` buffers a run step's consecutive `AgentStream` events instead (nothing is exported per
 token) and the recorder emits ONE record per message when the message is complete: when the same run records any
-other event, when the step that streamed ends, or when the run ends. Its body:
+other event, when the step that streamed ends or unwinds with an exception, or when the run ends. Its body:
 
 - `response`: the final response text (the last chunk's `response`), and `response_sha256` of it (UTF-8);
 - `delta_text`: the concatenated deltas, only when it differs from `response` (so no delta is ever lost);
@@ -57,6 +57,9 @@ class CoalescedMessage:
 class StreamCoalescer:
     def __init__(self) -> None:
         self._buffers: dict[tuple[str | None, int], _Buffer] = {}
+
+    def pending(self) -> bool:
+        return bool(self._buffers)
 
     @staticmethod
     def accepts(event_type: str, event: Any) -> bool:
