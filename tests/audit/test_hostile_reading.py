@@ -461,3 +461,18 @@ def test_a_json_pointer_index_with_non_ascii_digits_points_nowhere():
     assert pointer_get({"a": [1, 2]}, "/a/\u0661") == (False, None)
     assert pointer_get({"a": [1, 2]}, "/a/\u00b2") == (False, None)
     assert pointer_get({"a": [1, 2]}, "/a/1") == (True, 2)
+
+
+def test_a_unix_socket_named_like_a_chain_file_is_reported(tmp_path):
+    """Opening a socket fails with ENXIO (not a link, not a FIFO): still a reported problem, not a traceback."""
+    import socket
+
+    trail = _trail(tmp_path / "trail")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(trail / _name(9)))
+        code, report = _cli_verify(trail)
+    finally:
+        server.close()
+    assert code == 1
+    assert (_name(9), None, None, "missing-file") in _problems(report)

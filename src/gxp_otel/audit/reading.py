@@ -110,6 +110,8 @@ def _open_at(name: str, flags: int, dir_fd: int | None) -> TrailFile:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise NotRegularFile(os.path.basename(name), "a symbolic link") from None
+        if exc.errno in (errno.ENXIO, errno.ENODEV, errno.EOPNOTSUPP):  # a socket, a device without a driver
+            raise NotRegularFile(os.path.basename(name), "a socket or device") from None
         raise
     return TrailFile(fd, os.path.basename(name))
 
