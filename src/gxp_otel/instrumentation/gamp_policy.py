@@ -27,8 +27,8 @@ The policy is chosen per run, when the run starts, from the attribution it start
 - Approvals: when the policy requires an e-signature and a human decision is not e-signed, its record carries
   `gxp.hitl.signature_missing=true` (the review page shows it).
 - fsync and checkpoint cadence are properties of the trail writer (one per directory, shared by all runs). The run
-  records what its policy requires (`gxp.capture.fsync`, `gxp.capture.checkpoint_interval_s`); the writer's own
-  settings are in its trail's `open` records, so a reviewer can compare the two.
+  records what its policy requires (`gxp.capture.fsync`, `gxp.capture.checkpoint_interval_s`) so a reviewer can
+  compare it with the writer's configuration (`GXP_OTEL_FSYNC`, `audit_options`); it is not changed per run.
 
 Thread-safety: `RunPolicies` is a bounded dict keyed by run id; single-key operations are atomic under the GIL.
 """
