@@ -476,3 +476,41 @@ def test_a_unix_socket_named_like_a_chain_file_is_reported(tmp_path):
         server.close()
     assert code == 1
     assert (_name(9), None, None, "missing-file") in _problems(report)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become a second account (nobody)")
+def test_a_chain_file_the_verifying_account_cannot_read_is_reported_not_a_traceback(tmp_path):
+    """Files are 0600 (§2): an auditor's account that may list the directory but not read one file gets a
+    reported problem naming it. A forked child becomes ``nobody`` (its interpreter is already loaded)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="gxp-perm-"))
+    try:
+        os.chmod(base, 0o755)
+        trail = _trail(base / "trail")
+        os.chmod(trail, 0o755)
+        for path in trail.iterdir():
+            os.chmod(path, 0o644)
+        os.chmod(trail / _name(2), 0o000)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            try:
+                os.close(read_end)
+                os.setgid(65534)
+                os.setuid(65534)
+                report = verify_trail(trail)
+                os.write(write_end, orjson.dumps([[p.file, p.line, p.seq, p.kind] for p in report.problems]))
+                os._exit(0)
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                os.write(write_end, orjson.dumps({"raised": repr(exc)}))
+                os._exit(1)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            output = orjson.loads(pipe.read())
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, output
+        assert [_name(2), None, None, "missing-file"] in output
+    finally:
+        shutil.rmtree(base)

@@ -185,9 +185,11 @@ def _verify_stream(directory, files, state, assessment, report, progress) -> Non
         expected_index = parsed.index + 1
         try:
             chain_file = directory.open(parsed.name)
-        except (NotRegularFile, FileNotFoundError) as exc:
-            state.report(parsed.name, None, None, "missing-file", str(exc) if isinstance(exc, NotRegularFile)
-                         else "the chain file vanished while the trail was read")
+        except OSError as exc:  # not a regular file, vanished, or not readable by this account (§2.1)
+            detail = str(exc) if isinstance(exc, NotRegularFile) else f"cannot be read: {exc.strerror}"
+            if isinstance(exc, FileNotFoundError):
+                detail = "the chain file vanished while the trail was read"
+            state.report(parsed.name, None, None, "missing-file", detail)
             state.resync = True
             continue
         summary.files.append(parsed.name)
