@@ -166,12 +166,16 @@ def test_signatures_and_corrections_are_shown_with_their_run_whatever_the_scope(
     signed = gxp("sign", str(trail), "--trace-id", run["trace_id"], "--meaning", "approval", "--key", key,
                  "--user-id", "qa.reviewer", "--reason", "Suite approved", "--passphrase-env", "PW")
     assert signed.returncode == 0, signed.stderr
-    corrected = gxp("correct", str(trail), "--seq", "1", "--stream", run["timeline"][0]["stream"], "--path", "/name",
+    from gxp_otel.review.scan import iter_records
+
+    stream = run["timeline"][0]["stream"]
+    span = next(h.record for h in iter_records(trail) if h.record["kind"] == "span" and h.record["stream"] == stream)
+    corrected = gxp("correct", str(trail), "--seq", span["seq"], "--stream", stream, "--path", "/name",
                     "--new-value", '"renamed"', "--reason", "typo", "--key", key, "--user-id", "qa.reviewer",
                     "--passphrase-env", "PW")
     assert corrected.returncode == 0, corrected.stdout + corrected.stderr
     scoped = build_review(trail, ReviewOptions(selection=RecordFilter(run_id=run["run_id"])))
-    assert scoped["integrity"]["ok"] is True
+    assert scoped["integrity"]["ok"] is True, scoped["integrity"]["problems"]
     meanings = sorted(s["meaning"] for s in scoped["part11"]["signature"])
     assert meanings == ["approval", "authorship"]  # a correction is signed by its author
     (signature,) = [s for s in scoped["part11"]["signature"] if s["meaning"] == "approval"]
