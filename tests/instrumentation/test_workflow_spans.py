@@ -49,7 +49,12 @@ def test_step_spans_record_input_and_output_events_worker_and_retry(telemetry):
     assert b.attributes["gxp.step.output_event"] == "BEvent"
     assert json.loads(b.attributes["output.value"]) == {"n": 3}
     assert b.attributes["gxp.step.retry"] == 0
-    assert b.attributes["gxp.step.worker"]
+    from workflows.runtime.types.results import StepWorkerState
+
+    if "work_item_id" in getattr(StepWorkerState, "__dataclass_fields__", {}):  # llama-index-workflows >= 2.2x
+        assert b.attributes["gxp.step.worker"]
+    else:  # older releases have no worker identity to record
+        assert "gxp.step.worker" not in b.attributes
 
 
 def test_payload_hash_is_sha256_of_the_full_json_even_when_cut(telemetry_factory):
