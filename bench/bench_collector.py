@@ -36,11 +36,12 @@ LOAD = ROOT / "build" / "otlpload"
 VERIFY = ROOT / "build" / "gxpaudit-verify"
 CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml",
            "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml", "gxpaudit-x3": "otelcol-bench-gxpaudit.yaml",
-           "fileexporter": "otelcol-bench-fileexporter.yaml"}
+           "fileexporter": "otelcol-bench-fileexporter.yaml", "gxpaudit-nogzip": "otelcol-bench-gxpaudit-nogzip.yaml"}
 LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
           "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)",
           "gxpaudit-x3": "gxpaudit, set of 3 gateways (aggregate)",
-          "fileexporter": "contrib fileexporter v0.165.1 (JSON lines; no fsync, chain, signature or compression)"}
+          "fileexporter": "contrib fileexporter v0.165.1 (JSON lines; no fsync, chain, signature or compression)",
+          "gxpaudit-nogzip": "gxpaudit, rotated files not compressed (`compress: false`)"}
 BINARIES = {"fileexporter": PEER}  # every other exporter runs in build/otelcol-gxp
 GATEWAY_SETS = {"gxpaudit-x3": 3}  # exporters measured as a set of collectors, each GOMAXPROCS=1 with its own load
 ISSUER = "https://issuer.gxp-otel.bench"
@@ -192,6 +193,12 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
             f"gxpaudit / contrib fileexporter: **{ratio:.2f}** acknowledged, "
             f"**{med_cpu['gxpaudit'] / med_cpu['fileexporter']:.2f}** per CPU-second (goal >= 1.0 acknowledged: "
             f"**{'met' if ratio >= 1.0 else 'not met'}**).")
+    if "fileexporter" in exporters and "gxpaudit-nogzip" in exporters:
+        lines.append(
+            f"gxpaudit without compression / contrib fileexporter: "
+            f"**{med_wall['gxpaudit-nogzip'] / med_wall['fileexporter']:.2f}** acknowledged, "
+            f"**{med_cpu['gxpaudit-nogzip'] / med_cpu['fileexporter']:.2f}** per CPU-second (what the background gzip "
+            "of rotated files takes from the one core).")
     if "gxpaudit" in exporters and "gxpaudit-auth" in exporters:
         ratio = med_wall["gxpaudit-auth"] / med_wall["gxpaudit"]
         lines.append(
