@@ -36,7 +36,7 @@ LOAD = ROOT / "build" / "otlpload"
 VERIFY = ROOT / "build" / "gxpaudit-verify"
 CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml",
            "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml", "gxpaudit-x3": "otelcol-bench-gxpaudit.yaml",
-           "fileexporter": "otelcol-bench-fileexporter.yaml", "gxpaudit-nogzip": "otelcol-bench-gxpaudit-nogzip.yaml"}
+           "fileexporter": "peer/otelcol-bench-fileexporter.yaml", "gxpaudit-nogzip": "otelcol-bench-gxpaudit-nogzip.yaml"}
 LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
           "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)",
           "gxpaudit-x3": "gxpaudit, set of 3 gateways (aggregate)",

@@ -45,16 +45,16 @@ build/otlpload: $(GXPAUDIT_SOURCES)
 	mkdir -p build
 	cd $(GXPAUDIT_DIR) && $(GO_NICE) $(GO) build -p 2 -trimpath -o ../../build/otlpload ./cmd/otlpload
 
-# The benchmark peer: OTLP receiver + contrib fileexporter on the same release (bench/collector/, never shipped).
+# The benchmark peer: OTLP receiver + contrib fileexporter on the same release (bench/collector/peer/, never shipped).
 # The builder's `go mod tidy` would fetch fileexporter's test-only modules, which the module proxy refuses, so the
-# builder only generates the sources and the module files pinned in bench/collector/ are copied in.
+# builder only generates the sources and the module files pinned in bench/collector/peer/ are copied in.
 PEER_SRC := build/otelcol-fileexporter-src
-build/otelcol-fileexporter: bench/collector/builder-config-fileexporter.yaml bench/collector/otelcol-fileexporter.go.mod bench/collector/otelcol-fileexporter.go.sum
+build/otelcol-fileexporter: bench/collector/peer/builder-config-fileexporter.yaml bench/collector/peer/otelcol-fileexporter.go.mod bench/collector/peer/otelcol-fileexporter.go.sum
 	mkdir -p $(PEER_SRC)
 	$(GO_NICE) $(GO) run go.opentelemetry.io/collector/cmd/builder@v0.165.0 \
-		--config bench/collector/builder-config-fileexporter.yaml --skip-compilation --skip-get-modules
-	cp bench/collector/otelcol-fileexporter.go.mod $(PEER_SRC)/go.mod
-	cp bench/collector/otelcol-fileexporter.go.sum $(PEER_SRC)/go.sum
+		--config bench/collector/peer/builder-config-fileexporter.yaml --skip-compilation --skip-get-modules
+	cp bench/collector/peer/otelcol-fileexporter.go.mod $(PEER_SRC)/go.mod
+	cp bench/collector/peer/otelcol-fileexporter.go.sum $(PEER_SRC)/go.sum
 	cd $(PEER_SRC) && $(GO_NICE) $(GO) build -p 2 -trimpath -ldflags=-s -o ../otelcol-fileexporter .
 
 .PHONY: bench-collector
