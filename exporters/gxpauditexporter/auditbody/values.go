@@ -33,11 +33,38 @@ func (f *findings) reset() {
 // text appends s as a JCS string, replacing invalid UTF-8 and flagging it at the path "<parent>/<name><suffix>"
 // (just "<name><suffix>" at the top of the body), which is only built when needed.
 func (f *findings) text(dst []byte, s string, parent, name, suffix string) []byte {
+	if plainASCII(s) { // valid UTF-8 with nothing to escape: AppendString would copy it as it is
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	clean, changed := auditformat.ValidUTF8(s)
 	if changed {
 		f.invalid = append(f.invalid, join(parent, name)+suffix+": invalid-utf8")
 	}
 	return auditformat.AppendString(dst, clean)
+}
+
+// plainASCII reports whether s is printable ASCII without '"' and '\\' (bytes 0x20-0x7F but those two): such a
+// string is valid UTF-8 and its JCS form is s between quotes. It tests eight bytes per step (SWAR): a byte with the
+// high bit set, a byte below 0x20, or a byte equal to '"' or '\\' anywhere in the word sends it to the exact path.
+func plainASCII(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		quote, backslash := v^(ones*'"'), v^(ones*'\\')
+		if (v|(v-ones*0x20)&^v|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // keyed is one member of a map, the unit that gets sorted. pos is where the key first occurs in the map: the
