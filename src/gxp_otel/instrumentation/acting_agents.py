@@ -74,6 +74,9 @@ class ActingAgentSpanProcessor(SpanProcessor):
         if agent and AGENT_ID not in (span.attributes or {}):
             span.set_attribute(AGENT_ID, agent)
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True  # nothing buffered; the SDK base returns None, which SDK 1.40's multi-processor counts as failed
+
 
 class ActingAgentLogRecordProcessor(LogRecordProcessor):
     def __init__(self, agents: ActingAgents) -> None:

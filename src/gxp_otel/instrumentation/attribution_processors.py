@@ -53,6 +53,9 @@ class AttributionSpanProcessor(SpanProcessor):
         existing = span.attributes or {}
         span.set_attributes({k: v for k, v in attributes.items() if k not in existing})
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True  # nothing buffered; the SDK base returns None, which SDK 1.40's multi-processor counts as failed
+
 
 class AttributionLogRecordProcessor(LogRecordProcessor):
     def on_emit(self, log_record: Any) -> None:

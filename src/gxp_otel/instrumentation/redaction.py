@@ -223,6 +223,9 @@ class RedactionSpanProcessor(SpanProcessor):
         except Exception as exc:
             self.sanitizer.failed(exc)
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True  # nothing buffered; the SDK base returns None, which SDK 1.40's multi-processor counts as failed
+
 
 class RedactionLogRecordProcessor(LogRecordProcessor):
     """First in the logger provider's pipeline: every log record is sanitised before any exporter's processor."""
