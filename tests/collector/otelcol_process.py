@@ -159,8 +159,22 @@ def audit_records(trail: Path) -> list[dict]:
     return records
 
 
-def go_verify(trail: Path, *args: str) -> tuple[int, dict]:
-    """Run the Go verifier with --json; returns (exit status, report)."""
+EXIT_CODES = {"VERIFIED": 0, "VERIFIED-SELF-KEYED": 0, "NOT VERIFIED": 1, "UNSEALED-TAIL": 3, "NO RECORDS": 4}
+"""docs/audit-format.md §13: verdict -> exit code (2 is a usage error, never a verdict)."""
+
+
+def checked_report(done: subprocess.CompletedProcess, verdict: str | None) -> tuple[int, dict]:
+    """A verifier's (exit status, JSON report): a usage error or a crash fails, the exit status must be the one §13
+    gives the report's verdict, and the verdict must be `verdict` when given."""
+    assert done.returncode in set(EXIT_CODES.values()), f"exit {done.returncode}: {done.stderr}"
+    report = json.loads(done.stdout)
+    assert done.returncode == EXIT_CODES[report["verdict"]], (done.returncode, report["verdict"])
+    if verdict is not None:
+        assert report["verdict"] == verdict, report["problems"]
+    return done.returncode, report
+
+
+def go_verify(trail: Path, *args: str, verdict: str | None = None) -> tuple[int, dict]:
+    """Run the Go verifier with --json; returns (exit status, report), checked by checked_report."""
     done = subprocess.run([str(GO_VERIFY), "--json", *args, str(trail)], capture_output=True, text=True, timeout=60)
-    assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)
+    return checked_report(done, verdict)

@@ -4,7 +4,6 @@ sees the directory — is detected from the witness's held copy alone, by both v
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 from gxp_otel.audit.signing import generate_key_pem
 from gxp_otel.phoenix import free_port
 
-from otelcol_process import ROOT, Collector, go_verify, require_build
+from otelcol_process import ROOT, Collector, checked_report, go_verify, require_build
 
 pytestmark = pytest.mark.collector
 GXP_OTEL = ROOT / ".venv" / "bin" / "gxp-otel"
@@ -64,11 +63,10 @@ class Witness:
         return self.process.wait(30)
 
 
-def python_verify(trail: Path, *args: str) -> tuple[int, dict]:
+def python_verify(trail: Path, *args: str, verdict: str | None = None) -> tuple[int, dict]:
     done = subprocess.run([str(GXP_OTEL), "verify", "--json", *args, str(trail)], capture_output=True, text=True,
                           timeout=120)
-    assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)
+    return checked_report(done, verdict)
 
 
 def run_session(collector: Collector, first: int, n: int) -> None:
@@ -100,17 +98,18 @@ def test_a_rolled_back_gateway_directory_is_detected_from_the_witness_copy_alone
 
         shutil.rmtree(collector.audit_dir)  # the rollback: the whole directory, checkpoint file included
         shutil.copytree(snapshot, collector.audit_dir)
-        status, report = python_verify(collector.audit_dir, "--trusted-key", signer.public_key_hex)
+        status, report = python_verify(collector.audit_dir, "--trusted-key", signer.public_key_hex,
+                                       verdict="VERIFIED")
         assert status == 0, "without the held copy the rollback is invisible: the attack works"
         status, report = python_verify(collector.audit_dir, "--trusted-key", signer.public_key_hex,
-                                       "--checkpoints", str(witness.held("gw.0")))
+                                       "--checkpoints", str(witness.held("gw.0")), verdict="NOT VERIFIED")
         assert status == 1 and not report["ok"]
         assert {p["kind"] for p in report["problems"]} & {"truncated", "held-conflict"}, report["problems"]
         status, go_report = go_verify(collector.audit_dir, "--trusted-key", signer.public_key_hex,
-                                      "--checkpoints", str(witness.held("gw.0")))
+                                      "--checkpoints", str(witness.held("gw.0")), verdict="NOT VERIFIED")
         assert status == 1 and not go_report["ok"], go_report
     finally:
         assert witness.stop() == 0
-    status, own_report = python_verify(witness.directory / "trail")
+    status, own_report = python_verify(witness.directory / "trail", verdict="VERIFIED-SELF-KEYED")
     assert status == 0 and own_report["ok"], own_report["problems"]
     assert own_report["records"] >= 2 + own.count(b"\n"), "one receipt record per held statement"
