@@ -199,8 +199,10 @@ def test_decompressed_size_beyond_the_limit_ends_the_file(tmp_path):
 # --------------------------------------------------------------------------- line length
 
 
-def test_a_record_longer_than_the_line_limit_is_malformed_and_the_chain_resynchronises(tmp_path):
-    """A valid, correctly chained record of 16 MiB + 1 byte: accepted by a reader without a limit."""
+def test_a_record_longer_than_the_line_limit_is_malformed_and_the_chain_resynchronises(tmp_path, monkeypatch):
+    """A valid, correctly chained record of 16 MiB + 1 byte: accepted by a reader without a limit. (Our writer
+    refuses such a record, §2.1; the forging writer here has that check switched off.)"""
+    monkeypatch.setattr(AuditTrailWriter, "_fits_line_limit", lambda self, kind, body: True)
     trail = tmp_path / "trail"
     writer = AuditTrailWriter(trail, stream_id=STREAM, compress=False)
     writer.append("log", [{"i": {"intValue": "1"}}])

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 import gxp_otel
 from gxp_otel.audit.signing import generate_key_pem
 from gxp_otel.audit.verifier import verify_trail
-from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
+from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter, AuditWriteError
 from trail_helpers import chain_files, records, traced
 
 
@@ -262,3 +262,23 @@ def test_a_crash_between_rotation_and_the_next_file_resumes_in_the_next_file(tmp
     assert fresh.exists()
     report = verify_trail(tmp_path)
     assert report.ok, report.problems
+
+
+def test_a_record_over_the_line_limit_is_never_written_but_recorded_as_a_gap(tmp_path):
+    """§2.1: writers MUST NOT write a line over 16 MiB. The record is lost, visibly: a gap record counts it, the
+    records around it are written, and the trail verifies (a verifier would call the long line malformed)."""
+    from gxp_otel.audit.reading import MAX_LINE_BYTES
+
+    writer = AuditTrailWriter(tmp_path, stream_id="lims.0", compress=False)
+    writer.append("log", [{"i": {"intValue": "1"}}])
+    writer.append("log", [{"big": {"stringValue": "x" * MAX_LINE_BYTES}}, {"i": {"intValue": "2"}}])
+    with pytest.raises(AuditWriteError, match="line limit"):
+        writer.append("signature", [{"big": {"stringValue": "x" * MAX_LINE_BYTES}}])
+    writer.append("log", [{"i": {"intValue": "3"}}])
+    writer.close()
+    written = records(tmp_path)
+    assert all(len(line) <= MAX_LINE_BYTES for line in (tmp_path / "audit-lims.0-000001.jsonl").read_bytes().split(b"\n"))
+    gaps = [r["body"] for r in written if r["kind"] == "gap"]
+    assert [(g["signal"], g["count"]) for g in gaps] == [("logs", "1")] and "line limit" in gaps[0]["reason"]
+    assert [r["body"]["i"]["intValue"] for r in written if r["kind"] == "log"] == ["1", "2", "3"]
+    assert verify_trail(tmp_path).problems == []

@@ -44,6 +44,7 @@ from gxp_otel.audit.format import (
     checkpoint_file_name,
     parse_chain_file_name,
 )
+from gxp_otel.audit.reading import MAX_LINE_BYTES
 from gxp_otel.audit.recovery import recover_tail
 from gxp_otel.audit.stream_files import StreamBusyError, StreamFiles, acquire_stream, lock_chain_file
 from gxp_otel.audit.trail_directory import WritableTrailDirectory
@@ -167,7 +168,17 @@ class AuditTrailWriter:
 
         ``kind`` is ``span``, ``log`` or a reserved kind (``signature``, ``correction``, ``purge``: §12)."""
         encoded = [self._encode_body(body) for body in bodies]
+        fitting = [body for body in encoded if self._fits_line_limit(kind, body)]
         with self._lock:
+            if len(fitting) < len(encoded):
+                too_long = len(encoded) - len(fitting)
+                if kind not in ("span", "log"):
+                    raise AuditWriteError(f"{self.directory}: a {kind} record would exceed the "
+                                          f"{MAX_LINE_BYTES}-byte line limit (docs/audit-format.md §2.1)")
+                self.stats["errors"] += 1
+                self._note_loss_locked({"span": "spans", "log": "logs"}[kind], too_long,
+                                       f"record longer than the {MAX_LINE_BYTES}-byte line limit")
+                encoded = fitting
             self._ensure_open()
             try:
                 self._reattach_if_deleted()
@@ -389,6 +400,13 @@ class AuditTrailWriter:
             raise AuditTrailError(f"{self.directory}: writer for stream {self.stream_id} is closed")
 
     # ------------------------------------------------------------------ sequencing and durability
+
+    def _fits_line_limit(self, kind: str, body_json: bytes) -> bool:
+        """§2.1: writers MUST NOT write a line over MAX_LINE_BYTES. The envelope around the body is bounded by
+        its fixed members with the longest seq (19 digits), so this errs by at most 18 bytes towards refusing."""
+        envelope = (len('{"body":,"hash":"","kind":"","prev":"","seq":"","stream":"","time":""}') + 64 + 64
+                    + len(kind) + 19 + len(self.stream_id) + len("2026-01-01T00:00:00.000000000Z"))
+        return len(body_json) + envelope <= MAX_LINE_BYTES
 
     def _encode_body(self, body: dict[str, Any]) -> bytes:
         try:
