@@ -72,19 +72,22 @@ func (e *Encoder) Scope(scope pcommon.InstrumentationScope, schemaURL string) *S
 		s.json = append(s.json, ',')
 	}
 	s.json = append(s.json, `"name":`...)
-	s.json = auditformat.AppendString(s.json, name)
+	s.json = appendJCS(s.json, name)
 	if url != "" {
 		s.json = append(s.json, `,"schema_url":`...)
-		s.json = auditformat.AppendString(s.json, url)
+		s.json = appendJCS(s.json, url)
 	}
 	s.json = append(s.json, `,"version":`...)
-	s.json = auditformat.AppendString(s.json, version)
+	s.json = appendJCS(s.json, version)
 	s.json = append(s.json, '}')
 	return s
 }
 
 // clean returns s with invalid UTF-8 replaced, flagging it at path.
 func (f *findings) clean(s, path string) string {
+	if plainASCII(s) {
+		return s
+	}
 	clean, changed := auditformat.ValidUTF8(s)
 	if changed {
 		f.invalid = append(f.invalid, path+": invalid-utf8")
@@ -184,7 +187,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 		e.events = append(e.events, `{"attributes":`...)
 		e.events = e.rest.attributes(e.events, ev.Attributes(), paths.attributes, &e.scratch)
 		e.events = append(e.events, `,"name":`...)
-		e.events = auditformat.AppendString(e.events, evName)
+		e.events = appendJCS(e.events, evName)
 		e.events = append(e.events, `,"time_unix_nano":"`...)
 		e.events = strconv.AppendUint(e.events, uint64(ev.Timestamp()), 10)
 		e.events = append(e.events, `"}`...)
@@ -206,7 +209,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 		e.links = append(e.links, `,"trace_id":`...)
 		e.links = appendTraceID(e.links, link.TraceID())
 		e.links = append(e.links, `,"trace_state":`...)
-		e.links = auditformat.AppendString(e.links, state)
+		e.links = appendJCS(e.links, state)
 		e.links = append(e.links, '}')
 	}
 	e.links = append(e.links, ']')
@@ -230,7 +233,7 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	dst = append(dst, `","links":`...)
 	dst = append(dst, e.links...)
 	dst = append(dst, `,"name":`...)
-	dst = auditformat.AppendString(dst, name)
+	dst = appendJCS(dst, name)
 	dst = append(dst, `,"parent_span_id":`...)
 	dst = appendSpanID(dst, span.ParentSpanID())
 	dst = append(dst, `,"resource":`...)
@@ -244,11 +247,11 @@ func (e *Encoder) Span(dst []byte, res *Resource, scope *Scope, span ptrace.Span
 	dst = append(dst, `","status":{"code":"`...)
 	dst = append(dst, statusName(span.Status().Code())...)
 	dst = append(dst, `","message":`...)
-	dst = auditformat.AppendString(dst, message)
+	dst = appendJCS(dst, message)
 	dst = append(dst, `},"trace_id":`...)
 	dst = appendTraceID(dst, span.TraceID())
 	dst = append(dst, `,"trace_state":`...)
-	dst = auditformat.AppendString(dst, traceState)
+	dst = appendJCS(dst, traceState)
 	return append(dst, '}')
 }
 
@@ -266,7 +269,7 @@ func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord
 	dst = append(dst, `,"dropped_attributes":"`...)
 	dst = strconv.AppendUint(dst, uint64(lr.DroppedAttributesCount()), 10)
 	dst = append(dst, `","event_name":`...)
-	dst = auditformat.AppendString(dst, eventName)
+	dst = appendJCS(dst, eventName)
 	dst = append(dst, `,"gxp":`...)
 	dst = append(dst, e.gxp...)
 	dst = e.appendIngest(dst)
@@ -279,7 +282,7 @@ func (e *Encoder) Log(dst []byte, res *Resource, scope *Scope, lr plog.LogRecord
 	dst = append(dst, `,"severity_number":"`...)
 	dst = strconv.AppendInt(dst, int64(lr.SeverityNumber()), 10)
 	dst = append(dst, `","severity_text":`...)
-	dst = auditformat.AppendString(dst, severityText)
+	dst = appendJCS(dst, severityText)
 	dst = append(dst, `,"span_id":`...)
 	dst = appendSpanID(dst, lr.SpanID())
 	dst = append(dst, `,"time_unix_nano":"`...)
@@ -324,7 +327,7 @@ func (e *Encoder) appendCoerced(dst []byte, res *Resource, scope *Scope, c1, c2,
 			}
 			first = false
 			clean, _ := auditformat.ValidUTF8(entry)
-			dst = auditformat.AppendString(dst, clean)
+			dst = appendJCS(dst, clean)
 		}
 	}
 	return append(dst, ']')

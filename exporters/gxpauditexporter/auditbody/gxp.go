@@ -4,8 +4,6 @@ import (
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-
-	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 )
 
 // gxpKeys are the attribute keys of §5.5, grouped by field in field order; gxpFieldKeys gives each field's range.
@@ -135,7 +133,7 @@ func (f *findings) gxpObject(dst []byte, gxp *[len(gxpFields)]optText) []byte {
 		dst = append(dst, '"')
 		dst = append(dst, gxpFields[i].name...)
 		dst = append(dst, `":`...)
-		dst = auditformat.AppendString(dst, gxp[i].text)
+		dst = appendJCS(dst, gxp[i].text)
 	}
 	return append(dst, '}')
 }

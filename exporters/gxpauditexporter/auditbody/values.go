@@ -34,15 +34,27 @@ func (f *findings) reset() {
 // (just "<name><suffix>" at the top of the body), which is only built when needed.
 func (f *findings) text(dst []byte, s string, parent, name, suffix string) []byte {
 	if plainASCII(s) { // valid UTF-8 with nothing to escape: AppendString would copy it as it is
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
+		return appendPlain(dst, s)
 	}
 	clean, changed := auditformat.ValidUTF8(s)
 	if changed {
 		f.invalid = append(f.invalid, join(parent, name)+suffix+": invalid-utf8")
 	}
 	return auditformat.AppendString(dst, clean)
+}
+
+// appendJCS appends valid UTF-8 s as a JCS string: auditformat.AppendString, with the plainASCII shortcut.
+func appendJCS(dst []byte, s string) []byte {
+	if plainASCII(s) {
+		return appendPlain(dst, s)
+	}
+	return auditformat.AppendString(dst, s)
+}
+
+func appendPlain(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // plainASCII reports whether s is printable ASCII without '"' and '\\' (bytes 0x20-0x7F but those two): such a

@@ -15,7 +15,8 @@ func exactText(s string) ([]byte, bool) {
 }
 
 // Every byte value at every position of an 8-byte word and of the tail, in strings of 0 to 19 bytes, gives the
-// same JCS text and the same findings through the plain-ASCII fast path as through the exact path.
+// same JCS text and the same findings through the plain-ASCII fast paths (text, clean, appendJCS) as through the
+// exact path.
 func TestPlainASCIIFastPathEqualsTheExactEncoding(t *testing.T) {
 	for length := 0; length < 20; length++ {
 		for pos := 0; pos < max(length, 1); pos++ {
@@ -30,6 +31,11 @@ func TestPlainASCIIFastPathEqualsTheExactEncoding(t *testing.T) {
 				want, changed := exactText(s)
 				if !bytes.Equal(got, want) || (len(f.invalid) > 0) != changed {
 					t.Fatalf("%q: got %s (findings %v), want %s (changed %v)", s, got, f.invalid, want, changed)
+				}
+				clean, _ := auditformat.ValidUTF8(s)
+				var g findings
+				if g.clean(s, "name") != clean || !bytes.Equal(appendJCS(nil, clean), auditformat.AppendString(nil, clean)) {
+					t.Fatalf("%q: clean or appendJCS differs from the exact path", s)
 				}
 				plain := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
 				if length > 0 && plainASCII(s) != plain {
