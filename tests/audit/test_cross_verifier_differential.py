@@ -212,28 +212,9 @@ def verdicts_agree(seed: str, work: Path) -> None:
 GZ_DAMAGE = ("a damaged .gz (bad CRC): Python reads no line of the block that fails (torn-line at line 1), Go "
              "yields the decoded lines first (malformed lines, torn-line after them); §2.1 'the line after the last "
              "complete line read' does not fix the granularity")
-NO_LINE_NO_CHAIN = ("a checkpoint file with no valid line (empty, torn, FIFO, symlink, damaged) and no chain file: "
-                    "Python reports missing-stream (§10.7), Go does not")
-PURGED_REST_GONE = ("after a purge, the stream's remaining chain files deleted (or unreadable): Python reports "
-                    "missing-stream (or truncated) at the checkpoint file, Go says nothing (VERIFIED with the trusted "
-                    "key); §10.7 excuses a stream whose file 000001 a tombstone covers, and does not say what the "
-                    "records sealed after the purge then are")
 KNOWN_DISAGREEMENTS: dict[str, str] = {  # seed -> the open divergence it shows; remove it once fixed
     "negative/bad-signature@close-checkpoint#8": GZ_DAMAGE,
     "negative/genesis-prev-not-zero#15": GZ_DAMAGE,
-    "part11/purged-then-next-file-deleted#9": PURGED_REST_GONE,
-    "part11/purged-then-next-file-deleted#13": PURGED_REST_GONE,
-    **{seed: NO_LINE_NO_CHAIN for seed in (
-        "negative/chain-files-deleted-checkpoint-file-left#1",
-        "negative/chain-files-deleted-checkpoint-file-left#4", "negative/chain-files-deleted-checkpoint-file-left#5",
-        "negative/chain-files-deleted-checkpoint-file-left#12", "negative/chain-files-deleted-checkpoint-file-left#16",
-        "negative/chain-files-deleted-checkpoint-file-left#17",
-        "part11/correction-without-reason@seq-5#7", "part11/correction-wrong-old-value@seq-5#3",
-        "part11/key-signs-as-another-individual@seq-4#11", "part11/purged-then-next-file-deleted#15",
-        "part11/signature-copied-from-another-trail@seq-4#18", "part11/signature-moved@seq-4#8",
-        "part11/signed-and-corrected-intact#7", "part11/signed-and-corrected-self-keyed#7",
-        "part11/signed-record-modified@seq-2#14", "part11/signer-key-given-only-as-writer-key@seq-4#6",
-        "part11/tombstone-retention-not-the-streams#13")},
 }
 
 
@@ -275,8 +256,7 @@ def _two_stream_trail(directory: Path) -> str:
     return CheckpointSigner.from_seed(vector["writer"]["signing_key_seed"]).public_key_hex
 
 
-@pytest.mark.parametrize("verifier", ["python", pytest.param("go", marks=pytest.mark.xfail(
-    strict=True, reason="open: Go ignores a checkpoint file without a valid line (" + NO_LINE_NO_CHAIN + ")"))])
+@pytest.mark.parametrize("verifier", ["python", "go"])
 def test_a_deleted_stream_whose_checkpoint_file_was_emptied_is_missing_stream(verifier: str, tmp_path: Path) -> None:
     """Found by the differential seeds (1374): b.0's chain files deleted and its checkpoint file emptied, next to
     an intact a.0. §10.7: a checkpoint file with no line and no chain file is missing-stream, never VERIFIED."""
@@ -294,8 +274,7 @@ def test_a_deleted_stream_whose_checkpoint_file_was_emptied_is_missing_stream(ve
         ("audit-b.0.checkpoints.jsonl", None, "missing-stream")]
 
 
-@pytest.mark.parametrize("verifier", ["python", pytest.param("go", marks=pytest.mark.xfail(
-    strict=True, reason="open: " + PURGED_REST_GONE))])
+@pytest.mark.parametrize("verifier", ["python", "go"])
 def test_the_remaining_files_of_a_purged_stream_deleted_is_never_verified(verifier: str, tmp_path: Path) -> None:
     """Found by the differential seeds (purged-then-next-file-deleted#3): files 1-3 purged by a trusted purger,
     file 4 deleted (the vector), and now file 5 too: records sealed by the stream's checkpoints are gone."""

@@ -216,7 +216,9 @@ func verdict(r *Report) string {
 // id's lines of the --checkpoints files, in the order given), then
 // the stream's own file (§10.5). A version 2 line naming another genesis than the directory's stream belongs to
 // another identity with the same stream id, which has no chain file here; so does every line of a stream without
-// chain files, unless a tombstone covers its file 000001. Each such identity is missing-stream once (§10.7).
+// chain files, even if tombstones cover its first files (a tombstone never covers a stream's newest file, so no
+// purge explains a stream without any). Each such identity is missing-stream once (§10.7); a checkpoint file
+// without a valid line and no chain file, once at that file with line null.
 func (v *streamVerifier) collectHeld(userHeld []heldLine) {
 	v.held = newHeld()
 	if len(v.files) > 0 {
@@ -229,17 +231,18 @@ func (v *streamVerifier) collectHeld(userHeld []heldLine) {
 	for _, cf := range v.files {
 		hasChain = hasChain || v.dir.regular(cf.Name())
 	}
+	// present (as the Python verifier's): a readable chain file, or a chain that continues from tombstones covering
+	// file 000001 up to a chain file name that is here; with no chain file name at all nothing continues
+	present := hasChain || (len(v.files) > 0 && v.part11.covers(v.summary.Stream, auditformat.ChainFileName(v.summary.Stream, 1)))
 	foreign := map[string]bool{}
 	take := func(line heldLine) {
-		if hasChain && (line.genesis == "" || v.genesis == "" || line.genesis == v.genesis) {
+		if present && (line.genesis == "" || v.genesis == "" || line.genesis == v.genesis) {
 			v.held.add(line, v)
 			return
 		}
 		if !foreign[line.genesis] {
 			foreign[line.genesis] = true
-			if hasChain || !v.part11.covers(v.summary.Stream, auditformat.ChainFileName(v.summary.Stream, 1)) {
-				v.report(line.source, intPtr(line.number), nil, "missing-stream", "a stream named in a held checkpoint file has no chain file here")
-			}
+			v.report(line.source, intPtr(line.number), nil, "missing-stream", "a stream named in a held checkpoint file has no chain file here")
 		}
 	}
 	for _, line := range userHeld {
@@ -247,6 +250,9 @@ func (v *streamVerifier) collectHeld(userHeld []heldLine) {
 	}
 	for _, line := range v.readOwnHeld() {
 		take(line)
+	}
+	if !present && len(foreign) == 0 { // a checkpoint file without one valid line, and no chain file (§10.7)
+		v.report(auditformat.CheckpointFileName(v.summary.Stream), nil, nil, "missing-stream", "a checkpoint file exists but no chain file")
 	}
 }
 
