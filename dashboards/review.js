@@ -69,7 +69,7 @@
     tr.appendChild(td(when(run.start)));
     tr.appendChild(td(run.workflow || "(run span not in scope)"));
     tr.appendChild(el("td", {}, [el("code", { text: run.run_id })]));
-    tr.appendChild(td(run.user));
+    tr.appendChild(td(run.user + ((run.senders || []).length ? " (declared; authenticated sender: " + run.senders.join(", ") + ")" : "")));
     tr.appendChild(td(run.agent));
     tr.appendChild(td(run.gamp));
     tr.appendChild(td(run.risk));
@@ -78,6 +78,7 @@
     tr.appendChild(td(run.steps + " / " + run.events, "num"));
     tr.appendChild(td(run.approvals.map(function (a) {
         return (a.kind === "automated" ? "automated" : a.responder + " (" + (a.kind || "declared") + ")") + ": " + a.decision +
+          (a.sender ? " [delivered by " + a.sender + ", authenticated]" : "") +
           (a.signature_missing ? " [e-signature required by the capture policy, none]" : ""); })
       .concat((run.part11 || []).filter(function (p) { return p.kind === "signature"; })
         .map(function (p) { return "signed (" + p.meaning + ") by " + p.printed_name + (p.problem ? " [" + p.problem + "]" : ""); })).join("; ")));

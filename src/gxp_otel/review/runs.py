@@ -69,6 +69,16 @@ def _clip(text: str, limit: int = 300) -> str:
 _NANOS = re.compile(r"\A[1-9][0-9]{0,18}\Z", re.ASCII)
 
 
+def authenticated_sender(body: dict) -> str:
+    """Who delivered the record as the collector authenticated it (the ``ingest`` member, docs/audit-format.md
+    §5.6), as opposed to the identity the application declared in ``gxp``; "" when no receiver authenticated one."""
+    ingest = body.get("ingest")
+    if not isinstance(ingest, dict) or ingest.get("via") in (None, "none"):
+        return ""
+    subject = ingest.get("subject")
+    return subject if isinstance(subject, str) else ""
+
+
 def nanos_to_time(value: Any) -> str:
     """The recorded form of an event time in ns (a decimal string); ``""`` for none, ``"0"``, or anything that is
     not an ASCII decimal a datetime can hold (10**25 ns, Unicode digits)."""
@@ -99,7 +109,7 @@ class RunCollector:
                    "risk": "", "correlation": "", "start": "", "end": "", "duration_s": None, "status": "",
                    "status_message": "", "outcome": "", "capture_policy": "", "input": "", "output": "", "project": "", "phoenix_url": "", "records": 0,
                    "steps": 0, "events": 0, "calls": 0, "errors": 0, "approvals": [], "timeline": [],
-                   "timeline_dropped": 0, "root_seen": False, "refs": set()}
+                   "timeline_dropped": 0, "root_seen": False, "refs": set(), "senders": []}
             self.runs[run_id] = run
             self.seen.add(run_id)
             if len(self.runs) > self.max_runs:
@@ -126,6 +136,9 @@ class RunCollector:
         if len(run["refs"]) < 4 * self.max_entries:  # (stream, seq) of its records: what signatures point at
             run["refs"].add((where.get("stream"), where.get("seq")))
         attrs = body.get("attributes")
+        sender = authenticated_sender(body)
+        if sender and sender not in run["senders"] and len(run["senders"]) < 8:
+            run["senders"].append(sender)
         if record["kind"] == "span":
             self._span(run, body, gxp, attrs, where)
         elif record["kind"] == "log":
@@ -207,7 +220,7 @@ class RunCollector:
                 "time": time, "responder": (attribute(attrs, "gxp.hitl.responder") or "") if human else "",
                 "kind": kind, "signature_missing": attribute(attrs, "gxp.hitl.signature_missing") == "true",
                 "decision": str(decision) if decision is not None else "", "comment": str(plain.get("comment", "")),
-                "event": name, **where,
+                "event": name, "sender": authenticated_sender(body), **where,
             })
 
     def result(self) -> list[dict[str, Any]]:
