@@ -5,6 +5,8 @@ Exit codes: 0 every run's trace is in Phoenix and the trail verified; 1 otherwis
 
 from __future__ import annotations
 
+from gxp_otel.cli.invocation import command
+
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -48,9 +50,9 @@ def _summary(result: DemoResult) -> str:
             lines.append(f"      {r.annotation}")
     lines.append("")
     default_dir = result.data_dir == resolve_data_dir(None)
-    stop = "gxp-otel phoenix stop" + ("" if default_dir else f" --data-dir {result.data_dir}")
+    stop = f"{command()} phoenix stop" + ("" if default_dir else f" --data-dir {result.data_dir}")
     lines.append(f"Phoenix keeps running at {result.phoenix_url} so you can look; stop it with: {stop}")
-    lines.append(f"Verify the trail yourself: gxp-otel verify {result.audit_dir} --trusted-key {result.public_key_file}")
+    lines.append(f"Verify the trail yourself: {command()} verify {result.audit_dir} --trusted-key {result.public_key_file}")
     lines.append(f"Done in {result.wall_seconds:.1f} s" + (f" (Phoenix start {result.phoenix_start_seconds:.1f} s)." if result.phoenix_started else "."))
     return "\n".join(lines)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gxp_otel.cli.invocation import command
+
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -108,7 +110,7 @@ def _record_to_sign(trail: Path, seq: Optional[int], stream: Optional[str], trac
     if seq is not None:
         reference = resolve_record(trail, seq, stream, None)
         if reference["stream"] in broken:
-            fail(f"stream {reference['stream']} does not verify ({report.verdict}): run gxp-otel verify; "
+            fail(f"stream {reference['stream']} does not verify ({report.verdict}): run {command()} verify; "
                  "nothing is signed in a chain that does not verify")
         found = [(reference, "")]
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gxp_otel.cli.invocation import command
+
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +34,7 @@ def ingest_token(
     """Print a bearer token (JWT) for SUBJECT, for OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>."""
     issuer = LocalIssuer(directory)
     if not issuer.key_file.exists():
-        typer.echo(f"error: {issuer.key_file} missing: run `gxp-otel ingest-keys {directory}` first", err=True)
+        typer.echo(f"error: {issuer.key_file} missing: run `{command()} ingest-keys {directory}` first", err=True)
         raise typer.Exit(2)
     try:
         typer.echo(issuer.token(subject, audience=audience, lifetime_s=int(days * 86400)))

@@ -6,6 +6,8 @@ Exit codes: ``start`` 0 when Phoenix is healthy, 1 when it could not be started;
 
 from __future__ import annotations
 
+from gxp_otel.cli.invocation import command
+
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -85,7 +87,7 @@ def start(
         typer.echo(_status_json(status))
         return
     typer.echo(("Phoenix was already running. " if already else "") + _describe(status))
-    typer.echo(f"Open {status.url} in a browser. Stop it with: gxp-otel phoenix stop")
+    typer.echo(f"Open {status.url} in a browser. Stop it with: {command()} phoenix stop")
     if server.api_key():
         typer.echo(f"Phoenix requires its API key: export PHOENIX_API_KEY=$(cat {server.api_key_file})")
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from gxp_otel.cli.invocation import command
+
 import json
 import sys
 import time
@@ -75,7 +77,7 @@ def query(
     out.flush()
     note = f"{found} record(s) matched ({terminal_text(chosen.describe())}); found by {search.method}"
     if search.stats.unparsed:
-        note += f"; {search.stats.unparsed} line(s) could not be read as records (run gxp-otel verify)"
+        note += f"; {search.stats.unparsed} line(s) could not be read as records (run {command()} verify)"
     typer.echo(note, err=True)
     raise typer.Exit(0 if found else 1)
 

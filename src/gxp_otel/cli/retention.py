@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gxp_otel.cli.invocation import command
+
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -90,7 +92,7 @@ def purge_files(
                                            "clock_warnings": list(s.clock_warnings)} for s in purged]}))
         return
     if not purged:
-        typer.echo("nothing to purge (see `gxp-otel retention list`)")
+        typer.echo(f"nothing to purge (see `{command()} retention list`)")
     for status in purged:
         typer.echo(terminal_text(f"purged {status.file} (seq {status.first_seq}..{status.last_seq}, records dated "
                                  f"{status.date_span}, sha256 {status.sha256[:16]}…)"))
