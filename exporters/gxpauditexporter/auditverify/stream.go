@@ -50,6 +50,7 @@ type streamVerifier struct {
 	sealedThrough int64     // seq of the last trusted seal, -1 before one (§10.6)
 	unsealed      *location // the first accepted record after the last trusted seal
 	part11        *part11Verifier
+	lines         auditformat.LineChecker // span and log lines without a value tree
 }
 
 func (v *streamVerifier) anchored() bool { return len(v.trusted) > 0 }
@@ -104,7 +105,7 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 		v.resync = true
 		return
 	}
-	rec, problem, detail := auditformat.CheckLine(raw[:len(raw)-1])
+	rec, problem, detail := v.lines.Check(raw[:len(raw)-1])
 	if problem != "" {
 		var seq *int64
 		if problem != auditformat.ProblemMalformed {

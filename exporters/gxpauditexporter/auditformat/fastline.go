@@ -1,0 +1,312 @@
+package auditformat
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"unicode/utf8"
+)
+
+// LineChecker is CheckLine without a value tree for the records whose body the caller does not read (span and log
+// records): a scan of the line bytes proves them canonical (RFC 8785, §3) and number-free, and hashes the line
+// without its hash member, which for canonical input is exactly the hashed text of §4.1. Anything the scan does not
+// clearly accept — a problem of any kind, an escape other than the canonical ones, a member name with an escape or
+// a non-ASCII byte, deep nesting, any other kind of record — goes to CheckLine, so problems, details and records
+// are always CheckLine's. Trust: none in the line. Not safe for concurrent use.
+type LineChecker struct {
+	h hash.Hash
+}
+
+const fastMaxDepth = 64 // deeper bodies take the strict path (its limit is maxParseDepth)
+
+// Check is CheckLine(line), except that for a good span or log record Body is left empty.
+func (c *LineChecker) Check(line []byte) (rec Record, problem, detail string) {
+	if c.fast(line, &rec) {
+		return rec, "", ""
+	}
+	return CheckLine(line)
+}
+
+func (c *LineChecker) fast(line []byte, rec *Record) bool {
+	const head = `{"body":{`
+	if len(line) < len(head) || string(line[:len(head)]) != head {
+		return false
+	}
+	end := scanObject(line, len(head)-1, 1)
+	if end < 0 {
+		return false
+	}
+	// The envelope after the body, member by member in JCS order, with values that need no escaping.
+	t := line[end:]
+	at := 0
+	expect := func(s string) bool {
+		if len(t)-at < len(s) || string(t[at:at+len(s)]) != s {
+			return false
+		}
+		at += len(s)
+		return true
+	}
+	field := func(limit int) (int, int, bool) { // up to the next '"', at most limit bytes
+		from := at
+		for at < len(t) && at-from <= limit {
+			if t[at] == '"' {
+				return from, at, true
+			}
+			at++
+		}
+		return 0, 0, false
+	}
+	if !expect(`,"hash":"`) {
+		return false
+	}
+	hashFrom := at
+	if len(t)-at < 64 || !lowerHex(t[at:at+64]) {
+		return false
+	}
+	at += 64
+	hashTo := at + 1 // past the closing quote
+	if !expect(`","kind":"`) {
+		return false
+	}
+	kFrom, kTo, ok := field(16)
+	if !ok {
+		return false
+	}
+	switch string(t[kFrom:kTo]) {
+	case KindSpan:
+		rec.Kind = KindSpan
+	case KindLog:
+		rec.Kind = KindLog
+	default:
+		return false // other kinds: their body is read, so the strict path builds it
+	}
+	if !expect(`","prev":"`) {
+		return false
+	}
+	prevFrom := at
+	if len(t)-at < 64 || !lowerHex(t[at:at+64]) {
+		return false
+	}
+	at += 64
+	if !expect(`","seq":"`) {
+		return false
+	}
+	sFrom, sTo, ok := field(19)
+	if !ok || sTo == sFrom || sTo-sFrom > 19 || (t[sFrom] == '0' && sTo-sFrom > 1) {
+		return false
+	}
+	var seq uint64
+	for _, d := range t[sFrom:sTo] {
+		if d < '0' || d > '9' {
+			return false
+		}
+		seq = seq*10 + uint64(d-'0') // 19 digits fit a uint64
+	}
+	if seq > MaxSeq {
+		return false
+	}
+	if !expect(`","stream":"`) {
+		return false
+	}
+	stFrom, stTo, ok := field(64)
+	if !ok || stTo == stFrom || stTo-stFrom > 64 {
+		return false
+	}
+	for _, ch := range t[stFrom:stTo] {
+		if !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_') {
+			return false
+		}
+	}
+	if !expect(`","time":"`) {
+		return false
+	}
+	tiFrom := at
+	if len(t)-at < 30 {
+		return false
+	}
+	at += 30
+	if !expect(`"}`) || at != len(t) {
+		return false
+	}
+	// One string holds every envelope value of the record.
+	tail := string(t[hashFrom:])
+	rec.Hash = tail[:64]
+	rec.Prev = tail[prevFrom-hashFrom : prevFrom-hashFrom+64]
+	rec.Seq = seq
+	rec.Stream = tail[stFrom-hashFrom : stTo-hashFrom]
+	rec.Time = tail[tiFrom-hashFrom : tiFrom-hashFrom+30]
+	if !ValidTime(rec.Time) {
+		return false
+	}
+	if c.h == nil {
+		c.h = sha256.New()
+	}
+	c.h.Reset()
+	c.h.Write([]byte(RecordDomain))
+	c.h.Write(line[:end])
+	c.h.Write(t[hashTo:])
+	var sum Hash
+	c.h.Sum(sum[:0])
+	var sumHex [64]byte
+	hex.Encode(sumHex[:], sum[:])
+	return string(sumHex[:]) == rec.Hash // a mismatch is "modified": the strict path words it
+}
+
+func lowerHex(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString marks the bytes a canonical string holds as they are, ASCII only: not a control character, '"' or '\'.
+var plainString = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanValue returns the index after the canonical, number-free JSON value at b[i], or -1.
+func scanValue(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '{':
+		return scanObject(b, i, depth+1)
+	case '[':
+		return scanArray(b, i, depth+1)
+	case '"':
+		return scanString(b, i)
+	case 't':
+		return scanWord(b, i, "true")
+	case 'f':
+		return scanWord(b, i, "false")
+	case 'n':
+		return scanWord(b, i, "null")
+	}
+	return -1 // a number, whitespace or anything else: the strict path decides
+}
+
+func scanWord(b []byte, i int, w string) int {
+	if len(b)-i < len(w) || string(b[i:i+len(w)]) != w {
+		return -1
+	}
+	return i + len(w)
+}
+
+// scanObject: members with ASCII names without escapes (there byte order is UTF-16 order) in strictly increasing
+// order, so no name repeats.
+func scanObject(b []byte, i, depth int) int {
+	if depth > fastMaxDepth {
+		return -1
+	}
+	i++
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	var last []byte
+	for first := true; ; first = false {
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		from := i + 1
+		i = from
+		for i < len(b) && b[i] != '"' {
+			if !plainString[b[i]] {
+				return -1
+			}
+			i++
+		}
+		if i+1 >= len(b) || b[i+1] != ':' {
+			return -1
+		}
+		name := b[from:i]
+		if !first && string(last) >= string(name) {
+			return -1
+		}
+		last = name
+		if i = scanValue(b, i+2, depth); i < 0 || i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+func scanArray(b []byte, i, depth int) int {
+	if depth > fastMaxDepth {
+		return -1
+	}
+	i++
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		if i = scanValue(b, i, depth); i < 0 || i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case ']':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// scanString accepts what AppendString writes: literal valid UTF-8 but for the escapes \" \\ \b \f \n \r \t and
+// \u00xx (lowercase hex) for the other code points below U+0020.
+func scanString(b []byte, i int) int {
+	i++
+	for i < len(b) {
+		c := b[i]
+		if plainString[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			if i+1 >= len(b) {
+				return -1
+			}
+			switch b[i+1] {
+			case '"', '\\', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(b)-i < 6 || b[i+2] != '0' || b[i+3] != '0' || !lowerHex(b[i+4:i+6]) {
+					return -1
+				}
+				switch v := unhex(b[i+4])<<4 | unhex(b[i+5]); {
+				case v >= 0x20, v == '\b', v == '\f', v == '\n', v == '\r', v == '\t':
+					return -1
+				}
+				i += 6
+			default:
+				return -1
+			}
+		case c >= 0x80:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return -1
+			}
+			i += size
+		default:
+			return -1 // a control character
+		}
+	}
+	return -1
+}
