@@ -2,6 +2,7 @@ package auditformat
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"unicode/utf8"
@@ -38,37 +39,19 @@ func (c *LineChecker) fast(line []byte, rec *Record) bool {
 	}
 	// The envelope after the body, member by member in JCS order, with values that need no escaping.
 	t := line[end:]
-	at := 0
-	expect := func(s string) bool {
-		if len(t)-at < len(s) || string(t[at:at+len(s)]) != s {
-			return false
-		}
-		at += len(s)
-		return true
-	}
-	field := func(limit int) (int, int, bool) { // up to the next '"', at most limit bytes
-		from := at
-		for at < len(t) && at-from <= limit {
-			if t[at] == '"' {
-				return from, at, true
-			}
-			at++
-		}
-		return 0, 0, false
-	}
-	if !expect(`,"hash":"`) {
+	cur := cursor{t: t}
+	if !cur.expect(`,"hash":"`) {
 		return false
 	}
-	hashFrom := at
-	if len(t)-at < 64 || !lowerHex(t[at:at+64]) {
+	hashFrom := cur.at
+	if !cur.hex64() {
 		return false
 	}
-	at += 64
-	hashTo := at + 1 // past the closing quote
-	if !expect(`","kind":"`) {
+	hashTo := cur.at + 1 // past the closing quote
+	if !cur.expect(`","kind":"`) {
 		return false
 	}
-	kFrom, kTo, ok := field(16)
+	kFrom, kTo, ok := cur.field(16)
 	if !ok {
 		return false
 	}
@@ -80,19 +63,15 @@ func (c *LineChecker) fast(line []byte, rec *Record) bool {
 	default:
 		return false // other kinds: their body is read, so the strict path builds it
 	}
-	if !expect(`","prev":"`) {
+	if !cur.expect(`","prev":"`) {
 		return false
 	}
-	prevFrom := at
-	if len(t)-at < 64 || !lowerHex(t[at:at+64]) {
+	prevFrom := cur.at
+	if !cur.hex64() || !cur.expect(`","seq":"`) {
 		return false
 	}
-	at += 64
-	if !expect(`","seq":"`) {
-		return false
-	}
-	sFrom, sTo, ok := field(19)
-	if !ok || sTo == sFrom || sTo-sFrom > 19 || (t[sFrom] == '0' && sTo-sFrom > 1) {
+	sFrom, sTo, ok := cur.field(19)
+	if !ok || sTo == sFrom || (t[sFrom] == '0' && sTo-sFrom > 1) {
 		return false
 	}
 	var seq uint64
@@ -102,14 +81,11 @@ func (c *LineChecker) fast(line []byte, rec *Record) bool {
 		}
 		seq = seq*10 + uint64(d-'0') // 19 digits fit a uint64
 	}
-	if seq > MaxSeq {
+	if seq > MaxSeq || !cur.expect(`","stream":"`) {
 		return false
 	}
-	if !expect(`","stream":"`) {
-		return false
-	}
-	stFrom, stTo, ok := field(64)
-	if !ok || stTo == stFrom || stTo-stFrom > 64 {
+	stFrom, stTo, ok := cur.field(64)
+	if !ok || stTo == stFrom {
 		return false
 	}
 	for _, ch := range t[stFrom:stTo] {
@@ -117,15 +93,15 @@ func (c *LineChecker) fast(line []byte, rec *Record) bool {
 			return false
 		}
 	}
-	if !expect(`","time":"`) {
+	if !cur.expect(`","time":"`) {
 		return false
 	}
-	tiFrom := at
-	if len(t)-at < 30 {
+	tiFrom := cur.at
+	if len(t)-cur.at < 30 {
 		return false
 	}
-	at += 30
-	if !expect(`"}`) || at != len(t) {
+	cur.at += 30
+	if !cur.expect(`"}`) || cur.at != len(t) {
 		return false
 	}
 	// One string holds every envelope value of the record.
@@ -152,6 +128,40 @@ func (c *LineChecker) fast(line []byte, rec *Record) bool {
 	return string(sumHex[:]) == rec.Hash // a mismatch is "modified": the strict path words it
 }
 
+// cursor reads the envelope members after the body.
+type cursor struct {
+	t  []byte
+	at int
+}
+
+func (c *cursor) expect(s string) bool {
+	if len(c.t)-c.at < len(s) || string(c.t[c.at:c.at+len(s)]) != s {
+		return false
+	}
+	c.at += len(s)
+	return true
+}
+
+func (c *cursor) hex64() bool {
+	if len(c.t)-c.at < 64 || !lowerHex(c.t[c.at:c.at+64]) {
+		return false
+	}
+	c.at += 64
+	return true
+}
+
+// field is the span up to the next '"', of at most limit bytes.
+func (c *cursor) field(limit int) (int, int, bool) {
+	from := c.at
+	for i := from; i < len(c.t) && i-from <= limit; i++ {
+		if c.t[i] == '"' {
+			c.at = i
+			return from, i, true
+		}
+	}
+	return 0, 0, false
+}
+
 func lowerHex(b []byte) bool {
 	for _, c := range b {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
@@ -168,6 +178,14 @@ var plainString = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// plainWord reports whether all eight bytes of x are plainString bytes (0x20-0x7f, not '"' or '\\'): no byte
+// borrows when 0x20 is taken from it or when 1 is taken from it xor '"' or xor '\\', and none has its top bit.
+func plainWord(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	t := (x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x
+	return t&highs == 0
+}
 
 // scanValue returns the index after the canonical, number-free JSON value at b[i], or -1.
 func scanValue(b []byte, i, depth int) int {
@@ -271,6 +289,12 @@ func scanArray(b []byte, i, depth int) int {
 func scanString(b []byte, i int) int {
 	i++
 	for i < len(b) {
+		for len(b)-i >= 8 && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if plainString[c] {
 			i++

@@ -115,3 +115,20 @@ func FuzzLineChecker(f *testing.F) {
 		sameAsStrict(t, &c, line)
 	})
 }
+
+// ValidTime's shape check is TimePattern's: no string the pattern rejects is a valid time.
+func TestValidTimeShapeIsTimePattern(t *testing.T) {
+	base := "2024-02-29T23:59:59.123456789Z"
+	if !ValidTime(base) {
+		t.Fatal(base)
+	}
+	for i := 0; i <= len(base); i++ {
+		for _, m := range []string{"0", "9", "-", "T", ":", ".", "Z", "a", " ", "\n", "٣", ""} {
+			for _, s := range []string{base[:i] + m + base[i:], base[:i] + m + base[min(i+1, len(base)):]} {
+				if ValidTime(s) && !TimePattern.MatchString(s) {
+					t.Fatalf("ValidTime(%q) but TimePattern rejects it", s)
+				}
+			}
+		}
+	}
+}

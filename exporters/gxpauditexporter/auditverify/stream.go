@@ -51,6 +51,8 @@ type streamVerifier struct {
 	unsealed      *location // the first accepted record after the last trusted seal
 	part11        *part11Verifier
 	lines         auditformat.LineChecker // span and log lines without a value tree
+	named         auditformat.ChainFile   // the file whose name is in name: cf.Name() formats, once per file
+	name          string
 }
 
 func (v *streamVerifier) anchored() bool { return len(v.trusted) > 0 }
@@ -98,8 +100,15 @@ func (v *streamVerifier) run() {
 	v.finish()
 }
 
+func (v *streamVerifier) nameOf(cf auditformat.ChainFile) string {
+	if v.name == "" || v.named != cf {
+		v.named, v.name = cf, cf.Name()
+	}
+	return v.name
+}
+
 func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) {
-	name := cf.Name()
+	name := v.nameOf(cf)
 	if raw[len(raw)-1] != '\n' {
 		v.report(name, intPtr(number), nil, auditformat.ProblemTorn, fmt.Sprintf("last line has no newline (%d bytes)", len(raw)))
 		v.resync = true
@@ -172,7 +181,7 @@ func (v *streamVerifier) outOfOrder(name string, number int, seq int64) {
 // observe applies the checks of an accepted record: held references, records after close, keys, checkpoints,
 // sealing and the Part 11 records.
 func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditformat.ChainFile, number int, firstGenesis bool) {
-	name := cf.Name()
+	name := v.nameOf(cf)
 	v.summary.LastSeq, v.summary.Head, v.summary.Closed = seqPtr(seq), rec.Hash, false
 	if ref := v.held.ref(seq); ref != nil && ref.head != rec.Hash {
 		v.report(name, intPtr(number), seqPtr(seq), "rewritten", fmt.Sprintf("%s line %d sealed a different record", ref.source, ref.number))
