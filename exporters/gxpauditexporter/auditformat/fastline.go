@@ -164,12 +164,19 @@ func (c *cursor) field(limit int) (int, int, bool) {
 
 func lowerHex(b []byte) bool {
 	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if !isLowerHex[c] {
 			return false
 		}
 	}
 	return true
 }
+
+var isLowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // plainString marks the bytes a canonical string holds as they are, ASCII only: not a control character, '"' or '\'.
 var plainString = func() (t [256]bool) {

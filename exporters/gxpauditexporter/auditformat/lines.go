@@ -24,7 +24,8 @@ type LineProblem struct {
 }
 
 // EachLine calls fn with every line of f in order, numbered from 1: raw with its "\n" (the file's last piece
-// without one, which the caller reports as torn), or a problem in the line's place. A torn-line problem of a .gz
+// without one, which the caller reports as torn), or a problem in the line's place. raw is valid only during the
+// call (it is the reader's buffer or a reused one). A torn-line problem of a .gz
 // is the last call. It returns the number of lines and an I/O error of the file system, if any.
 func EachLine(f io.Reader, compressed bool, maxDecompressed int64, fn func(number int, raw []byte, problem *LineProblem)) (int, error) {
 	var gz *gzipMember
@@ -46,14 +47,20 @@ func EachLine(f io.Reader, compressed bool, maxDecompressed int64, fn func(numbe
 				long += len(piece)
 			case len(line)+len(piece) > MaxLineBytes+1 || (!ends && len(line)+len(piece) > MaxLineBytes):
 				long, line = len(line)+len(piece), line[:0]
+			case ends && len(line) == 0:
+				// The whole line is in the read buffer: handed over without a copy (valid until the next read,
+				// like line, which is reused).
 			default:
 				line = append(line, piece...)
 			}
 			if ends {
 				number++
-				if long >= 0 {
+				switch {
+				case long >= 0:
 					fn(number, nil, &LineProblem{"malformed", tooLong(long - 1)})
-				} else {
+				case len(line) == 0:
+					fn(number, piece, nil)
+				default:
 					fn(number, line, nil)
 				}
 				line, long = line[:0], -1
