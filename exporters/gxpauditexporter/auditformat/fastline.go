@@ -15,8 +15,11 @@ import (
 // a non-ASCII byte, deep nesting, any other kind of record — goes to CheckLine, so problems, details and records
 // are always CheckLine's. Trust: none in the line. Not safe for concurrent use.
 type LineChecker struct {
-	h hash.Hash
+	h   hash.Hash
+	sum Hash
 }
+
+var recordDomain = []byte(RecordDomain)
 
 const fastMaxDepth = 64 // deeper bodies take the strict path (its limit is maxParseDepth)
 
@@ -118,13 +121,12 @@ func (c *LineChecker) fast(line []byte, rec *Record) bool {
 		c.h = sha256.New()
 	}
 	c.h.Reset()
-	c.h.Write([]byte(RecordDomain))
+	c.h.Write(recordDomain)
 	c.h.Write(line[:end])
 	c.h.Write(t[hashTo:])
-	var sum Hash
-	c.h.Sum(sum[:0])
+	c.h.Sum(c.sum[:0])
 	var sumHex [64]byte
-	hex.Encode(sumHex[:], sum[:])
+	hex.Encode(sumHex[:], c.sum[:])
 	return string(sumHex[:]) == rec.Hash // a mismatch is "modified": the strict path words it
 }
 

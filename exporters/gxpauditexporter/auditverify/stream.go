@@ -182,7 +182,10 @@ func (v *streamVerifier) outOfOrder(name string, number int, seq int64) {
 // sealing and the Part 11 records.
 func (v *streamVerifier) observe(rec *auditformat.Record, seq int64, cf auditformat.ChainFile, number int, firstGenesis bool) {
 	name := v.nameOf(cf)
-	v.summary.LastSeq, v.summary.Head, v.summary.Closed = seqPtr(seq), rec.Hash, false
+	if v.summary.LastSeq == nil { // set in place afterwards: no allocation per record (only read through, at the end)
+		v.summary.LastSeq = seqPtr(seq)
+	}
+	*v.summary.LastSeq, v.summary.Head, v.summary.Closed = seq, rec.Hash, false
 	if ref := v.held.ref(seq); ref != nil && ref.head != rec.Hash {
 		v.report(name, intPtr(number), seqPtr(seq), "rewritten", fmt.Sprintf("%s line %d sealed a different record", ref.source, ref.number))
 	}
