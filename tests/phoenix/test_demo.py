@@ -55,7 +55,9 @@ def test_demo_command_prints_the_summary_with_links_and_how_to_stop_phoenix(phoe
     assert "chain status       verified" in result.output
     assert f"{phoenix.url}/projects/" in result.output
     assert "audit: verified" in result.output
-    assert f"gxp-otel phoenix stop --data-dir {tmp_path}" in result.output
+    from gxp_otel.cli.invocation import command
+
+    assert f"{command()} phoenix stop --data-dir {tmp_path}" in result.output
 
 
 def test_demo_starts_its_own_phoenix_when_none_runs_and_leaves_it_running(tmp_path) -> None:
