@@ -43,6 +43,7 @@ type pendingReference struct {
 	refStream string
 	refSeq    int64
 	refHash   string
+	hash      string // the record's own hash (a signature's, which e-signed decisions cite, §12.4)
 }
 
 type part11Verifier struct {
@@ -55,6 +56,7 @@ type part11Verifier struct {
 	purgeProblems  map[string][2]string            // "file:line" of a purge record -> kind, detail
 	identities     map[string][2]string            // key_id -> the first (printed_name, user_id) it signed as
 	pending        []pendingReference
+	decisions      []signedDecision
 	manifestations []Manifestation
 }
 

@@ -3,6 +3,7 @@ package auditverify
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gxp-otel/gxp-otel/exporters/gxpauditexporter/auditformat"
 )
@@ -62,7 +63,7 @@ func (p *part11Verifier) record(v *streamVerifier, rec *auditformat.Record, seq 
 func (p *part11Verifier) pend(rec *auditformat.Record, stream, file string, line int, seq int64, ref *auditformat.Value) {
 	refSeq, _ := referenceSeq(ref)
 	item := pendingReference{kind: rec.Kind, body: rec.Body, stream: stream, file: file, line: line, seq: seq,
-		refStream: text(ref, "stream"), refSeq: refSeq, refHash: text(ref, "hash")}
+		refStream: text(ref, "stream"), refSeq: refSeq, refHash: text(ref, "hash"), hash: strings.Clone(rec.Hash)}
 	p.pending = append(p.pending, item)
 }
 
@@ -74,7 +75,7 @@ type position struct {
 // finish checks every reference against the trail (a second pass over the referenced streams only).
 func (p *part11Verifier) finish(chains map[string][]auditformat.ChainFile) []Problem {
 	if len(p.pending) == 0 {
-		return nil
+		return p.checkDecisions(nil)
 	}
 	wanted := map[string]map[int64]bool{}
 	for _, item := range p.pending {
@@ -93,15 +94,18 @@ func (p *part11Verifier) finish(chains map[string][]auditformat.ChainFile) []Pro
 		})
 	}
 	var problems []Problem
+	bound := map[signatureKey]string{} // valid signature records -> the signer's user id (§12.4)
 	for i := range p.pending {
 		item := &p.pending[i]
 		kind, why := p.linkProblem(item, found[position{item.refStream, item.refSeq}])
 		if why != "" {
 			problems = append(problems, Problem{File: item.file, Line: intPtr(item.line), Seq: seqPtr(item.seq), Kind: kind, Detail: why, Stream: item.stream})
+		} else if item.kind == "signature" {
+			bound[signatureKey{item.stream, strconv.FormatInt(item.seq, 10), item.hash}] = text(member(member(&item.body, "statement"), "signer"), "user_id")
 		}
 		p.manifest(item, why == "")
 	}
-	return problems
+	return append(problems, p.checkDecisions(bound)...)
 }
 
 // Manifestation is what every rendering of an electronic signature or correction shows (11.50: printed name, UTC

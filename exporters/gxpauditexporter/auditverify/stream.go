@@ -158,6 +158,9 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 		v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "a second genesis record in the stream")
 	}
 	v.observe(&rec, seq, cf, number, firstGenesis)
+	if rec.Kind == auditformat.KindLog {
+		v.part11.decision(v, raw[:len(raw)-1], seq, name, number) // an e-signed decision (§12.4)?
+	}
 }
 
 func (v *streamVerifier) outOfOrder(name string, number int, seq int64) {

@@ -298,6 +298,8 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
         state.after_close = reason == "close" or (state.after_close and reason == "rotation")
     elif kind in RESERVED_KINDS:
         state.part11.observe(record, seq, name, number, state)
+    elif kind == "log":
+        state.part11.observe_decision(record, seq, name, number, state)  # an e-signed decision (§12.4)?
     elif kind == "gap":
         signal = str(body.get("signal"))
         count = body.get("count")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gxp_otel.audit.canonical import canonical_json, encode_record, parse_time
-from gxp_otel.audit.format import FORMAT_V2, parse_chain_file_name
+from gxp_otel.audit.format import FORMAT_V2, HEX64_RE, MAX_SEQ, SEQ_RE, STREAM_ID_RE, parse_chain_file_name
 from gxp_otel.audit.held import statement_version
 from gxp_otel.audit.report import Problem, TrailReport
 from gxp_otel.audit.signing import verify_statement
@@ -39,6 +39,23 @@ class _Pending:
     line: int
     seq: int
     time: str
+    hash: str = ""  # the record's own hash (a signature's, which e-signed decisions cite)
+
+
+@dataclass
+class _Decision:
+    """An e-signed decision (§12.4): where it is, who answered, and the signature reference it cites (None when it
+    has none of the §12.4 shape)."""
+
+    stream: str
+    file: str
+    line: int
+    seq: int
+    responder: str
+    ref: tuple[str, str, str] | None
+
+
+E_SIGNED = {"stringValue": "e-signed"}
 
 
 Registry = dict[str, tuple[str, str, str]]  # key_id -> (printed_name, user_id, public_key)
@@ -56,6 +73,7 @@ class Part11Verification:
     # stream -> plain file name -> (purged file entry, tombstone statement), valid tombstones only
     tombstones: dict[str, dict[str, tuple[dict, dict]]] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
+    decisions: list[_Decision] = field(default_factory=list)
     identities: dict[str, tuple[str, str]] = field(default_factory=dict)
     purge_problems: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)  # (file, line) -> kind, why
     self_claimed: set[str] = field(default_factory=set)  # streams already noted: signer identities unchecked
@@ -209,7 +227,17 @@ class Part11Verification:
             if problem is not None:
                 state.report(file, line, seq, *problem)
                 return
-        self.pending.append(_Pending(kind, body, stream, file, line, seq, record["time"]))
+        self.pending.append(_Pending(kind, body, stream, file, line, seq, record["time"], record["hash"]))
+
+    def observe_decision(self, record: dict, seq: int, file: str, line: int, state: Any) -> None:
+        """An accepted ``log`` record; kept when it is an e-signed decision (§12.4), checked in :meth:`finish`."""
+        attributes = record["body"].get("attributes")
+        if type(attributes) is not dict or attributes.get("gxp.hitl.decision") != E_SIGNED:
+            return
+        responder = attributes.get("gxp.hitl.responder")
+        who = responder.get("stringValue") if type(responder) is dict and responder.keys() == {"stringValue"} else None
+        self.decisions.append(_Decision(state.summary.stream, file, line, seq, who if type(who) is str else "",
+                                        _decision_reference(record["body"].get("body"))))
 
     # ------------------------------------------------------------------ after all streams
 
@@ -219,6 +247,7 @@ class Part11Verification:
         found = records_at(self.root, [(s, int(q)) for s, q, _h in refs]) if refs else {}
         corrections = [p for p in self.pending if p.kind == "correction"]
         shown: dict[str, list[dict[str, Any]]] = {"signatures": [], "corrections": []}
+        bound: dict[tuple[str, str, str], str] = {}  # valid signature records (stream, seq, hash) -> signer user id
         for item in self.pending:
             stream, seq, digest = self._target(item)
             candidates = found.get((stream, int(seq)), [])
@@ -226,10 +255,13 @@ class Part11Verification:
             kind, problem = self._link_problem(item, hit, candidates, corrections)
             if problem is not None:
                 report.problems.append(Problem(item.file, item.line, item.seq, kind, problem, item.stream))
+            elif item.kind == "signature":
+                bound[(item.stream, str(item.seq), item.hash)] = item.body["statement"]["signer"]["user_id"]
             what = describe(hit) if hit else "" if problem else f"{stream} seq {seq} (purged by policy)"
             entry = {"stream": item.stream, "seq": item.seq, "file": item.file, "line": item.line,
                      "record": {"stream": stream, "seq": seq, "hash": digest, "what": what}, "linked": problem is None}
             shown["signatures" if item.kind == "signature" else "corrections"].append(_manifestation(item, entry))
+        self._check_decisions(report, bound)
         self._note_interrupted_purges(report)
         purges = [{"stream": st["stream"], "file": plain, "first_seq": e["first_seq"], "last_seq": e["last_seq"],
                    "time": st["time"], "purged_by": st["purged_by"], "reason": st["reason"], "policy": st["policy"]}
@@ -252,6 +284,30 @@ class Part11Verification:
             return "bad-correction", _old_value_problem(item, hit, corrections)
         return link, None
 
+    def _check_decisions(self, report: TrailReport, bound: dict[tuple[str, str, str], str]) -> None:
+        """§12.4: each e-signed decision cites a valid e-signature of its responder, earlier in its stream, cited by
+        no earlier decision; else ``decision-signature`` at the decision."""
+        cited: set[tuple[str, str, str]] = set()
+        for item in self.decisions:
+            ref = item.ref
+            if ref is None:
+                why = "recorded as e-signed without a signature reference {stream, seq, hash} in its body"
+            elif ref not in bound:  # a signature purged by a valid tombstone is noted, like a purged signed record
+                why = None if self._purged_seq(ref[0], int(ref[1])) else \
+                    f"recorded as e-signed, but {ref[0]} seq {ref[1]} is not a valid e-signature of this trail"
+            elif bound[ref] != item.responder:
+                why = f"recorded as e-signed by {item.responder!r}, but the signature is {bound[ref]!r}'s"
+            elif ref[0] == item.stream and int(ref[1]) >= item.seq:
+                why = "a decision can only cite an earlier signature of its stream"
+            elif ref in cited:
+                why = f"{ref[0]} seq {ref[1]} is already cited by an earlier e-signed decision"
+            else:
+                why = None
+            if ref is not None:
+                cited.add(ref)
+            if why is not None:
+                report.problems.append(Problem(item.file, item.line, item.seq, "decision-signature", why, item.stream))
+
     @staticmethod
     def _target(item: _Pending) -> tuple[str, str, str]:
         ref = item.body["statement"]["record"] if item.kind == "signature" else item.body["original"]
@@ -265,6 +321,27 @@ class Part11Verification:
                     if stream in summaries:
                         summaries[stream].notes.append(f"{plain} is named by a purge record but still present "
                                                        "(an interrupted purge): it was verified as usual")
+
+
+def _decision_reference(value: Any) -> tuple[str, str, str] | None:
+    """The record reference an e-signed decision cites (§12.4): ``body`` = kvlistValue with member ``signature`` =
+    kvlistValue of exactly ``stream``, ``seq`` (ASCII decimal), ``hash`` (64 lowercase hex), each a stringValue."""
+    fields = value.get("kvlistValue") if type(value) is dict and value.keys() == {"kvlistValue"} else None
+    ref = fields.get("signature") if type(fields) is dict else None
+    members = ref.get("kvlistValue") if type(ref) is dict and ref.keys() == {"kvlistValue"} else None
+    if type(members) is not dict or members.keys() != {"stream", "seq", "hash"}:
+        return None
+    out = []
+    for name in ("stream", "seq", "hash"):
+        item = members[name]
+        if type(item) is not dict or item.keys() != {"stringValue"} or type(item["stringValue"]) is not str:
+            return None
+        out.append(item["stringValue"])
+    stream, seq, digest = out
+    if not (STREAM_ID_RE.fullmatch(stream) and SEQ_RE.fullmatch(seq) and int(seq) <= MAX_SEQ
+            and HEX64_RE.fullmatch(digest)):
+        return None
+    return stream, seq, digest
 
 
 def _manifestation(item: _Pending, entry: dict[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,24 @@ def signed_trail(directory: Path, *, correction: dict | None = None, signature_o
     w.close()
 
 
+def decision_trail(directory: Path, *, cite: str = "signature", responder: str = "alice") -> None:
+    """A subject record, Alice's signature of it, then a human decision recorded as e-signed by ``responder``
+    citing (``cite``) the signature record, or the subject record itself (§12.4)."""
+    w = writer(directory, VectorClock(START, 10**9))
+    subject = w.append("log", [log("approve TS-1")])[0]
+    body = signature_body(ALICE.private, ALICE, ref(subject), meaning="approval", reason="reviewed",
+                          authentication="all-components", time_ns=START + 3 * 10**9)
+    signature = w.append("signature", [body])[0]
+    cited = ref(signature if cite == "signature" else subject)
+    w.append("log", [{"gxp": {"user_id": responder},
+                      "attributes": {"gxp.hitl.action": {"stringValue": "human-response"},
+                                     "gxp.hitl.decision": {"stringValue": "e-signed"},
+                                     "gxp.hitl.responder": {"stringValue": responder}},
+                      "body": {"kvlistValue": {"response": {"stringValue": "approved"}, "signature": {
+                          "kvlistValue": {k: {"stringValue": v} for k, v in cited.items()}}}}}])
+    w.close()
+
+
 def purged_trail(directory: Path, *, tombstone_edit: dict | None = None) -> None:
     """A trail of one record a day for five days, its first three files purged with a signed tombstone."""
     now = [START]
@@ -230,6 +248,11 @@ CASES = {
                                          None, AUDITOR, ["bad-correction"]),
     "correction-of-absent-record@seq-5": (lambda d: signed_trail(d, correction={"original": other_record()}), None,
                                           AUDITOR, ["correction-link"]),
+    "e-signed-decision-intact": (decision_trail, None, AUDITOR, []),
+    "e-signed-decision-cites-no-signature@seq-4": (lambda d: decision_trail(d, cite="subject"), None, AUDITOR,
+                                                    ["decision-signature"]),
+    "e-signed-decision-of-another-responder@seq-4": (lambda d: decision_trail(d, responder="bob"), None, AUDITOR,
+                                                      ["decision-signature"]),
     "purged-by-policy-intact": (purged_trail, None, AUDITOR, []),
     "purged-then-next-file-deleted": (purged_trail, lambda d: (d / "audit-app.0-000004.jsonl").unlink(),
                                       AUDITOR, ["missing-file"]),

@@ -1,0 +1,125 @@
+"""Shared by the red-team tests (tests/audit/test_attacks_*.py): real trails written by the real Python writer,
+verified by both verifiers (`verify_trail` and build/gxpaudit-verify) with the auditor's options, and the two
+answers compared.
+
+Every attack test states whether the attack was a hole (a false VERIFIED, or an answer that did not say what
+happened) before its fix, or was already caught.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gxp_otel.audit.signing import CheckpointSigner, key_id_for
+from gxp_otel.audit.verifier import verify_trail
+from gxp_otel.audit.writer import AuditTrailWriter
+
+ROOT = Path(__file__).resolve().parents[2]
+GO_VERIFY = ROOT / "build" / "gxpaudit-verify"
+WRITER_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
+K = CheckpointSigner.from_seed(WRITER_SEED)
+START = 1_577_836_800 * 10**9  # 2020-01-01T00:00:00Z
+
+
+@dataclass(frozen=True)
+class Signer:
+    """An e-signature key from a seed (tests only: real keys come from `gxp-otel keygen --signer`)."""
+
+    printed_name: str
+    user_id: str
+    seed: str
+
+    @property
+    def private(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(self.seed))
+
+    @property
+    def public_key(self) -> str:
+        return self.private.public_key().public_bytes_raw().hex()
+
+    @property
+    def key_id(self) -> str:
+        return key_id_for(bytes.fromhex(self.public_key))
+
+    @property
+    def entry(self) -> dict[str, str]:
+        return {"printed_name": self.printed_name, "user_id": self.user_id, "key_id": self.key_id,
+                "public_key": self.public_key}
+
+
+ALICE = Signer("Alice Example", "alice", "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
+BOB = Signer("Bob Builder", "bob", "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7")
+
+
+class Clock:
+    def __init__(self, start: int = START, step: int = 10**9) -> None:
+        self.now, self.step = start - step, step
+
+    def __call__(self) -> int:
+        self.now += self.step
+        return self.now
+
+
+def writer(directory: Path, stream: str = "app.0", clock=None, **options: Any) -> AuditTrailWriter:
+    return AuditTrailWriter(directory, stream_id=stream, signing_key=options.pop("signing_key", K), compress=False,
+                            clock=clock or Clock(), host="attack", pid=1, writer_name="gxp-otel-attack/1",
+                            config_fingerprint="0" * 64, checkpoint_interval=1e9, checkpoint_records=10**9,
+                            **options)
+
+
+def log(text: str, attributes: dict[str, Any] | None = None, body: dict[str, Any] | None = None) -> dict:
+    return {"gxp": {"user_id": "qa.author"}, "attributes": {"note": {"stringValue": text}, **(attributes or {})},
+            "body": body if body is not None else {"stringValue": text}}
+
+
+def python_verdict(trail: Path, options: dict[str, Any]):
+    return verify_trail(trail, trusted_keys=options.get("trusted_keys", []),
+                        checkpoint_files=options.get("checkpoint_files", []),
+                        signers=options.get("signers", []), purgers=options.get("purgers", []))
+
+
+def go_verdict(trail: Path, options: dict[str, Any], work: Path) -> dict[str, Any]:
+    if not GO_VERIFY.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{GO_VERIFY} missing: run `make collector`")
+        pytest.skip(f"{GO_VERIFY} missing: run `make collector`")
+    args: list[str] = []
+    for key in options.get("trusted_keys", []):
+        args += ["--trusted-key", key]
+    for held in options.get("checkpoint_files", []):
+        args += ["--checkpoints", str(held)]
+    for role in ("signers", "purgers"):
+        for j, entry in enumerate(options.get(role, [])):
+            path = work / f"{role}-{j}.json"
+            path.write_text(json.dumps(entry))
+            args += ["--" + role[:-1], str(path)]
+    done = subprocess.run([str(GO_VERIFY), "--json", *args, str(trail)], capture_output=True, text=True, timeout=60)
+    assert done.returncode in (0, 1, 3, 4), done.stderr
+    return json.loads(done.stdout)
+
+
+def both(trail: Path, options: dict[str, Any], work: Path) -> tuple[str, list[tuple[Any, ...]]]:
+    """The verdict and problems (file, line, seq, kind) both verifiers give; they must be the same."""
+    python = python_verdict(trail, options)
+    go = go_verdict(trail, options, work)
+    mine = [(p.file, p.line, p.seq, p.kind) for p in python.problems]
+    theirs = [(p["file"], p["line"], p["seq"], p["kind"]) for p in go["problems"]]
+    assert (python.verdict, mine) == (go["verdict"], theirs), "the two verifiers disagree"
+    return python.verdict, mine
+
+
+def kinds(problems: list[tuple[Any, ...]]) -> list[str]:
+    return [p[3] for p in problems]
+
+
+def anchored(*signers: Signer, held: list[Path] | None = None) -> dict[str, Any]:
+    return {"trusted_keys": [K.public_key_hex], "signers": [s.entry for s in signers],
+            "checkpoint_files": held or []}

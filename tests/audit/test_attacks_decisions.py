@@ -1,0 +1,102 @@
+"""Red team, e-signed decisions (docs/audit-format.md §12.4): a human decision recorded as `e-signed` must be bound
+to a valid e-signature of its responder in the trail, else the trail says something that did not happen.
+
+HOLE (before §12.4): every case below but the intact one was VERIFIED by both verifiers with the auditor's writer
+key and signer registry, and `verify --alcoa` counted the decision as e-signed; the review page listed it as an
+e-signed approval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from attack_helpers import ALICE, BOB, START, anchored, both, kinds, log, writer
+from gxp_otel.part11.esign import signature_body
+from gxp_otel.part11.statements import record_reference
+
+
+def ref_value(ref: dict[str, str]) -> dict:
+    return {"kvlistValue": {k: {"stringValue": v} for k, v in ref.items()}}
+
+
+def decision(responder: str, ref: dict[str, str] | None, claimed: str = "e-signed") -> dict:
+    """The log record `send_human_response(ctx, Approval(..., signature=ref), responder=...)` writes."""
+    fields = {"response": {"stringValue": "approved"}, "approved": {"boolValue": True}}
+    if ref is not None:
+        fields["signature"] = ref_value(ref)
+    return log("decision", {"gxp.hitl.action": {"stringValue": "human-response"},
+                            "gxp.hitl.responder": {"stringValue": responder},
+                            "gxp.hitl.decision": {"stringValue": claimed}},
+                body={"kvlistValue": fields})
+
+
+def trail(directory: Path, *, signer=ALICE, as_identity=None, responder="alice", target=None, reference=None,
+          break_signature=False, decisions=1, claimed="e-signed") -> None:
+    """Subject record, the responder's signature of it, then the decision that cites the signature."""
+    w = writer(directory)
+    subject = w.append("log", [log("approve suite TS-1 of run R-1")])[0]
+    other = w.append("log", [log("something else")])[0]
+    signed = record_reference("app.0", *(other if target == "other" else subject))
+    body = signature_body(signer.private, as_identity or signer, signed, meaning="approval", reason="reviewed",
+                          authentication="all-components", time_ns=START + 5 * 10**9)
+    if break_signature:
+        body["signature"] = "00" * 64
+    sig = w.append("signature", [body])[0]
+    cited = record_reference("app.0", *sig)
+    if reference == "subject":
+        cited = record_reference("app.0", *subject)
+    elif reference == "absent":
+        cited = {"stream": "app.0", "seq": "99", "hash": "e" * 64}
+    elif reference == "none":
+        cited = None
+    for _ in range(decisions):
+        w.append("log", [decision(responder, cited, claimed)])
+    w.close()
+
+
+CASES = {
+    # name: (trail options, expected problem kinds)
+    "intact": ({}, []),
+    "declared-without-signature-is-fine": ({"reference": "none", "claimed": "declared"}, []),
+    "no-reference": ({"reference": "none"}, ["decision-signature"]),
+    "reference-to-absent-record": ({"reference": "absent"}, ["decision-signature"]),
+    "reference-to-a-record-that-is-no-signature": ({"reference": "subject"}, ["decision-signature"]),
+    "signature-by-another-signer": ({"signer": BOB}, ["decision-signature"]),
+    "signature-that-does-not-verify": ({"break_signature": True}, ["bad-esignature", "decision-signature"]),
+    "one-signature-cited-by-two-decisions": ({"decisions": 2}, ["decision-signature"]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_an_e_signed_decision_needs_a_valid_signature_of_its_responder(name: str, tmp_path: Path) -> None:
+    options, expected = CASES[name]
+    directory = tmp_path / "trail"
+    trail(directory, **options)
+    verdict, problems = both(directory, anchored(ALICE, BOB), tmp_path)
+    assert kinds(problems) == expected, problems
+    assert verdict == ("VERIFIED" if not expected else "NOT VERIFIED")
+
+
+def test_the_decision_problem_is_at_the_decision_record(tmp_path: Path) -> None:
+    directory = tmp_path / "trail"
+    trail(directory, reference="absent")
+    _, problems = both(directory, anchored(ALICE), tmp_path)
+    assert problems == [("audit-app.0-000001.jsonl", 5, 4, "decision-signature")]
+
+
+def test_self_keyed_the_decision_is_still_checked_against_the_trails_own_signatures(tmp_path: Path) -> None:
+    directory = tmp_path / "trail"
+    trail(directory, signer=BOB)
+    verdict, problems = both(directory, {}, tmp_path)
+    assert (verdict, kinds(problems)) == ("NOT VERIFIED", ["decision-signature"])
+
+
+def test_a_signature_by_an_unregistered_key_does_not_make_a_decision_e_signed(tmp_path: Path) -> None:
+    """Anchored, an e-signature by a key outside the signer registry is untrusted-key; the decision citing it is
+    not e-signed either."""
+    directory = tmp_path / "trail"
+    trail(directory)
+    _, problems = both(directory, anchored(BOB), tmp_path)
+    assert kinds(problems) == ["untrusted-key", "decision-signature"]
