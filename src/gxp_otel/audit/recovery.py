@@ -10,10 +10,21 @@ length of a torn line).
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 
+import orjson
+
 from gxp_otel.audit.canonical import sha256_hex
-from gxp_otel.audit.format import ChainFileName, check_line, quarantine_file_name
+from gxp_otel.audit.format import (
+    FORMAT_V1,
+    FORMAT_V2,
+    ChainFileName,
+    chain_file_name,
+    check_line,
+    checkpoint_file_name,
+    quarantine_file_name,
+)
 from gxp_otel.audit.reading import TrailFile, iter_lines
 from gxp_otel.audit.trail_directory import WritableTrailDirectory
 
@@ -152,3 +163,35 @@ def _quarantine(directory: WritableTrailDirectory, stream: str, index: int, seq:
         os.close(fd)
     directory.fsync()
     return name
+
+
+def resumed_identity(directory: WritableTrailDirectory, stream_id: str) -> tuple[str, str | None, str]:
+    """``(format, genesis hash, retention_days)`` a continued stream keeps from its genesis (§7).
+
+    A version 2 stream's statements name its genesis hash and retention, taken from the first line of its checkpoint
+    file, else from its genesis record (in the first chain file, plain or compressed); anything else is version 1.
+    """
+    first_file = chain_file_name(stream_id, 1)
+    for name in (checkpoint_file_name(stream_id), first_file, first_file + ".gz"):
+        try:
+            fd = directory.open(name, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            head = os.pread(fd, 65536, 0)
+            if name.endswith(".gz"):
+                head = zlib.decompressobj(wbits=31).decompress(head, 65536)
+            first = orjson.loads(head.split(b"\n", 1)[0])
+        except (ValueError, zlib.error):
+            continue
+        finally:
+            os.close(fd)
+        if not isinstance(first, dict):
+            continue
+        statement = first.get("statement") if first.get("kind") is None else None
+        if statement is not None and statement.get("format") == FORMAT_V2:
+            return FORMAT_V2, statement["genesis"], statement["retention_days"]
+        if first.get("kind") == "genesis" and first["body"].get("format") == FORMAT_V2:
+            return FORMAT_V2, first["hash"], first["body"]["retention_days"]
+        break
+    return FORMAT_V1, None, ""

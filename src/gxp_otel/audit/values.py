@@ -12,7 +12,7 @@ from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 
-from gxp_otel.audit.canonical import format_double
+from gxp_otel.audit.canonical import canonical_number_free, format_double
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -57,6 +57,18 @@ def _key(key: Any, path: str, coerced: list[str]) -> str:
         key = str(key)
         coerced.append(f"{path}/{key}: non-string-key")
     return key
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """The canonical bytes of a record body (number-free, §3). A body holding lone surrogates, which JSON cannot,
+    is recorded with each replaced by U+FFFD and its path appended to the body's ``coerced`` list."""
+    try:
+        return canonical_number_free(body)
+    except ValueError:
+        coerced: list[str] = []
+        clean = sanitize_strings(body, "", coerced)
+        clean["coerced"] = list(clean.get("coerced", [])) + coerced
+        return canonical_number_free(clean)
 
 
 def sanitize_strings(tree: Any, path: str, coerced: list[str]) -> Any:

@@ -9,6 +9,10 @@ Guarantees:
   record as soon as writing works again; ``append`` then raises :class:`AuditWriteError`.
 - **Never overwrite, never delete**: files are opened for append only; recovery quarantines a torn tail before
   truncating it; compression unlinks a closed file only after its ``.gz`` copy is durable.
+
+The writer is the public face and the stream's life cycle (open, resume, reattach, close); the mechanisms are its
+collaborators, one concept each: ``chain_appender`` (the group commit), ``sealing`` (seq, link, line),
+``rotation`` (§8), ``checkpoints`` (§7), ``stream_files`` (the files and their locks), ``recovery`` (§9).
 """
 
 from __future__ import annotations
@@ -17,49 +21,34 @@ import os
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from gxp_otel import __version__
-from gxp_otel.audit.canonical import (
-    ZERO_HASH,
-    canonical_json,
-    canonical_number_free,
-    encode_record,
-    format_time_ns,
-    sha256_hex,
-)
+from gxp_otel.audit.canonical import canonical_json, sha256_hex
+from gxp_otel.audit.chain_appender import AuditTrailError, AuditWriteError, ChainAppender
+from gxp_otel.audit.checkpoints import CheckpointSchedule
 from gxp_otel.audit.compression import FileCompressor
 from gxp_otel.audit.format import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_ROTATE_BYTES,
-    FORMAT_V2,
     FORMAT_VERSION,
     STREAM_ID_RE,
-    chain_file_name,
-    checkpoint_file_name,
     parse_chain_file_name,
 )
 from gxp_otel.audit.reading import MAX_LINE_BYTES
-from gxp_otel.audit.recovery import recover_tail
+from gxp_otel.audit.recovery import recover_tail, resumed_identity
+from gxp_otel.audit.rotation import RotationPolicy
+from gxp_otel.audit.sealing import ChainSealer, fits_line_limit
+from gxp_otel.audit.signing import UNSIGNED_KEY_ID, CheckpointSigner, resolve_signer
 from gxp_otel.audit.stream_files import StreamBusyError, StreamFiles, acquire_stream, lock_chain_file
 from gxp_otel.audit.trail_directory import WritableTrailDirectory
-from gxp_otel.audit.signing import UNSIGNED_KEY_ID, CheckpointSigner, resolve_signer
-from gxp_otel.audit.values import sanitize_strings
+from gxp_otel.audit.values import encode_body
+
+__all__ = ["FSYNC_POLICIES", "AuditTrailBusyError", "AuditTrailError", "AuditTrailWriter", "AuditWriteError"]
 
 FSYNC_POLICIES = ("batch", "always", "interval")
-
-
-class AuditTrailError(Exception):
-    """Base class for audit-trail writer errors."""
-
-
-class AuditWriteError(AuditTrailError):
-    """Records could not be made durable; they were counted as lost and will appear in a ``gap`` record."""
 
 
 class AuditTrailBusyError(AuditTrailError):
@@ -113,7 +102,6 @@ class AuditTrailWriter:
         self._writer_name = writer_name or f"gxp-otel-python/{__version__}"
         self._lock = threading.Lock()
         self._closed = False
-        self._pending_loss: dict[str, list[Any]] = {}
         self.stats: dict[str, int] = dict.fromkeys(
             ("records", "span", "log", "bytes", "fsyncs", "checkpoints", "rotations", "gaps", "lost", "errors"), 0
         )
@@ -126,8 +114,15 @@ class AuditTrailWriter:
             if isinstance(exc, StreamBusyError):
                 raise AuditTrailBusyError(str(exc)) from None
             raise
+        self._sealer = ChainSealer(self.stream_id)
         self._config_fingerprint = config_fingerprint or sha256_hex(canonical_json(self._config(compress)))
         self._compressor = FileCompressor(self._dir) if compress else None
+        self._appender = ChainAppender(
+            self._files, self._sealer, self.stats, fsync_policy=fsync, fsync_interval=fsync_interval,
+            rotation=RotationPolicy(rotate_bytes, rotate_daily),
+            schedule=CheckpointSchedule(self._checkpoint_interval_ns, checkpoint_records), clock=clock,
+            signer=self._signer, on_closed=self._compressor.submit if self._compressor is not None else _keep,
+        )
         try:
             self._open_stream()
         except BaseException as exc:
@@ -167,8 +162,16 @@ class AuditTrailWriter:
         """Append one record per body durably, as one group commit; return each record's ``(seq, hash)``.
 
         ``kind`` is ``span``, ``log`` or a reserved kind (``signature``, ``correction``, ``purge``: §12)."""
-        encoded = [self._encode_body(body) for body in bodies]
-        fitting = [body for body in encoded if self._fits_line_limit(kind, body)]
+        return self.append_encoded(kind, [encode_body(body) for body in bodies])
+
+    def append_encoded(self, kind: str, bodies_json: Sequence[bytes]) -> list[tuple[int, str]]:
+        """:meth:`append` for bodies already in their canonical bytes, as :func:`gxp_otel.audit.values.encode_body`
+        gives them (the exporters encode spans straight to those bytes). The writer trusts the caller for that form:
+        a body that is not canonical is written as given, and the verifier reports it."""
+        encoded = bodies_json
+        fitting = encoded
+        if not self._fits_line_limit(kind, max(encoded, key=len, default=b"")):
+            fitting = [body for body in encoded if self._fits_line_limit(kind, body)]
         with self._lock:
             if len(fitting) < len(encoded):
                 too_long = len(encoded) - len(fitting)
@@ -176,37 +179,37 @@ class AuditTrailWriter:
                     raise AuditWriteError(f"{self.directory}: a {kind} record would exceed the "
                                           f"{MAX_LINE_BYTES}-byte line limit (docs/audit-format.md §2.1)")
                 self.stats["errors"] += 1
-                self._note_loss_locked({"span": "spans", "log": "logs"}[kind], too_long,
-                                       f"record longer than the {MAX_LINE_BYTES}-byte line limit")
+                self._appender.note_loss({"span": "spans", "log": "logs"}[kind], too_long,
+                                         f"record longer than the {MAX_LINE_BYTES}-byte line limit")
                 encoded = fitting
             self._ensure_open()
             try:
                 self._reattach_if_deleted()
             except (OSError, StreamBusyError) as exc:
                 self.stats["errors"] += 1
-                self._note_loss_locked({"span": "spans", "log": "logs"}.get(kind, kind), len(encoded), str(exc))
+                self._appender.note_loss({"span": "spans", "log": "logs"}.get(kind, kind), len(encoded), str(exc))
                 raise AuditWriteError(f"{self.directory}: cannot write: {exc}") from exc
-            return self._commit([(kind, body) for body in encoded], data_kind=kind)
+            return self._appender.commit(kind, encoded, data=True)
 
     def note_loss(self, signal: str, count: int, reason: str, first_time_ns: int | None = None) -> None:
         """Record that ``count`` spans/logs never reached the writer; a ``gap`` record follows at the next write."""
         if count <= 0:
             return
         with self._lock:
-            self._note_loss_locked(signal, count, reason, first_time_ns)
+            self._appender.note_loss(signal, count, reason, first_time_ns)
 
     def checkpoint(self, reason: str = "interval") -> None:
         """Write a signed checkpoint now (into the chain, then into the checkpoint file)."""
         with self._lock:
             self._ensure_open()
-            self._commit([], checkpoint_reason=reason)
+            self._appender.commit(None, (), checkpoint_reason=reason)
 
     def flush(self) -> None:
         """Write pending gap records and fsync; after this every appended record is on stable storage."""
         with self._lock:
             if self._closed:
                 return
-            self._commit([], force_fsync=True)
+            self._appender.commit(None, (), force_fsync=True)
 
     def close(self) -> None:
         """End the session with a ``close`` checkpoint, fsync, release the stream. Idempotent."""
@@ -214,7 +217,7 @@ class AuditTrailWriter:
             if self._closed:
                 return
             try:
-                self._commit([], checkpoint_reason="close")
+                self._appender.commit(None, (), checkpoint_reason="close")
             finally:
                 self._closed = True
                 self._files.close()
@@ -230,7 +233,7 @@ class AuditTrailWriter:
     def head(self) -> tuple[int, str]:
         """``(seq, hash)`` of the last durable record."""
         with self._lock:
-            return self._seq, self._head
+            return self._sealer.seq, self._sealer.head
 
     @property
     def current_file(self) -> Path:
@@ -259,7 +262,7 @@ class AuditTrailWriter:
 
     def statistics(self) -> dict[str, Any]:
         with self._lock:
-            return {**self.stats, "stream": self.stream_id, "seq": self._seq, "file": self.current_file.name}
+            return {**self.stats, "stream": self.stream_id, "seq": self._sealer.seq, "file": self.current_file.name}
 
     # ------------------------------------------------------------------ set-up
 
@@ -293,8 +296,6 @@ class AuditTrailWriter:
             for parsed in map(parse_chain_file_name, self._dir.listdir())
             if parsed is not None and parsed.stream == self.stream_id
         )
-        self._seq, self._head, self._records_since_checkpoint = -1, ZERO_HASH, 0
-        self._last_checkpoint_ns = time.monotonic_ns()
         newest_fd = None
         if files and not files[-1].compressed:  # locked before recovery may truncate it (one writer per stream)
             newest_fd = self._dir.open(files[-1].name, os.O_RDWR | os.O_APPEND)
@@ -320,13 +321,15 @@ class AuditTrailWriter:
                 "retention_days": str(self._retention_days),
                 **self._identity(),
             }
-            self._stream_format, self._genesis_hash = FORMAT_VERSION, None
-            self._stream_retention = str(self._retention_days)
-            self._commit([("genesis", canonical_json(genesis))], force_fsync=True)
-            self._genesis_hash = self._head
+            appender = self._appender
+            appender.stream_format, appender.genesis_hash = FORMAT_VERSION, None
+            appender.retention_days = str(self._retention_days)
+            appender.commit("genesis", [canonical_json(genesis)], force_fsync=True)
+            appender.genesis_hash = self._sealer.head
             return
-        self._seq, self._head = tail.seq, tail.head
-        self._resume_identity()
+        self._sealer.reset(tail.seq, tail.head)
+        identity = resumed_identity(self._dir, self.stream_id)
+        self._appender.stream_format, self._appender.genesis_hash, self._appender.retention_days = identity
         if tail.needs_new_file:
             self._files.open_chain(files[-1].index + 1)
             if newest_fd is not None:
@@ -345,41 +348,7 @@ class AuditTrailWriter:
             "quarantine_sha256": tail.quarantine_sha256,
             **self._identity(),
         }
-        self._commit([("recovery", canonical_json(recovery))], checkpoint_reason="recovery")
-
-    def _resume_identity(self) -> None:
-        """A continued stream keeps its genesis's format (§7): a version 2 stream's statements name its genesis hash
-        and retention, taken from the first line of its checkpoint file, else from its genesis record."""
-        self._stream_format, self._genesis_hash, self._stream_retention = "gxp-otel-audit/1", None, ""
-        first_file = chain_file_name(self.stream_id, 1)
-        for name in (checkpoint_file_name(self.stream_id), first_file, first_file + ".gz"):
-            try:
-                fd = self._dir.open(name, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                head = os.pread(fd, 65536, 0)
-                if name.endswith(".gz"):
-                    head = zlib.decompressobj(wbits=31).decompress(head, 65536)
-                first = orjson.loads(head.split(b"\n", 1)[0])
-            except (ValueError, zlib.error):
-                continue
-            finally:
-                os.close(fd)
-            if not isinstance(first, dict):
-                continue
-            statement = first.get("statement") if first.get("kind") is None else None
-            if statement is not None and statement.get("format") == FORMAT_V2:
-                self._stream_format, self._genesis_hash = FORMAT_V2, statement["genesis"]
-                self._stream_retention = statement["retention_days"]
-            elif first.get("kind") == "genesis" and first["body"].get("format") == FORMAT_V2:
-                self._stream_format, self._genesis_hash = FORMAT_V2, first["hash"]
-                self._stream_retention = first["body"]["retention_days"]
-            return
-
-    @staticmethod
-    def _utc_day(ns: int) -> int:
-        return ns // 86_400_000_000_000
+        self._appender.commit("recovery", [canonical_json(recovery)], checkpoint_reason="recovery")
 
     def _reattach_if_deleted(self) -> None:
         """If the chain file was deleted under the running writer, start the next file in a re-created directory.
@@ -393,188 +362,15 @@ class AuditTrailWriter:
         self._files.reattach()
         recovery = {"reason": "files-deleted", "torn_bytes": "0", "quarantine_file": "", "quarantine_sha256": "",
                     **self._identity()}
-        self._commit([("recovery", canonical_json(recovery))], checkpoint_reason="recovery")
+        self._appender.commit("recovery", [canonical_json(recovery)], checkpoint_reason="recovery")
+
+    def _fits_line_limit(self, kind: str, body_json: bytes) -> bool:
+        return fits_line_limit(kind, self.stream_id, len(body_json))
 
     def _ensure_open(self) -> None:
         if self._closed:
             raise AuditTrailError(f"{self.directory}: writer for stream {self.stream_id} is closed")
 
-    # ------------------------------------------------------------------ sequencing and durability
 
-    def _fits_line_limit(self, kind: str, body_json: bytes) -> bool:
-        """§2.1: writers MUST NOT write a line over MAX_LINE_BYTES. The envelope around the body is bounded by
-        its fixed members with the longest seq (19 digits), so this errs by at most 18 bytes towards refusing."""
-        envelope = (len('{"body":,"hash":"","kind":"","prev":"","seq":"","stream":"","time":""}') + 64 + 64
-                    + len(kind) + 19 + len(self.stream_id) + len("2026-01-01T00:00:00.000000000Z"))
-        return len(body_json) + envelope <= MAX_LINE_BYTES
-
-    def _encode_body(self, body: dict[str, Any]) -> bytes:
-        try:
-            return canonical_number_free(body)
-        except ValueError:
-            coerced: list[str] = []
-            clean = sanitize_strings(body, "", coerced)
-            clean["coerced"] = list(clean.get("coerced", [])) + coerced
-            return canonical_number_free(clean)
-
-    def _note_loss_locked(self, signal: str, count: int, reason: str, first_time_ns: int | None = None) -> None:
-        first = format_time_ns(first_time_ns if first_time_ns is not None else time.time_ns())
-        entry = self._pending_loss.setdefault(signal, [0, reason, first])
-        entry[0] += count
-        self.stats["lost"] += count
-
-    def _seal(self, kind: str, body_json: bytes, now: int | None = None) -> bytes:
-        """Give the record the next seq and link it; ``now`` is its recorded time (one clock reading per record)."""
-        now = self._clock() if now is None else now
-        seq = self._seq + 1
-        digest, line = encode_record(kind, self.stream_id, seq, self._head, format_time_ns(now), body_json)
-        self._seq, self._head = seq, digest
-        if self._files.day is None:
-            self._files.day = self._utc_day(now)
-        return line
-
-    def _checkpoint_lines(self, reason: str) -> tuple[bytes, bytes]:
-        now = self._clock()
-        statement = {
-            "format": self._stream_format,
-            "stream": self.stream_id,
-            "seq": str(self._seq),
-            "head": self._head,
-            "file": chain_file_name(self.stream_id, self._files.index),
-            "time": format_time_ns(now),
-            "reason": reason,
-        }
-        if self._stream_format == FORMAT_V2:
-            statement["genesis"], statement["retention_days"] = self._genesis_hash, self._stream_retention
-        body = {
-            "statement": statement,
-            "key_id": self.key_id,
-            "signature": self._signer.sign(statement) if self._signer else "",
-        }
-        body_json = canonical_json(body)
-        return self._seal("checkpoint", body_json, now), body_json + b"\n"
-
-    def _commit(
-        self,
-        records: list[tuple[str, bytes]],
-        *,
-        data_kind: str | None = None,
-        checkpoint_reason: str | None = None,
-        force_fsync: bool = False,
-    ) -> list[tuple[int, str]]:
-        """Seal and write gap records, ``records`` and any due checkpoint; roll back to the last durable line on error.
-
-        Returns ``(seq, hash)`` of each of ``records``."""
-        durable = (self._seq, self._head, self._files.size)
-        durable_data = buffered_data = 0
-        buffer: list[bytes] = []
-        pending_size = 0
-        gaps = self._gap_records()
-        cp_line = b""
-        sealed: list[tuple[int, str]] = []
-        try:
-            for position, (kind, body_json) in enumerate(gaps + records):
-                now = self._clock()
-                if self._needs_rotation(pending_size, kind, body_json, now):
-                    buffer.append(self._seal("rotation", canonical_json(self._rotation_body(now)), now))
-                    line, rotation_cp = self._checkpoint_lines("rotation")
-                    buffer.append(line)
-                    self._files.write(buffer, fsync=True)
-                    self._append_checkpoint_file(rotation_cp)
-                    self._rotate()
-                    durable, durable_data = (self._seq, self._head, self._files.size), buffered_data
-                    buffer, pending_size = [], 0
-                    now = self._clock()
-                line = self._seal(kind, body_json, now)
-                buffer.append(line)
-                pending_size += len(line)
-                buffered_data += position >= len(gaps)
-                if position >= len(gaps):
-                    sealed.append((self._seq, self._head))
-                if self._fsync_policy == "always":
-                    self._files.write(buffer, fsync=True)
-                    durable, durable_data = (self._seq, self._head, self._files.size), buffered_data
-                    buffer, pending_size = [], 0
-            self._records_since_checkpoint += len(records)
-            due = checkpoint_reason or self._checkpoint_due()
-            if due:
-                line, cp_line = self._checkpoint_lines(due)
-                buffer.append(line)
-            wanted = force_fsync or bool(buffer) if self._fsync_policy == "always" else bool(due or records or gaps)
-            self._files.write(buffer, fsync=self._should_fsync(force_fsync or wanted))
-        except OSError as exc:
-            self._rollback(durable)
-            self.stats["errors"] += 1
-            if data_kind is not None:
-                signal = {"span": "spans", "log": "logs"}.get(data_kind, data_kind)
-                self._note_loss_locked(signal, len(records) - durable_data, f"write failed: {exc}")
-            raise AuditWriteError(f"{self.current_file}: {exc}") from exc
-        if gaps:
-            self._pending_loss.clear()
-        if data_kind is not None:
-            self.stats[data_kind] = self.stats.get(data_kind, 0) + len(records)
-        self.stats["records"] += len(records)
-        self.stats["gaps"] += len(gaps)
-        if cp_line:
-            try:
-                self._append_checkpoint_file(cp_line)
-            except OSError:
-                self.stats["errors"] += 1  # the checkpoint is durable in the chain; the copy is re-made at the next one
-        return sealed
-
-    def _gap_records(self) -> list[tuple[str, bytes]]:
-        return [
-            ("gap", canonical_json({"signal": s, "count": str(c), "reason": r, "first_time": t}))
-            for s, (c, r, t) in sorted(self._pending_loss.items())
-        ]
-
-    def _new_day(self, now: int) -> bool:
-        return self._rotate_daily and self._files.day is not None and self._utc_day(now) != self._files.day
-
-    def _rotation_body(self, now: int) -> dict[str, str]:
-        reason = "time" if self._new_day(now) else "size"
-        return {"next_file": chain_file_name(self.stream_id, self._files.index + 1), "reason": reason}
-
-    def _needs_rotation(self, pending: int, kind: str, body_json: bytes, now: int) -> bool:
-        """§8: rotate before a record whose UTC day differs from the file's first record's, or whose line would
-        take a non-empty file past ``rotate_bytes``."""
-        used = self._files.size + pending
-        if used == 0:
-            return False
-        if self._new_day(now):
-            return True
-        # the exact line length: body, the fixed envelope bytes, and the variable members (time is 30 characters)
-        line_length = len(body_json) + 83 + 52 + 64 + len(kind) + len(str(self._seq + 1)) + len(self.stream_id) + 30
-        return used + line_length > self._rotate_bytes
-
-    def _checkpoint_due(self) -> str | None:
-        if self._records_since_checkpoint <= 0:
-            return None
-        if self._records_since_checkpoint >= self._checkpoint_records:
-            return "interval"
-        if time.monotonic_ns() - self._last_checkpoint_ns >= self._checkpoint_interval_ns:
-            return "interval"
-        return None
-
-    def _should_fsync(self, wanted: bool) -> bool:
-        if not wanted:
-            return False
-        if self._fsync_policy != "interval":
-            return True
-        return time.monotonic_ns() - self._files.last_fsync_ns >= int(self._fsync_interval * 1e9)
-
-    def _append_checkpoint_file(self, cp_line: bytes) -> None:
-        self._files.append_checkpoint(cp_line)
-        self._last_checkpoint_ns = time.monotonic_ns()
-        self._records_since_checkpoint = 0
-        self.stats["checkpoints"] += 1
-
-    def _rotate(self) -> None:
-        closed = self._files.next_chain()
-        self.stats["rotations"] += 1
-        if self._compressor is not None:
-            self._compressor.submit(closed)
-
-    def _rollback(self, durable: tuple[int, str, int]) -> None:
-        self._seq, self._head, size = durable
-        self._files.truncate(size)
+def _keep(closed_file: str) -> None:
+    """With compression off a closed chain file stays as it is."""
