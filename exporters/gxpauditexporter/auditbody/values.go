@@ -6,6 +6,7 @@ package auditbody
 
 import (
 	"encoding/base64"
+	"slices"
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -146,26 +147,39 @@ func reorder(list []string, from int, items []keyed, marks []int, which int) []s
 }
 
 // sortedItems returns the map's members in JCS order without duplicates (the last of equal keys wins).
+//
+// The members are read once into scratch and the sort permutes a pointer-free index (keys compared through it),
+// so sorting writes no pointers: moving keyed values would run the GC write barrier for each of their three
+// pointers on every swap while a collection is marking, which costs more than the sort itself.
 func sortedItems(m pcommon.Map, scratch *[]keyed) []keyed {
-	items := (*scratch)[:0]
+	n := m.Len()
+	items := slices.Grow((*scratch)[:0], 2*n)
 	for k, v := range m.All() {
 		items = append(items, keyed{k, v, len(items)})
 	}
+	var small [32]uint32
+	order := small[:0]
+	if len(items) > len(small) {
+		order = make([]uint32, 0, len(items))
+	}
+	for i := range items {
+		order = append(order, uint32(i))
+	}
 	// Insertion sort is stable and allocation-free; attribute maps are small.
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && auditformat.CompareKeys(items[j-1].key, items[j].key) > 0; j-- {
-			items[j-1], items[j] = items[j], items[j-1]
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && auditformat.CompareKeys(items[order[j-1]].key, items[order[j]].key) > 0; j-- {
+			order[j-1], order[j] = order[j], order[j-1]
 		}
 	}
-	out := items[:0]
-	for i := range items {
+	out := items[len(items):len(items)]
+	for _, i := range order {
 		if len(out) > 0 && out[len(out)-1].key == items[i].key {
 			out[len(out)-1].value = items[i].value
 			continue
 		}
 		out = append(out, items[i])
 	}
-	*scratch = items
+	*scratch = items[:0]
 	return out
 }
 
