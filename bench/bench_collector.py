@@ -36,12 +36,14 @@ LOAD = ROOT / "build" / "otlpload"
 VERIFY = ROOT / "build" / "gxpaudit-verify"
 CONFIGS = {"debug": "otelcol-bench-debug.yaml", "gxpaudit": "otelcol-bench-gxpaudit.yaml",
            "gxpaudit-auth": "otelcol-bench-gxpaudit-auth.yaml", "gxpaudit-x3": "otelcol-bench-gxpaudit.yaml",
-           "fileexporter": "peer/otelcol-bench-fileexporter.yaml", "gxpaudit-nogzip": "otelcol-bench-gxpaudit-nogzip.yaml"}
+           "fileexporter": "peer/otelcol-bench-fileexporter.yaml", "gxpaudit-nogzip": "otelcol-bench-gxpaudit-nogzip.yaml",
+           "gxpaudit-baseline": "otelcol-bench-gxpaudit.yaml"}
 LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
           "gxpaudit-auth": "gxpaudit, authenticated (oidc bearer JWT)",
           "gxpaudit-x3": "gxpaudit, set of 3 gateways (aggregate)",
           "fileexporter": "contrib fileexporter v0.165.1 (JSON lines; no fsync, chain, signature or compression)",
-          "gxpaudit-nogzip": "gxpaudit, rotated files not compressed (`compress: false`)"}
+          "gxpaudit-nogzip": "gxpaudit, rotated files not compressed (`compress: false`)",
+          "gxpaudit-baseline": "gxpaudit, baseline build (`--baseline-binary`)"}
 BINARIES = {"fileexporter": PEER}  # every other exporter runs in build/otelcol-gxp
 GATEWAY_SETS = {"gxpaudit-x3": 3}  # exporters measured as a set of collectors, each GOMAXPROCS=1 with its own load
 ISSUER = "https://issuer.gxp-otel.bench"
@@ -91,9 +93,10 @@ def wait_listening(port: int, process: subprocess.Popen, timeout: float = 30.0) 
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (all its threads)."""
+    """User + system CPU time of a process so far (all its threads) and of its children that ended (gxpaudit's
+    deflate processes, one per rotated file: their CPU is the collector's cost too, on whatever core it ran)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def one_round(exporter: str, work: Path, seconds: float, spans: int, workers: int) -> dict:
@@ -193,6 +196,11 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
             f"gxpaudit / contrib fileexporter: **{ratio:.2f}** acknowledged, "
             f"**{med_cpu['gxpaudit'] / med_cpu['fileexporter']:.2f}** per CPU-second (goal >= 1.0 acknowledged: "
             f"**{'met' if ratio >= 1.0 else 'not met'}**).")
+    if "fileexporter" in exporters and "gxpaudit-baseline" in exporters:
+        lines.append(
+            f"gxpaudit baseline build / contrib fileexporter: "
+            f"**{med_wall['gxpaudit-baseline'] / med_wall['fileexporter']:.2f}** acknowledged, "
+            f"**{med_cpu['gxpaudit-baseline'] / med_cpu['fileexporter']:.2f}** per CPU-second.")
     if "fileexporter" in exporters and "gxpaudit-nogzip" in exporters:
         lines.append(
             f"gxpaudit without compression / contrib fileexporter: "
@@ -218,7 +226,8 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "",
         "```",
         f"make collector build/otlpload build/otelcol-fileexporter && .venv/bin/python bench/bench_collector.py --rounds {args.rounds} "
-        f"--seconds {args.seconds:g} --spans {args.spans} --workers {args.workers} --exporters {','.join(exporters)}",
+        f"--seconds {args.seconds:g} --spans {args.spans} --workers {args.workers} --exporters {','.join(exporters)}"
+        + (f" --baseline-binary {args.baseline_binary}" if args.baseline_binary else ""),
         "```",
         "",
     ]
@@ -232,10 +241,15 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=1000, help="spans per request")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--markdown", type=Path, help="write the results section to this file")
-    parser.add_argument("--exporters", default=",".join(CONFIGS), help=f"comma-separated, of {', '.join(CONFIGS)}")
+    parser.add_argument("--exporters", default=",".join(e for e in CONFIGS if e != "gxpaudit-baseline"),
+                        help=f"comma-separated, of {', '.join(CONFIGS)}")
+    parser.add_argument("--baseline-binary", type=Path,
+                        help="an otelcol-gxp built from another commit, measured as gxpaudit-baseline (A/B of a change)")
     args = parser.parse_args()
+    if args.baseline_binary:
+        BINARIES["gxpaudit-baseline"] = args.baseline_binary
     args.exporters = [e.strip() for e in args.exporters.split(",") if e.strip()]
-    unknown = [e for e in args.exporters if e not in CONFIGS]
+    unknown = [e for e in args.exporters if e not in CONFIGS or (e == "gxpaudit-baseline" and not args.baseline_binary)]
     if unknown or not args.exporters:
         print(f"--exporters: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(CONFIGS)}",
               file=sys.stderr)

@@ -56,3 +56,30 @@ func BenchmarkDecodeAndPushTraces(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "spans/s")
 }
+
+// BenchmarkDecodeAndPushTracesConcurrently is BenchmarkDecodeAndPushTraces with 8 requests in flight per P, as
+// the collector's receiver has them under load: appends overlap the group-commit fsync, and rotated files are
+// compressed while requests arrive. Run it at GOMAXPROCS=1 to see the one-core collector.
+func BenchmarkDecodeAndPushTracesConcurrently(b *testing.B) {
+	e := startBenchExporter(b)
+	raw, err := ptraceotlp.NewExportRequestFromTraces(benchdata.WorkflowSpans(1000)).MarshalProto()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := ptraceotlp.NewExportRequest()
+			if err := req.UnmarshalProto(raw); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := e.pushTraces(context.Background(), req.Traces()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "spans/s")
+}

@@ -6,11 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-
-	"github.com/klauspost/compress/gzip"
 )
 
-// compressor gzips closed chain files in order on one goroutine, so compression never holds the writer's lock.
+// compressor gzips closed chain files in order on one goroutine, so compression never holds the writer's lock
+// and, deflating in a child process of low priority, never takes the writer's own CPU share.
 // The .gz is written under a temporary name, fsynced, renamed and the directory fsynced; only then is the plain
 // file unlinked. A crash at any point leaves the plain file alone or both (the verifier then reads the plain one).
 type compressor struct {
@@ -52,7 +51,8 @@ func (c *compressor) close() {
 
 // compressFile gzips the closed chain file plainName of dir into plainName.gz. The temporary file is created
 // exclusively (a stale one from a crash, or anything planted under its name, is unlinked first, never written
-// through), and only regular files are read or written (trailDir).
+// through), and only regular files are read or written (trailDir). The deflating itself runs in a child process
+// at the lowest priority (deflate_process.go); if that fails, in this process.
 func compressFile(dir *trailDir, plainName string) error {
 	temporary := plainName + ".gz.tmp"
 	in, err := dir.open(plainName, os.O_RDONLY, 0)
@@ -60,20 +60,22 @@ func compressFile(dir *trailDir, plainName string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := dir.createExclusive(temporary)
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	const create = os.O_RDWR | os.O_CREATE | os.O_EXCL // read back to check the child's output
+	out, err := dir.open(temporary, create, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		if err = dir.remove(temporary); err == nil {
-			out, err = dir.createExclusive(temporary)
+			out, err = dir.open(temporary, create, 0o600)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	// Fastest level of a fast deflate: compression is background work that shares the cores with the hot path.
-	zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed)
-	_, err = io.Copy(zw, in)
-	if err == nil {
-		err = zw.Close()
+	if deflateInChild(in, out, info.Size()) != nil {
+		err = deflateHere(in, out)
 	}
 	if err == nil {
 		err = out.Sync()
@@ -90,4 +92,18 @@ func compressFile(dir *trailDir, plainName string) error {
 	}
 	crashPoint("compress-renamed")
 	return dir.remove(plainName)
+}
+
+// deflateHere is the fallback: in gzipped into out from the start of both, in this process.
+func deflateHere(in, out *os.File) error {
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := out.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := out.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return gzipStream(out, in)
 }
