@@ -414,10 +414,33 @@ def unsealed_tail(files, seed_b):
 
 
 def second_gzip_member(files, seed_b):
-    """Ambiguity: a compressed file with a second gzip member appended (§2.1) is torn-line after the first."""
+    """Ambiguity: a compressed file with a second gzip member appended (§2.1) is not read: torn-line at line 1."""
     import gzip
 
     files[F1 + ".gz"] = gzip.compress(files.pop(F1), mtime=0) + gzip.compress(b"appended\n", mtime=0)
+
+
+def gz_copy_identical(files, seed_b):
+    """Settled (§2): a crash between the .gz rename and the plain file's unlink leaves two identical copies."""
+    import gzip
+
+    files[F1 + ".gz"] = gzip.compress(files[F1], mtime=0)
+
+
+def gz_copy_differs(files, seed_b):
+    """Settled (§2): a .gz beside its plain file holding other bytes (one record edited) is copies-differ."""
+    import gzip
+
+    files[F1 + ".gz"] = gzip.compress(files[F1].replace(b'"x', b'"X', 1), mtime=0)
+
+
+def damaged_gzip_crc(files, seed_b):
+    """Settled (§2.1): a .gz whose CRC-32 does not match is read not at all: torn-line at line 1."""
+    import gzip
+
+    data = bytearray(gzip.compress(files.pop(F2), mtime=0))
+    data[-6] ^= 0x40
+    files[F2 + ".gz"] = bytes(data)
 
 
 NEGATIVE = {
@@ -464,6 +487,9 @@ NEGATIVE = {
     "held-line-by-unseen-key": (held_line_by_unseen_key, {}),
     "unsealed-tail": (unsealed_tail, {"trusted": True}),
     "second-gzip-member": (second_gzip_member, {}),
+    "gz-copy-identical-to-plain": (gz_copy_identical, {"ok": True, "trusted": True}),
+    "gz-copy-differs-from-plain": (gz_copy_differs, {"trusted": True}),
+    "damaged-gzip-crc": (damaged_gzip_crc, {"trusted": True}),
 }
 
 # The same holes in a format version 1 trail (tests/vectors/v1-base: the intact trail the writers wrote before

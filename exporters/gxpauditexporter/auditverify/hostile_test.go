@@ -145,14 +145,13 @@ func TestAGzipBombStopsAtTheDecompressedLimitAsATornLine(t *testing.T) {
 	defer auditverify.SetDecompressedLimit(1 << 20)()
 	dir := writeTrail(t, 40, true)
 	plain := decompressed(t, chainFile(dir, 1)+".gz")
-	lines := bytes.Count(plain, []byte("\n"))
 	// The file's own lines, then 8 MiB of zeros and a newline: 8 KiB on disk. Read to its end, the last line would
-	// be one malformed line; the limit stops the reader inside it.
+	// be one malformed line; the limit stops the whole-file check inside it, so none of the file is read (§2.1).
 	bomb := gzipped(t, append(append(plain, bytes.Repeat([]byte("0"), 8<<20)...), '\n'))
 	if err := os.WriteFile(chainFile(dir, 1)+".gz", bomb, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	requireProblem(t, verify(t, dir), fmt.Sprintf("audit-h.0-000001.jsonl.gz:%d seq=null torn-line", lines+1))
+	requireProblem(t, verify(t, dir), "audit-h.0-000001.jsonl.gz:1 seq=null torn-line")
 }
 
 func decompressed(t *testing.T, path string) []byte {
@@ -172,7 +171,7 @@ func decompressed(t *testing.T, path string) []byte {
 	return plain.Bytes()
 }
 
-func TestBytesAfterTheGzipMemberAreATornLineAfterTheLastLineRead(t *testing.T) {
+func TestBytesAfterTheGzipMemberMakeTheFileOneTornLine(t *testing.T) {
 	dir := writeTrail(t, 40, true)
 	path := chainFile(dir, 1) + ".gz"
 	data, err := os.ReadFile(path)
@@ -186,7 +185,9 @@ func TestBytesAfterTheGzipMemberAreATornLineAfterTheLastLineRead(t *testing.T) {
 	if err := os.WriteFile(path, append(data, gzipped(t, lastLine)...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	requireProblems(t, verify(t, dir), fmt.Sprintf("audit-h.0-000001.jsonl.gz:%d seq=null torn-line", lines+1))
+	// None of the file is read (§2.1), so the next file's first record is where the stream starts.
+	requireProblems(t, verify(t, dir), "audit-h.0-000001.jsonl.gz:1 seq=null torn-line",
+		fmt.Sprintf("audit-h.0-000002.jsonl.gz:1 seq=%d bad-genesis", lines))
 }
 
 func TestADamagedGzipIsATornLine(t *testing.T) {

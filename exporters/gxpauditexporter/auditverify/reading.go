@@ -19,7 +19,8 @@ import (
 //   - Bounded memory: at most one line of MaxLineBytes plus one read buffer is held; a longer line is skipped to
 //     its "\n" without being kept and reported in place of that line.
 //   - Bounded work for .gz files: exactly one gzip member, nothing after it, at most MaxDecompressedBytes
-//     decompressed; a gzip bomb costs one buffer. A violation or a damaged stream ends the file with a torn-line.
+//     decompressed; a gzip bomb costs one buffer. The whole .gz is checked before its first line is handed on: a
+//     violation or a damaged stream is one torn-line at line 1 and nothing else of the file.
 //   - Damaged or hostile content never panics: it becomes a readProblem; only file system errors are returned.
 
 const (
@@ -105,7 +106,18 @@ func openRegular(dirfd int, name string, extra int) (*os.File, error) {
 // readProblem takes the place of a line that cannot be handed to the parser (auditformat.LineProblem).
 type readProblem = auditformat.LineProblem
 
-// eachLine is auditformat.EachLine with the decompressed size limit of §2.1.
-func eachLine(f io.Reader, compressed bool, fn func(number int, raw []byte, problem *readProblem)) (int, error) {
+// eachLine is auditformat.EachLine with the decompressed size limit of §2.1, for a file read from its start. A .gz
+// is checked whole first: when it is not wholly valid, fn gets one torn-line at line 1 and nothing else (§2.1).
+func eachLine(f io.ReadSeeker, compressed bool, fn func(number int, raw []byte, problem *readProblem)) (int, error) {
+	if compressed {
+		_, damage, err := gzipDigest(f)
+		if err != nil {
+			return 0, err
+		}
+		if damage != "" {
+			fn(1, nil, &readProblem{Kind: auditformat.ProblemTorn, Detail: damage})
+			return 1, nil
+		}
+	}
 	return auditformat.EachLine(f, compressed, decompressedLimit, fn)
 }

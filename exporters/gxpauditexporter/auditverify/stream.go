@@ -82,6 +82,11 @@ func (v *streamVerifier) run() {
 			continue
 		}
 		v.summary.Files = append(v.summary.Files, cf.Name())
+		if !cf.Compressed {
+			if why := v.dir.secondCopyProblem(cf.Name(), f); why != "" { // §2: plain and .gz must be one content
+				v.report(cf.Name(), nil, nil, "copies-differ", why)
+			}
+		}
 		number, err := eachLine(f, cf.Compressed, func(number int, raw []byte, problem *readProblem) {
 			if problem != nil {
 				v.report(cf.Name(), intPtr(number), nil, problem.Kind, problem.Detail)

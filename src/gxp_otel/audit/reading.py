@@ -14,7 +14,9 @@ Guarantees, whatever the directory holds:
   :class:`ReadProblem` at its line number.
 - **Bounded work for compressed files.** A ``.gz`` must be one gzip member, nothing after it, decompressing to at
   most :data:`MAX_DECOMPRESSED_BYTES`; output is produced in blocks (``max_length``), so a gzip bomb costs one block
-  of memory. A violation, or a damaged stream, ends the file with a ``torn-line`` :class:`ReadProblem`.
+  of memory. A ``.gz`` is checked whole before its first line is handed on: a violation, or a damaged stream, is
+  one ``torn-line`` :class:`ReadProblem` in place of line 1 and nothing else of the file (§2.1: what a damaged
+  member decompresses to is not the writer's bytes, and decoders notice damage at different points).
 - **Linear time**: every byte is looked at a constant number of times; no tail is re-read.
 - **Never an exception for content**: damaged or hostile content becomes a :class:`ReadProblem`; only I/O errors
   of the file system (``OSError``) propagate.
@@ -25,6 +27,7 @@ Not thread-safe: one reader per thread. Trusts nothing it reads; it does not par
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import zlib
@@ -200,6 +203,45 @@ def _gzip_blocks(fd: int, start: int, max_bytes: int) -> Iterator[bytes]:
                 yield block
 
 
+def _gzip_digest(fd: int, max_bytes: int) -> tuple[str | None, str | None]:
+    """(SHA-256 of the decompressed content, None), or (None, why the .gz is unreadable); rewinds ``fd``."""
+    digest = hashlib.sha256()
+    try:
+        for block in _gzip_blocks(fd, 0, max_bytes):
+            digest.update(block)
+    except _Unreadable as exc:
+        return None, str(exc.args[0])
+    finally:
+        os.lseek(fd, 0, os.SEEK_SET)
+    return digest.hexdigest(), None
+
+
+def copies_differ(plain: TrailFile, packed: TrailFile) -> str | None:
+    """Why a chain file present both plain and as ``.gz`` (§2: a crash during compression leaves two identical
+    copies) has two different contents, or None when the ``.gz`` decompresses to exactly the plain bytes."""
+    digest, damage = _gzip_digest(packed.fd, MAX_DECOMPRESSED_BYTES)
+    if damage is not None:
+        return f"its .gz copy cannot be read ({damage})"
+    own = hashlib.sha256()
+    for block in _plain_blocks(plain.fd, 0):
+        own.update(block)
+    os.lseek(plain.fd, 0, os.SEEK_SET)
+    return None if own.hexdigest() == digest else "the plain file and its .gz copy hold different bytes"
+
+
+def second_copy_problem(directory: TrailDirectory, plain_name: str, plain: TrailFile) -> str | None:
+    """For a plain chain file: why the directory's ``.gz`` of the same name is not an identical copy of it (§2:
+    a ``.gz`` that is not a regular file, cannot be read, or holds other bytes), or None (no ``.gz``, or the same)."""
+    try:
+        packed = directory.open(plain_name + ".gz")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"its .gz copy cannot be read: {exc}"
+    with packed:
+        return copies_differ(plain, packed)
+
+
 def iter_line_blocks(file: TrailFile, compressed: bool, *, start: int = 0, first_line: int = 1,
                      max_line: int = MAX_LINE_BYTES, max_decompressed: int = MAX_DECOMPRESSED_BYTES,
                      ) -> Iterator[bytes | ReadProblem]:
@@ -211,6 +253,11 @@ def iter_line_blocks(file: TrailFile, compressed: bool, *, start: int = 0, first
     iteration). Line ``n`` of the file is the ``n``-th line across the items, a problem counting as one line.
 
     This is the fast path for readers that search blocks (``bytes.find``) before splitting lines."""
+    if compressed:
+        damage = _gzip_digest(file.fd, max_decompressed)[1]
+        if damage is not None:
+            yield ReadProblem(first_line, "torn-line", damage)
+            return
     blocks = _gzip_blocks(file.fd, start, max_decompressed) if compressed else _plain_blocks(file.fd, start)
     number = first_line  # the line number of the next line to hand on
     pieces: list[bytes] = []  # the start of a line that continues in the next block

@@ -27,7 +27,7 @@ from gxp_otel.audit.format import (
     parse_chain_file_name,
 )
 from gxp_otel.audit.held import HeldCheckpoints, HeldLine, statement_version
-from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines
+from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines, second_copy_problem
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
 from gxp_otel.audit.stream_end import finish_stream, note_unsigned_streams
@@ -197,6 +197,8 @@ def _verify_stream(directory, files, state, assessment, report, progress) -> Non
         report.bytes += chain_file.size
         number = 0
         with chain_file:
+            if not parsed.compressed and (why := second_copy_problem(directory, parsed.name, chain_file)):
+                state.report(parsed.name, None, None, "copies-differ", why)  # §2: plain and .gz must be one content
             for number, raw in enumerate(_lines(chain_file, parsed.compressed, progress), start=1):
                 if type(raw) is bytes:
                     _verify_line(raw, parsed, number, state, assessment)
@@ -233,6 +235,7 @@ def _verify_line(raw: bytes, parsed: ChainFileName, number: int, state: _StreamS
     summary = state.summary
     if record["stream"] != summary.stream:
         state.report(name, number, seq, "malformed", f"record of stream {record['stream']!r} in this stream's file")
+        state.resync = True  # like every per-line failure (§10.2); Go did, Python did not (found by a hard link)
         return
     summary.records += 1
     problems_before = len(state.problems)
