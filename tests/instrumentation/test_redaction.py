@@ -115,6 +115,27 @@ def test_every_kind_of_secret_is_found_in_any_case(secret):
     assert secret.split()[-1] not in text
 
 
+@pytest.mark.parametrize("secret", ["pa\u017f\u017fword=hunter22", "ap\u0131_key: abcd1234", "ap\u0130_key: abcd1234",
+                                    "\u017fecret = s3cr3tvalue", "acce\u017f\u017f_token=tttt"])
+def test_letters_the_regex_matches_case_insensitively_are_not_missed_by_the_pre_check(secret):
+    """re's IGNORECASE matches long s, dotless i, dotted capital I and the Kelvin sign to ASCII letters, which
+    str.lower() does not produce: the pre-check folds them first."""
+    from gxp_otel.instrumentation.secrets import holds_no_secret, redact_secrets
+
+    text, kinds = redact_secrets(f"before {secret} after")
+    assert kinds == ["credential"] and text == "before [REDACTED:credential] after"
+    assert not holds_no_secret(secret)
+
+
+def test_a_text_found_clean_is_remembered_and_a_secret_never_is():
+    from gxp_otel.instrumentation import secrets
+
+    clean = "a long tool result without anything to redact " * 10
+    assert secrets.holds_no_secret(clean) and clean in secrets._clean
+    assert not secrets.holds_no_secret(f"{clean} {OPENAI_KEY}")
+    assert f"{clean} {OPENAI_KEY}" not in secrets._clean
+
+
 def test_a_rag_steps_retrieved_documents_are_redacted_in_the_retriever_span(telemetry):
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.embeddings import MockEmbedding

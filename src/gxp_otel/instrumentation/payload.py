@@ -5,6 +5,8 @@ by `to_jsonable`, which never raises: values JSON cannot hold are recorded in th
 (`coerced`, same reasons as docs/audit-format.md §5.1 where they overlap: `not-json-type:<type>`, `bytes`,
 `non-finite-float`, `int-out-of-range`, `invalid-utf8`, `cycle`, `depth`, `non-string-key`).
 
+Plain JSON data (exact dicts, lists, strings, numbers in range, no secret, no sensitive key: what `model_dump()` of
+most events gives) needs none of that and is serialised directly (`plain_json`, proven to give the same record).
 `PayloadCapture.capture` then serialises it once (orjson), hashes the full text (SHA-256) and keeps at most
 `max_chars` characters of it; when content capture is off, the text is replaced by `__REDACTED__` (OpenInference's
 marker). Whenever the recorded text is not the full value (cut or hidden), the size and SHA-256 of the full value
@@ -29,12 +31,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from gxp_otel.instrumentation.secrets import SENSITIVE_KEYS, redact_secrets
+from gxp_otel.instrumentation.secrets import SENSITIVE_KEYS, holds_no_secret, redact_secrets
 
 REDACTED = "__REDACTED__"  # openinference.instrumentation.REDACTED_VALUE
 MAX_DEPTH = 32
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SCALARS = (str, bool, int, float, type(None))
+_PARSE = object()  # _recorded: the value is parsed back from the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ class CapturedPayload:
 
 class PayloadCapture:
     """Turns any Python value into a `CapturedPayload`. Thread-safe: the only shared state is a small identity cache
-    of recently captured events, replaced atomically."""
+    of recently captured events, replaced atomically, and the module's tables of keys and texts already checked."""
 
     _CACHE_SIZE = 64
 
@@ -92,6 +95,16 @@ class PayloadCapture:
         return captured
 
     def capture(self, value: Any) -> CapturedPayload:
+        """The value as recorded. Plain JSON data without a secret (`plain_json`) is serialised directly; anything
+        else goes through `to_jsonable`. Both give the same `CapturedPayload` (tests/instrumentation/test_payload.py
+        compares them on generated values)."""
+        raw = plain_json(value)
+        if raw is not None:
+            return self._recorded(raw, _PARSE, ())
+        return self.capture_strict(value)
+
+    def capture_strict(self, value: Any) -> CapturedPayload:
+        """`capture` through `to_jsonable` always (the reference the direct path is tested against)."""
         coerced: list[str] = []
         try:
             data = to_jsonable(value, coerced)
@@ -100,15 +113,91 @@ class PayloadCapture:
             data = f"<unencodable {type(value).__name__}: {exc!r}>"
             coerced.append(f": not-json-type:{type(value).__name__}")
             raw = orjson.dumps(data)
+        return self._recorded(raw, data, tuple(coerced))
+
+    def _recorded(self, raw: bytes, data: Any, coerced: tuple[str, ...]) -> CapturedPayload:
+        """`data` _PARSE: parse it back from `raw` when needed (a fresh copy: later changes to the application's
+        objects cannot reach a record waiting in an export queue)."""
         if not self.capture_content or (self.policies is not None and self.policies.current().hashes_payloads):
             digest = hashlib.sha256(raw).hexdigest()
-            return CapturedPayload(REDACTED, REDACTED, digest, len(raw), False, True, tuple(coerced))
+            return CapturedPayload(REDACTED, REDACTED, digest, len(raw), False, True, coerced)
         text = raw.decode("utf-8")
         if len(text) > self.max_chars:
             digest = hashlib.sha256(raw).hexdigest()
             text = text[: self.max_chars]
-            return CapturedPayload(text, text, digest, len(raw), True, False, tuple(coerced))
-        return CapturedPayload(text, data, "", len(raw), False, False, tuple(coerced))
+            return CapturedPayload(text, text, digest, len(raw), True, False, coerced)
+        return CapturedPayload(text, orjson.loads(raw) if data is _PARSE else data, "", len(raw), False, False, coerced)
+
+
+def plain_json(value: Any) -> bytes | None:
+    """The JSON text of `value` when `to_jsonable` would return an equal copy of it and flag nothing, else None.
+
+    That is when `value` is built only of exact `dict` (with `str` keys none of which is a sensitive key), `list`,
+    `tuple`, `str` (none holding a secret: `holds_no_secret`, the test `redact_secrets` makes), `bool`, `None`,
+    64-bit `int`, finite `float` and enum members with a `str` value, containers nested less than MAX_DEPTH deep
+    (which also rules out cycles), and its text is valid UTF-8 (orjson refuses a lone surrogate). No copy is built
+    and no path string formatted; a text seen clean before is not scanned again."""
+    level, depth, sensitive = [value], 0, _SENSITIVE
+    while level:  # breadth first: every item of `level` is at `depth`
+        deeper: list[Any] = []
+        push = deeper.append
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                if depth >= MAX_DEPTH:
+                    return None
+                for key, sub in item.items():
+                    known = sensitive.get(key) if type(key) is str else True
+                    if known is None:
+                        known = _sensitive_key(key)
+                    sub_kind = type(sub)
+                    if known or (sub_kind is str and not holds_no_secret(sub)):
+                        return None
+                    if sub_kind is not str and sub is not None and sub_kind is not bool:
+                        push(sub)
+            elif kind is list or kind is tuple:
+                if depth >= MAX_DEPTH:
+                    return None
+                for sub in item:
+                    sub_kind = type(sub)
+                    if sub_kind is str:
+                        if not holds_no_secret(sub):
+                            return None
+                    elif sub is not None and sub_kind is not bool:
+                        push(sub)
+            elif kind is str:
+                if not holds_no_secret(item):
+                    return None
+            elif kind is int:
+                if not _INT64_MIN <= item <= _INT64_MAX:
+                    return None
+            elif kind is float:
+                if not math.isfinite(item):
+                    return None
+            elif isinstance(item, enum.Enum):  # MessageRole and the like: recorded as their value, as orjson does
+                if depth >= MAX_DEPTH or type(item.value) is not str or not holds_no_secret(item.value) or (
+                        isinstance(item, str) and str.__str__(item) != item.value):
+                    return None
+            elif item is not None and kind is not bool:
+                return None
+        level, depth = deeper, depth + 1
+    try:
+        return orjson.dumps(value)
+    except Exception:  # a lone surrogate: to_jsonable replaces and flags it
+        return None
+
+
+_SENSITIVE: dict[str, bool] = {}  # key -> SENSITIVE_KEYS.match(key): keys repeat (role, content, blocks, ...)
+
+
+def _sensitive_key(key: str) -> bool:
+    known = _SENSITIVE.get(key)
+    if known is None:
+        known = SENSITIVE_KEYS.match(key) is not None
+        if len(_SENSITIVE) >= 4096:
+            _SENSITIVE.clear()
+        _SENSITIVE[key] = known
+    return known
 
 
 def event_payload(event: Any) -> Any:

@@ -23,8 +23,8 @@ public API, so the span processor replaces the `ReadableSpan`'s attribute, event
 gxp-otel touches SDK span internals; the dropped-attribute and dropped-event counts are kept). Log records are
 mutable in `on_emit` and are changed through their public fields.
 
-Thread-safety: stateless apart from the clean-key table and a bounded cache of short strings known to hold no
-secret (dicts; single-key operations are atomic under the GIL).
+Thread-safety: stateless apart from the clean-key table and `secrets.holds_no_secret`'s bounded table of texts
+known to hold no secret (dicts; single-key operations are atomic under the GIL).
 Never raises: a failure is counted (`errors_by_kind["redaction"]`) and the record goes on unchanged.
 """
 
@@ -41,7 +41,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Status
 
 from gxp_otel.instrumentation.gamp_policy import PAYLOAD_PREFIXES
-from gxp_otel.instrumentation.secrets import may_hold_secret, redact_secrets
+from gxp_otel.instrumentation.secrets import holds_no_secret, redact_secrets
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
 
 REDACTED_KEYS = "gxp.capture.redacted"
@@ -50,7 +50,6 @@ HASHED_KEYS = "gxp.capture.hashed"  # payload attributes replaced by their hash 
 HIDDEN = "__REDACTED__"
 RUN_ID_KEY = "gxp.workflow.run_id"
 OWN_SCOPE = "gxp_otel.instrumentation"  # the stream-event logger: bodies come from the payload capture
-_CACHEABLE, _CACHE_SIZE = 256, 8192
 _OWN_KEYS = frozenset({REDACTED_KEYS, TRUNCATED_KEYS, HASHED_KEYS, "gxp.event.payload"})
 
 
@@ -61,7 +60,6 @@ class RecordSanitizer:
         self.max_chars = max(16, int(max_chars))
         self.statistics = statistics
         self._clean: dict[int, frozenset[str]] = {}
-        self._known_clean: dict[str, None] = {}  # short strings seen recently without a secret (str hashes are cached)
         self.policies: Any = None  # gamp_policy.RunPolicies
 
     # -- keys the payload capture already produced -------------------------------------------------------------
@@ -127,16 +125,9 @@ class RecordSanitizer:
                 return True
             return key in skip or key in _OWN_KEYS or not (isinstance(item, (Sequence, Mapping))
                                                            and not isinstance(item, (bytes, bytearray)))
-        if item in self._known_clean or key in skip or key in _OWN_KEYS:
+        if key in skip or key in _OWN_KEYS:
             return True
-        if len(item) > self.max_chars or may_hold_secret(item):
-            return False
-        if len(item) <= _CACHEABLE:
-            known = self._known_clean
-            if len(known) >= _CACHE_SIZE:
-                known.clear()
-            known[item] = None
-        return True
+        return len(item) <= self.max_chars and holds_no_secret(item)
 
     # -- records ------------------------------------------------------------------------------------------------
     def sanitize_span(self, span: ReadableSpan) -> None:

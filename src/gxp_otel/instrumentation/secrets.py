@@ -34,19 +34,45 @@ _ANCHORS = ("-----begin", "sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_",
             "xoxr-", "xoxs-", "eyj", "bearer", "password", "passwd", "pwd", "secret", "apikey", "api_key", "api-key",
             "accesstoken", "access_token", "access-token", "authtoken", "auth_token", "auth-token")
 _SHORTEST = 8  # "pwd=abcd": no secret the patterns find is shorter
+# The letters that re's IGNORECASE matches to an ASCII letter of a pattern but str.lower() does not lower to it:
+# "paſſword=..." and "apı_key: ..." match the credential pattern. They are folded before the anchors are sought.
+_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i", "\u212a": "k"})
 
 
 def may_hold_secret(text: str) -> bool:
     """False only when no default pattern can match `text` (too short, or none of the anchors in it)."""
     if len(text) < _SHORTEST:
         return False
-    lowered = text.lower()
+    lowered = text.lower() if text.isascii() else text.translate(_FOLD).lower()
     return any(anchor in lowered for anchor in _ANCHORS)
+
+
+# Texts known to hold no secret, so that a text recorded many times (a chat history repeated in every step's input,
+# in stream events and in the LLM spans' messages) is scanned once. Bounded by total length; a dict whose single-key
+# operations are atomic under the GIL. Only the text itself is a key (no hash or fingerprint that could collide).
+_clean: dict[str, None] = {}
+_clean_chars = 0
+_CLEAN_BUDGET = 4_000_000  # characters held (the texts are shared with the records holding them)
+
+
+def holds_no_secret(text: str) -> bool:
+    """True when `redact_secrets(text)` leaves `text` as it is (no default pattern matches)."""
+    global _clean_chars
+    if len(text) < _SHORTEST or text in _clean:
+        return True
+    if may_hold_secret(text) and _ANY.search(text) is not None:
+        return False
+    if _clean_chars + len(text) > _CLEAN_BUDGET:
+        _clean.clear()
+        _clean_chars = 0
+    _clean[text] = None
+    _clean_chars += len(text)
+    return True
 
 
 def redact_secrets(text: str) -> tuple[str, list[str]]:
     """``text`` with every match of the default patterns replaced by ``[REDACTED:<kind>]``, and the kinds found."""
-    if not may_hold_secret(text) or _ANY.search(text) is None:
+    if holds_no_secret(text):
         return text, []
     kinds: list[str] = []
 
