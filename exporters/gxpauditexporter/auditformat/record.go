@@ -57,31 +57,36 @@ func EncodeRecord(dst []byte, env Envelope, body []byte) ([]byte, Hash) {
 	return e.Encode(dst, env, body)
 }
 
-// RecordEncoder is EncodeRecord with its hash state kept between records. Not safe for concurrent use.
+// RecordEncoder is EncodeRecord with its hash state and scratch kept between records, so encoding allocates
+// nothing (what is handed to the hash interface escapes; here it lives in the encoder). Not safe for concurrent use.
 type RecordEncoder struct {
-	h hash.Hash
+	h    hash.Hash
+	tail []byte
+	sum  Hash
 }
+
+// recordPrefix is the hashed text before the body.
+var recordPrefix = []byte(RecordDomain + `{"body":`)
 
 // Encode is EncodeRecord.
 func (e *RecordEncoder) Encode(dst []byte, env Envelope, body []byte) ([]byte, Hash) {
-	var tailBuf [256]byte
-	tail := appendEnvelopeTail(tailBuf[:0], env)
+	e.tail = appendEnvelopeTail(e.tail[:0], env)
 	if e.h == nil {
 		e.h = sha256.New()
 	}
 	h := e.h
 	h.Reset()
-	h.Write([]byte(RecordDomain + `{"body":`))
+	h.Write(recordPrefix)
 	h.Write(body)
-	h.Write(tail)
-	var sum Hash
-	h.Sum(sum[:0])
+	h.Write(e.tail)
+	h.Sum(e.sum[:0])
+	sum := e.sum
 	dst = append(dst, `{"body":`...)
 	dst = append(dst, body...)
 	dst = append(dst, `,"hash":"`...)
 	dst = hex.AppendEncode(dst, sum[:])
 	dst = append(dst, '"')
-	dst = append(dst, tail...)
+	dst = append(dst, e.tail...)
 	return append(dst, '\n'), sum
 }
 
