@@ -50,8 +50,11 @@ class AttributionSpanProcessor(SpanProcessor):
         attributes = attribution_now()
         if not attributes:
             return
-        existing = span.attributes or {}
-        span.set_attributes({k: v for k, v in attributes.items() if k not in existing})
+        existing = span.attributes
+        if existing:  # the keys once: `in` on the SDK's attribute mapping costs a KeyError per missing key
+            keys = set(existing)
+            attributes = {k: v for k, v in attributes.items() if k not in keys}
+        span.set_attributes(attributes)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # nothing buffered; the SDK base returns None, which SDK 1.40's multi-processor counts as failed
