@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gxp_otel.audit.alcoa import AlcoaAssessment
+from gxp_otel.audit.chain_replay import LineHandlers, replay_file
 from gxp_otel.audit.canonical import ZERO_HASH
 from gxp_otel.audit.format import (
     CHECKPOINT_FILE_RE,
@@ -23,10 +24,11 @@ from gxp_otel.audit.format import (
     RESERVED_KINDS,
     ChainFileName,
     chain_file_name,
-    check_line,
     parse_chain_file_name,
 )
+from gxp_otel.audit.fast_lines import check_line_fast
 from gxp_otel.audit.held import HeldCheckpoints, HeldLine, statement_version
+from gxp_otel.audit.parallel_verify import Prefetcher, worker_count
 from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines, second_copy_problem
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
@@ -95,6 +97,7 @@ def verify_trail(
     progress: ProgressCallback | None = None,
     signers: Iterable[dict[str, str]] = (),
     purgers: Iterable[dict[str, str]] = (),
+    workers: int | None = None,
 ) -> TrailReport:
     """Verify every stream under ``path`` (a trail directory, or one chain file to check only its stream).
 
@@ -102,6 +105,8 @@ def verify_trail(
     ``checkpoint_files``: checkpoint files held elsewhere, the auditor's evidence (rollback, deleted streams).
     ``signers``: the signer registry (``KEY.signer.json`` entries), the only anchor for e-signatures (§12.1).
     ``purgers``: the purger registry (same entries), the only anchor for purge tombstones (§12.3).
+    ``workers``: processes that check lines (:mod:`~gxp_otel.audit.parallel_verify`); 0 none, ``None`` one per
+    core for a trail of :data:`~gxp_otel.audit.parallel_verify.PARALLEL_MIN_BYTES` or more. The report is the same.
     """
     root = Path(path)
     only_stream = None
@@ -127,17 +132,18 @@ def verify_trail(
     assessment = AlcoaAssessment(max_delay_s, max_skew_s) if alcoa else None
     file_order: dict[str, int] = {label: (1 << 30) + 1 + i for i, label in enumerate(held.external)}
     part11 = Part11Verification(root, trusted, registry(signers), registry(purgers))
-    for stream in sorted(chains):
-        if only_stream is not None and stream != only_stream:
-            continue
-        files = _dedupe(chains[stream])
+    streams = [(s, _dedupe(chains[s])) for s in sorted(chains) if only_stream is None or s == only_stream]
+    prefetcher = _prefetcher(directory, streams, workers, runs=assessment is None)
+    for stream, files in streams:
         for position, parsed in enumerate(files):
             file_order[parsed.name] = position
         held.read_own(directory, stream)
         state = _StreamState(StreamSummary(stream), report.problems, trusted, part11, held.lines.get(stream, []),
                              frozenset(held.external))
-        _verify_stream(directory, files, state, assessment, report, progress)
+        _verify_stream(directory, files, state, assessment, report, progress, prefetcher)
         report.streams.append(state.summary)
+    if prefetcher is not None:
+        prefetcher.close()
     directory.close()
     if not trusted:
         note_unsigned_streams(report.streams)
@@ -172,7 +178,19 @@ def _lines(file: TrailFile, compressed: bool, progress: ProgressCallback | None)
         progress(file.size)
 
 
-def _verify_stream(directory, files, state, assessment, report, progress) -> None:
+def _prefetcher(directory: TrailDirectory, streams: list, workers: int | None, runs: bool) -> Prefetcher | None:
+    names = [(f.name, f.compressed, stream) for stream, files in streams for f in files]
+    total = 0
+    for name, _, _ in names:
+        try:
+            total += os.stat(name, dir_fd=directory.fd, follow_symlinks=False).st_size
+        except OSError:
+            pass
+    count = worker_count(total, workers)
+    return Prefetcher(directory.fd, names, count, runs) if count and names else None
+
+
+def _verify_stream(directory, files, state, assessment, report, progress, prefetcher=None) -> None:
     summary = state.summary
     stream = summary.stream
     expected_index = 1
@@ -199,11 +217,17 @@ def _verify_stream(directory, files, state, assessment, report, progress) -> Non
         with chain_file:
             if not parsed.compressed and (why := second_copy_problem(directory, parsed.name, chain_file)):
                 state.report(parsed.name, None, None, "copies-differ", why)  # §2: plain and .gz must be one content
-            for number, raw in enumerate(_lines(chain_file, parsed.compressed, progress), start=1):
-                if type(raw) is bytes:
-                    _verify_line(raw, parsed, number, state, assessment)
-                else:
-                    _unreadable_line(raw, parsed.name, state, assessment)
+            checked_lines = prefetcher.take(parsed.name, chain_file) if prefetcher is not None else None
+            if checked_lines is not None:
+                number = replay_file(checked_lines, parsed, state, assessment, progress, _HANDLERS)
+            else:
+                for number, raw in enumerate(_lines(chain_file, parsed.compressed, progress), start=1):
+                    if type(raw) is bytes:
+                        _verify_line(raw, parsed, number, state, assessment)
+                    else:
+                        _unreadable_line(raw, parsed.name, state, assessment)
+            if progress is not None and parsed.compressed and checked_lines is not None:
+                progress(chain_file.size)
         state.last_line = (parsed.name, number)
     finish_stream(files, state, assessment, _signature_problem)
 
@@ -216,14 +240,21 @@ def _unreadable_line(problem: ReadProblem, name: str, state: _StreamState, asses
 
 
 def _verify_line(raw: bytes, parsed: ChainFileName, number: int, state: _StreamState, assessment) -> None:
-    name = parsed.name
     if not raw.endswith(b"\n"):
-        state.report(name, number, None, "torn-line", f"last line has no newline ({len(raw)} bytes)")
-        state.resync = True
-        if assessment is not None:
-            assessment.unreadable(name, number, None, "torn-line")
+        _torn_line(len(raw), parsed.name, number, state, assessment)
         return
-    checked = check_line(raw[:-1])
+    _verify_checked(check_line_fast(raw[:-1]), parsed, number, state, assessment)
+
+
+def _torn_line(length: int, name: str, number: int, state: _StreamState, assessment) -> None:
+    state.report(name, number, None, "torn-line", f"last line has no newline ({length} bytes)")
+    state.resync = True
+    if assessment is not None:
+        assessment.unreadable(name, number, None, "torn-line")
+
+
+def _verify_checked(checked, parsed: ChainFileName, number: int, state: _StreamState, assessment) -> None:
+    name = parsed.name
     record = checked.record
     seq = int(record["seq"]) if record is not None else None
     if checked.problem is not None:
@@ -257,6 +288,9 @@ def _verify_line(raw: bytes, parsed: ChainFileName, number: int, state: _StreamS
         return
     state.expected, state.last_hash = seq + 1, record["hash"]
     _observe(record, seq, name, number, state, assessment, len(state.problems) == problems_before)
+
+
+_HANDLERS = LineHandlers(_verify_checked, _torn_line, _unreadable_line)
 
 
 def _out_of_order(state: _StreamState, name: str, number: int, seq: int) -> None:

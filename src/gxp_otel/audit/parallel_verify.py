@@ -1,0 +1,208 @@
+"""The per-line checks of chain files (§10.1, §10.2) in worker processes, so verification uses every core (issue 16).
+
+A worker reads one chain file and checks each of its lines with :func:`check_line_fast` (exactly the strict
+``check_line``); the verifier's process keeps every decision that depends on order (the chain links, sequence
+numbers, checkpoints, keys, held copies, ALCOA+) and applies the workers' results file by file in the order it
+always reads files (:mod:`gxp_otel.audit.chain_replay`), so problems, their order and the verdict are those of the
+sequential verifier (tested on every vector: tests/audit/test_parallel_verify.py).
+
+What a worker returns for a file is a list of :data:`Item`:
+
+- :class:`ReadProblem` (a line the bounded reader could not hand on), ``("torn", line, length)`` (a last line
+  without ``\\n``), ``("line", line, LineCheck, length)`` (any other line, with its check result);
+- :class:`Run`: consecutive good span/log records of the file's stream, each linked to the one before (``seq`` one
+  more, ``prev`` its hash), kept as their envelope values only: records whose bodies the order-dependent checks
+  never read (spans, and logs that are not e-signed decisions, :func:`_body_unread`). ALCOA+ reads every body, so
+  with it no runs are made. A change that reads more of a body must change :func:`_body_unread`; the vector
+  equality test catches it.
+
+Trust: a worker opens the file by name relative to the trail directory's descriptor, inherited at ``fork`` (no path
+is re-resolved, links are not followed, §2.1), and returns the file's device, inode and size; the verifier uses the
+result only when they are those of the file it opened itself, else it reads the file itself. At most
+``2 * workers`` files are read ahead, so memory stays bounded whatever the trail's size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Union
+
+from gxp_otel.audit.fast_lines import check_line_fast
+from gxp_otel.audit.format import LineCheck
+from gxp_otel.audit.reading import ReadProblem, TrailFile, _open_at, _OPEN_FLAGS, iter_lines
+
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+"""Trails smaller than this are verified in one process: starting workers would cost more than it saves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """``count`` consecutive good span/log records from line ``line``: record ``i`` has seq ``seq + i``, hash
+    ``hashes[64 i : 64 i + 64]``, time ``times[30 i : 30 i + 30]``, kind ``span`` or ``log`` by ``kinds[i]``
+    (``s``/``l``); its prev is the hash before it (``prev`` for the first). ``backwards``: the ``i`` >= 1 whose
+    time is earlier than record ``i - 1``'s. ``length``: the run's bytes."""
+
+    line: int
+    count: int
+    seq: int
+    prev: str
+    hashes: str
+    times: str
+    kinds: str
+    backwards: tuple[int, ...]
+    length: int
+
+
+Item = Union[ReadProblem, tuple, Run]
+
+
+@dataclass(frozen=True, slots=True)
+class FileLines:
+    """A worker's result for one file: its items, its last line number, and the identity of what it read."""
+
+    items: list
+    lines: int
+    device: int
+    inode: int
+    size: int
+
+
+def check_file(dir_fd: int, name: str, compressed: bool, stream: str, runs: bool) -> FileLines | None:
+    """The items of chain file ``name`` (see the module docstring); ``None`` when it cannot be opened here."""
+    try:
+        file = _open_at(name, _OPEN_FLAGS, dir_fd)
+    except OSError:
+        return None
+    with file:
+        info = os.fstat(file.fd)
+        items, number = _items(file, compressed, stream, runs)
+    return FileLines(items, number, info.st_dev, info.st_ino, info.st_size)
+
+
+def _items(file: TrailFile, compressed: bool, stream: str, runs: bool) -> tuple[list, int]:
+    items: list = []
+    pending: list = []  # the current run: (line, record, length) of its records
+    number = 0
+    for number, raw in enumerate(iter_lines(file, compressed), start=1):
+        if type(raw) is not bytes:
+            _close_run(pending, items)
+            items.append(raw)
+            continue
+        if not raw.endswith(b"\n"):
+            _close_run(pending, items)
+            items.append(("torn", number, len(raw)))
+            continue
+        checked = check_line_fast(raw[:-1])
+        record = checked.record
+        if runs and checked.problem is None and record["stream"] == stream and _body_unread(record):
+            if pending:
+                last = pending[-1][1]
+                if int(record["seq"]) != int(last["seq"]) + 1 or record["prev"] != last["hash"]:
+                    _close_run(pending, items)
+            pending.append((number, record, len(raw)))
+            continue
+        _close_run(pending, items)
+        items.append(("line", number, checked, len(raw)))
+    _close_run(pending, items)
+    return items, number
+
+
+def _body_unread(record: dict) -> bool:
+    """A span, or a log that cannot be an e-signed decision (§12.4: the only log bodies the order-dependent checks
+    read, ``Part11Verification.observe_decision``, name ``gxp.hitl.decision`` in their attributes)."""
+    kind = record["kind"]
+    if kind == "span":
+        return True
+    if kind != "log":
+        return False
+    attributes = record["body"].get("attributes")
+    return type(attributes) is not dict or "gxp.hitl.decision" not in attributes
+
+
+def _close_run(pending: list, items: list) -> None:
+    if not pending:
+        return
+    first = pending[0][1]
+    times = [record["time"] for _, record, _ in pending]
+    backwards = tuple(i for i in range(1, len(times)) if times[i] < times[i - 1])
+    items.append(Run(pending[0][0], len(pending), int(first["seq"]), first["prev"],
+                     "".join(record["hash"] for _, record, _ in pending), "".join(times),
+                     "".join("s" if record["kind"] == "span" else "l" for _, record, _ in pending), backwards,
+                     sum(length for _, _, length in pending)))
+    pending.clear()
+
+
+class Prefetcher:
+    """Chain files checked ahead by a pool of worker processes, taken back in the order they were listed.
+
+    ``take`` returns a file's :class:`FileLines` when the worker read the very file the caller opened (same device,
+    inode and size), else ``None``: the caller then reads it itself. Not thread-safe; close it (or use ``with``)."""
+
+    def __init__(self, dir_fd: int, files: list[tuple[str, bool, str]], workers: int, runs: bool) -> None:
+        self._dir_fd = dir_fd
+        self._todo = deque(files)
+        self._runs = runs
+        self._window = 2 * workers
+        self._ahead: dict[str, Future] = {}
+        self._order: deque[str] = deque()
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._todo and len(self._ahead) < self._window:
+            name, compressed, stream = self._todo.popleft()
+            self._ahead[name] = self._pool.submit(check_file, self._dir_fd, name, compressed, stream, self._runs)
+            self._order.append(name)
+
+    def take(self, name: str, file: TrailFile) -> FileLines | None:
+        if name not in self._ahead:  # every file read ahead was skipped by the caller: restart after this one
+            for future in self._ahead.values():
+                future.cancel()
+            self._ahead.clear()
+            self._order.clear()
+            while self._todo and self._todo.popleft()[0] != name:
+                pass
+            self._fill()
+            return None
+        while self._order[0] != name:  # files listed before it that the caller did not open
+            self._ahead.pop(self._order.popleft()).cancel()
+        self._order.popleft()
+        future = self._ahead.pop(name)
+        self._fill()
+        try:
+            result = future.result()
+        except Exception:  # a worker that died: this file is read by the caller
+            return None
+        if result is None:
+            return None
+        info = os.fstat(file.fd)
+        if (result.device, result.inode, result.size) != (info.st_dev, info.st_ino, info.st_size):
+            return None
+        return result
+
+    def close(self) -> None:
+        for future in self._ahead.values():
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def worker_count(total_bytes: int, requested: int | None) -> int:
+    """How many worker processes to use: ``requested`` when given (0: none), else one per core when the trail
+    is at least :data:`PARALLEL_MIN_BYTES` and there is more than one core."""
+    if requested is not None:
+        return max(0, requested)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if cores > 1 and total_bytes >= PARALLEL_MIN_BYTES else 0
+
+
+__all__ = ["FileLines", "Item", "LineCheck", "Prefetcher", "Run", "check_file", "worker_count"]

@@ -1,0 +1,88 @@
+"""Verification with worker processes gives exactly the one-process report: every vector (negative, part11,
+golden), with and without ALCOA+, and trails tampered in ways that break the runs the workers hand back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gxp_otel.audit.verifier import verify_trail
+from gxp_otel.audit.writer import AuditTrailWriter
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+TRAILS = sorted(p.parent for p in VECTORS.glob("*/*/expected.json"))
+
+
+def _options(directory: Path) -> dict:
+    options = json.loads((directory / "expected.json").read_text())["options"]
+    return {"trusted_keys": options.get("trusted_keys", []), "signers": options.get("signers", []),
+            "purgers": options.get("purgers", []),
+            "checkpoint_files": [directory / p for p in options.get("checkpoint_files", [])]}
+
+
+def _same_report(path: Path, **options) -> None:
+    one = verify_trail(path, workers=0, **options).to_dict()
+    two = verify_trail(path, workers=2, **options).to_dict()
+    assert two == one
+
+
+@pytest.mark.parametrize("directory", TRAILS, ids=[f"{p.parent.name}/{p.name}" for p in TRAILS])
+def test_every_vector_gets_the_one_process_report(directory: Path):
+    _same_report(directory / "trail", **_options(directory))
+    _same_report(directory / "trail", alcoa=True, **_options(directory))
+
+
+def _trail(tmp_path: Path) -> Path:
+    writer = AuditTrailWriter(tmp_path, compress=False, rotate_bytes=20_000, checkpoint_records=7)
+    for i in range(300):
+        writer.append("span" if i % 3 else "log", [{"name": f"r{i}", "trace_id": f"{i:032x}"}])
+    writer.close()
+    return tmp_path
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("tamper", ["delete", "swap", "duplicate", "modify", "truncate", "torn", "foreign"])
+def test_tampered_runs_get_the_one_process_report(tmp_path: Path, tamper: str):
+    trail = _trail(tmp_path)
+    files = sorted(trail.glob("audit-*-*.jsonl"))
+    assert len(files) > 3
+    target = files[1]
+    lines = _lines(target)
+    if tamper == "delete":
+        del lines[5]
+    elif tamper == "swap":
+        lines[4], lines[6] = lines[6], lines[4]
+    elif tamper == "duplicate":
+        lines.insert(8, lines[3])
+    elif tamper == "modify":
+        lines[5] = lines[5].replace(b'"name":"r', b'"name":"R', 1)
+    elif tamper == "truncate":
+        lines = lines[:3]
+    elif tamper == "torn":
+        lines[-1] = lines[-1][:-10]
+    else:
+        lines[5] = lines[5].replace(b'"stream":"', b'"stream":"x', 1)
+    target.write_bytes(b"".join(lines))
+    _same_report(trail)
+    _same_report(trail, alcoa=True)
+    checkpoints = next(trail.glob("*.checkpoints.jsonl"))
+    held = tmp_path.parent / f"{tmp_path.name}-held.jsonl"
+    held.write_bytes(checkpoints.read_bytes())
+    _same_report(trail, checkpoint_files=[held])
+
+
+def test_a_held_copy_that_sealed_other_records_is_reported_inside_a_run(tmp_path: Path):
+    trail = _trail(tmp_path)
+    checkpoints = _lines(next(trail.glob("*.checkpoints.jsonl")))
+    head = json.loads(checkpoints[3])["statement"]["head"]
+    checkpoints[3] = checkpoints[3].replace(head.encode(), b"0" * 64)
+    held = tmp_path.parent / f"{tmp_path.name}-held.jsonl"
+    held.write_bytes(b"".join(checkpoints))
+    report = verify_trail(trail, workers=2, checkpoint_files=[held])
+    assert "rewritten" in {p.kind for p in report.problems}
+    _same_report(trail, checkpoint_files=[held])
