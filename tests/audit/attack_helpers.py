@@ -49,6 +49,9 @@ class Signer:
     def key_id(self) -> str:
         return key_id_for(bytes.fromhex(self.public_key))
 
+    def unlock(self, user_id: str, passphrase: str) -> Ed25519PrivateKey:
+        return self.private
+
     @property
     def entry(self) -> dict[str, str]:
         return {"printed_name": self.printed_name, "user_id": self.user_id, "key_id": self.key_id,

@@ -171,8 +171,9 @@ func (p *part11Verifier) embeddedProblem(s *auditformat.Value) (string, string) 
 		if !ok || text(inner, "stream") != text(s, "stream") || text(inner, "file") != plain {
 			return "bad-purge", plain + ": the embedded checkpoint is not a checkpoint of that file"
 		}
-		if text(inner, "format") == formatV2 && text(inner, "retention_days") != text(s, "retention_days") {
-			return "bad-purge", "retention_days " + text(s, "retention_days") + " is not the stream's " + text(inner, "retention_days") + " (its genesis)"
+		if text(inner, "format") == formatV2 && shorterRetention(text(s, "retention_days"), text(inner, "retention_days")) {
+			// a purger may keep records longer than the stream's genesis says, never shorter (§12.3 condition 5)
+			return "bad-purge", "retention_days " + text(s, "retention_days") + " is shorter than the stream's " + text(inner, "retention_days") + " (its genesis)"
 		}
 		seq, _ := strconv.ParseUint(text(inner, "seq"), 10, 64)
 		head, _ := auditformat.ParseHash(text(inner, "head"))
@@ -192,6 +193,14 @@ func (p *part11Verifier) embeddedProblem(s *auditformat.Value) (string, string) 
 		}
 	}
 	return "", ""
+}
+
+// shorterRetention says the decimal stated is a shorter period than the decimal of the stream (either unreadable:
+// shorter, the safe answer).
+func shorterRetention(stated, stream string) bool {
+	a, errA := strconv.ParseUint(stated, 10, 63)
+	b, errB := strconv.ParseUint(stream, 10, 63)
+	return errA != nil || errB != nil || a < b
 }
 
 // prefixClosed applies condition 7: the least set of tombstones whose files each are 000001 or follow a file named

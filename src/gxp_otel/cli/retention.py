@@ -22,6 +22,18 @@ retention_app = typer.Typer(help="Retention: list what may be purged, purge with
 TrailArg = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Trail directory.")]
 BeforeOpt = Annotated[str, typer.Option(help="Cut-off date (UTC), YYYY-MM-DD: only files whose last record is older.")]
 DaysOpt = Annotated[int, typer.Option(help="Minimum retention in days (default 7 years).")]
+TrustedKeyOpt = Annotated[Optional[list[str]], typer.Option(
+    "--trusted-key", help="A writer trust anchor (hex or KEY.pub), repeatable: a stream not sealed by one is kept.")]
+CheckpointsOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--checkpoints", exists=True, help="The auditor's held (WORM) checkpoint copy, repeatable: a stream it shows "
+    "rolled back or rewritten is kept (evidence is never purged).")]
+
+
+def _anchors(trusted_key: list[str] | None, checkpoints: list[Path] | None) -> dict:
+    from gxp_otel.cli.verify import trusted_key_option
+
+    return {"trusted_keys": [trusted_key_option(k) for k in trusted_key or []],
+            "checkpoint_files": list(checkpoints or [])}
 
 
 def _date_ns(text: str) -> int:
@@ -37,14 +49,15 @@ def list_files(trail: TrailArg, before: BeforeOpt, retention_days: DaysOpt = DEF
                as_json: Annotated[bool, typer.Option("--json")] = False,
                purger: Annotated[Optional[list[Path]], typer.Option(
                    "--purger", exists=True, help="A registered purger (KEY.signer.json) whose tombstones count; "
-                   "repeatable (purge itself honours its own key's).")] = None) -> None:
+                   "repeatable (purge itself honours its own key's).")] = None,
+               trusted_key: TrustedKeyOpt = None, checkpoints: CheckpointsOpt = None) -> None:
     """List every chain file and whether it may be purged (and why not)."""
     from gxp_otel.cli.verify import signer_keys_option
     from gxp_otel.part11.retention import survey
 
     try:
         rows = survey(trail, before_ns=_date_ns(before), retention_days=retention_days,
-                      purgers=signer_keys_option(purger or []))
+                      purgers=signer_keys_option(purger or []), **_anchors(trusted_key, checkpoints))
     except ValueError as exc:
         fail(str(exc))
     if as_json:
@@ -73,6 +86,7 @@ def purge_files(
     accept_clock_jumps: Annotated[bool, typer.Option(help="Also purge files whose recorded times step back "
                                                      "(after checking `retention list`'s clock warnings).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    trusted_key: TrustedKeyOpt = None, checkpoints: CheckpointsOpt = None,
 ) -> None:
     """Purge closed files past retention and not on hold, after writing a signed tombstone into the trail."""
     from gxp_otel.part11.retention import purge
@@ -81,7 +95,8 @@ def purge_files(
     try:
         purged = purge(trail, before_ns=_date_ns(before), reason=reason, policy=policy, key=SignerKey.load(key),
                        user_id=user_id, passphrase=passphrase, retention_days=retention_days,
-                       checkpoint_key=checkpoint_key, accept_clock_jumps=accept_clock_jumps)
+                       checkpoint_key=checkpoint_key, accept_clock_jumps=accept_clock_jumps,
+                       **_anchors(trusted_key, checkpoints))
     except SignerAuthenticationError as exc:
         fail(str(exc), 1)
     except ValueError as exc:

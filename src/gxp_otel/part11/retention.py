@@ -194,7 +194,8 @@ def _read_file(directory: ReadingDirectory, parsed: ChainFileName) -> FileStatus
 
 def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTION_DAYS,
            now_ns: int | None = None, accept_clock_jumps: bool = False,
-           purgers: Iterable[dict[str, str]] = ()) -> list[FileStatus]:
+           purgers: Iterable[dict[str, str]] = (), trusted_keys: Iterable[str] = (),
+           checkpoint_files: Iterable[str | os.PathLike[str]] = ()) -> list[FileStatus]:
     """Every chain file (but the ``retention`` stream's) with whether it may be purged and, if not, why.
 
     Age is judged twice, and both must say "old enough": by the file's last recorded time (the writer's clock) and
@@ -203,10 +204,14 @@ def survey(root: Path, *, before_ns: int, retention_days: int = DEFAULT_RETENTIO
     time is new stays kept until that time ages too (the safe direction). A file whose recorded times step back
     (the clock was set back during the session) is kept unless ``accept_clock_jumps``: the purger is shown the
     jump and the dates the file holds first. ``purgers`` (registry entries) are the purgers whose tombstones the
-    verification honours: a purge stopped between two unlinks leaves a stream that verifies only with them."""
+    verification honours: a purge stopped between two unlinks leaves a stream that verifies only with them.
+    ``trusted_keys`` and ``checkpoint_files`` are the auditor's writer keys and held (WORM) checkpoint copies: a
+    stream they show rolled back, rewritten, forged or unsealed is evidence and is never purged (§12.3). A held
+    copy carries no arrival time, so it is no evidence of a file's age."""
     root = Path(root)
     now_ns = now_ns or time.time_ns()
-    report = verify_trail(root, purgers=list(purgers))
+    report = verify_trail(root, purgers=list(purgers), trusted_keys=list(trusted_keys),
+                          checkpoint_files=list(checkpoint_files))
     out: list[FileStatus] = []
     with ReadingDirectory(root) as directory:
         names = directory.names()
@@ -262,8 +267,10 @@ def _key_in_force(root: Path, stream: str, files: list[FileStatus], signer: Sign
 def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerKey | str | os.PathLike[str]",
           user_id: str, passphrase: str, retention_days: int = DEFAULT_RETENTION_DAYS, now_ns: int | None = None,
           checkpoint_key: Any = None, writer_options: dict[str, Any] | None = None,
-          accept_clock_jumps: bool = False) -> list[FileStatus]:
-    """Purge the eligible files (see :func:`survey`) after writing their signed tombstones; return what was purged.
+          accept_clock_jumps: bool = False, trusted_keys: Iterable[str] = (),
+          checkpoint_files: Iterable[str | os.PathLike[str]] = ()) -> list[FileStatus]:
+    """Purge the eligible files (see :func:`survey`, which also takes ``trusted_keys`` and ``checkpoint_files``)
+    after writing their signed tombstones; return what was purged.
 
     ``writer_options`` go to the ``retention`` stream's writer (tests and vectors inject a clock and identity)."""
     if not reason.strip() or not policy.strip():
@@ -274,9 +281,10 @@ def purge(root: Path, *, before_ns: int, reason: str, policy: str, key: "SignerK
     signer = SignerKey.load(key) if isinstance(key, (str, os.PathLike)) else key
     private = signer.unlock(user_id, passphrase)
     now_ns = now_ns or time.time_ns()
-    finished = _finish_interrupted(root, signer, now_ns=now_ns)
+    anchors = {"trusted_keys": list(trusted_keys), "checkpoint_files": list(checkpoint_files)}
+    finished = _finish_interrupted(root, signer, now_ns=now_ns, **anchors)
     eligible = [s for s in survey(root, before_ns=before_ns, retention_days=retention_days, now_ns=now_ns,
-                                  accept_clock_jumps=accept_clock_jumps, purgers=[_registry_entry(signer)])
+                                  accept_clock_jumps=accept_clock_jumps, purgers=[_registry_entry(signer)], **anchors)
                 if s.eligible]
     by_stream: dict[str, list[FileStatus]] = {}
     for status in eligible:
@@ -352,7 +360,7 @@ def _registry_entry(signer: SignerKey) -> dict[str, str]:
             "public_key": signer.public_key}
 
 
-def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int) -> list[FileStatus]:
+def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int, **anchors: Any) -> list[FileStatus]:
     """Finish purges that stopped after their tombstone, with every check of a new purge: only tombstones signed by
     the purger's own key count, and a file they name is removed only when :func:`survey`, recomputed from the files
     now with the tombstone's own cut-off and retention period, finds it eligible (closed, not the newest, its
@@ -370,7 +378,7 @@ def _finish_interrupted(root: Path, signer: SignerKey, *, now_ns: int) -> list[F
         if before_ns is None or retention_days < 1:
             continue
         statuses = {s.file: s for s in survey(root, before_ns=before_ns, retention_days=retention_days,
-                                              now_ns=now_ns, purgers=[_registry_entry(signer)])}
+                                              now_ns=now_ns, purgers=[_registry_entry(signer)], **anchors)}
         for stream, entry in entries:
             status = statuses.get(entry["file"])
             if status is None or not status.eligible or status.stream != stream or status.sha256 != entry["sha256"]:

@@ -276,6 +276,9 @@ CASES = {
     "tombstone-retention-not-the-streams": (lambda d: crafted_tombstone(d, edit={"retention_days": "1"}), None,
                                             AUDITOR,
         ["unknown-stream", "bad-genesis", "bad-signature", "bad-signature", "missing-file", "missing-file", "missing-file", "bad-purge"]),
+    # a purger may keep records longer than the stream's genesis says (§12.3 condition 5); Go required equality
+    "tombstone-retention-longer-than-the-streams": (lambda d: crafted_tombstone(d, edit={"retention_days": "2600"}),
+                                                    None, AUDITOR, []),
     "tombstone-inside-retention-period": (lambda d: purged_trail(d, tombstone_edit={"retention_days": "9999"}),
                                           None, AUDITOR, ["bad-purge"]),
 }
