@@ -1,7 +1,7 @@
 """``ComplianceSpanExporter`` and ``ComplianceLogExporter``: thin SDK adapters onto one shared ``AuditTrailWriter``.
 
-Each maps its signal to record bodies (``records.py``) and hands them to the writer; everything else (ordering,
-durability, gaps) is the writer's. ``export`` returns SUCCESS only once the batch is durable per the fsync policy,
+Each maps its signal to the canonical bytes of record bodies (``span_encoding.py`` for spans, ``records.py`` for
+logs) and hands them to the writer; everything else (ordering, durability, gaps) is the writer's. ``export`` returns SUCCESS only once the batch is durable per the fsync policy,
 FAILURE (never raises) otherwise, and the lost records are recorded as a ``gap`` as soon as writing works again.
 Two exporters on the same directory in one process share one writer. ``shutdown`` is idempotent; ``export`` after
 shutdown returns FAILURE.
@@ -19,14 +19,16 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from gxp_otel.audit.records import log_body, span_body
+from gxp_otel.audit.records import log_body
+from gxp_otel.audit.span_encoding import span_body_json
+from gxp_otel.audit.values import encode_body
 from gxp_otel.audit.writer import AuditTrailError, AuditTrailWriter
 
 _logger = logging.getLogger(__name__)
 
 
 class _ComplianceExporter:
-    """The shared mechanism: map items to bodies, append them as one group, count and report failures."""
+    """The shared mechanism: map items to encoded bodies, append them as one group, count and report failures."""
 
     kind: str
     signal: str
@@ -46,7 +48,7 @@ class _ComplianceExporter:
         self.exported = 0
         self.failed = 0
 
-    def _export(self, items: Sequence[Any], to_body: Callable[[Any], dict[str, Any]]) -> bool:
+    def _export(self, items: Sequence[Any], to_body: Callable[[Any], bytes]) -> bool:
         if self._shutdown:
             return False
         bodies = []
@@ -61,7 +63,7 @@ class _ComplianceExporter:
             if unmappable:
                 self.writer.note_loss(self.signal, unmappable, f"{self.kind} could not be mapped to a record")
             if bodies:
-                self.writer.append(self.kind, bodies)
+                self.writer.append_encoded(self.kind, bodies)
         except AuditTrailError as exc:
             self.failed += len(bodies)
             _logger.error("gxp-otel: audit trail write failed, %d %s recorded as lost: %s", len(bodies), self.signal, exc)
@@ -93,7 +95,7 @@ class ComplianceSpanExporter(_ComplianceExporter, SpanExporter):
     signal = "spans"
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS if self._export(spans, span_body) else SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS if self._export(spans, span_body_json) else SpanExportResult.FAILURE
 
 
 class ComplianceLogExporter(_ComplianceExporter, LogRecordExporter):
@@ -103,4 +105,8 @@ class ComplianceLogExporter(_ComplianceExporter, LogRecordExporter):
     signal = "logs"
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        return LogRecordExportResult.SUCCESS if self._export(batch, log_body) else LogRecordExportResult.FAILURE
+        return LogRecordExportResult.SUCCESS if self._export(batch, _log_body_json) else LogRecordExportResult.FAILURE
+
+
+def _log_body_json(record: ReadableLogRecord) -> bytes:
+    return encode_body(log_body(record))

@@ -30,14 +30,15 @@ _MEMO_LIMIT = 256
 _memo: dict[int, tuple[object, Any]] = {}
 
 
-def _memoised(obj: object, build) -> Any:
-    hit = _memo.get(id(obj))
+def _memoised(obj: object, build, memo: dict[int, tuple[object, Any]] = _memo) -> Any:
+    """``build(obj)``, remembered in ``memo`` while ``obj`` lives (the entry holds it, so its id is not reused)."""
+    hit = memo.get(id(obj))
     if hit is not None and hit[0] is obj:
         return hit[1]
     value = build(obj)
-    if len(_memo) >= _MEMO_LIMIT:
-        _memo.clear()
-    _memo[id(obj)] = (obj, value)
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[id(obj)] = (obj, value)
     return value
 
 

@@ -93,8 +93,12 @@ def _valid_text(text: str, path: str, coerced: list[str]) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        coerced.append(f"{path.lstrip('/')}: invalid-utf8")
-        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+        coerced.append(f"{_replace_surrogates(path.lstrip('/'))}: invalid-utf8")  # the path holds the bad key too
+        return _replace_surrogates(text)
+
+
+def _replace_surrogates(text: str) -> str:
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
 
 
 def _encode(value: Any, path: str, coerced: list[str], depth: int, active: set[int]) -> dict[str, Any]:
