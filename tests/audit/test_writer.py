@@ -9,12 +9,16 @@ import subprocess
 import sys
 import threading
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import gxp_otel
+from gxp_otel.audit.canonical import parse_time
 from gxp_otel.audit.signing import generate_key_pem
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter, AuditWriteError
@@ -282,3 +286,46 @@ def test_a_record_over_the_line_limit_is_never_written_but_recorded_as_a_gap(tmp
     assert [(g["signal"], g["count"]) for g in gaps] == [("logs", "1")] and "line limit" in gaps[0]["reason"]
     assert [r["body"]["i"]["intValue"] for r in written if r["kind"] == "log"] == ["1", "2", "3"]
     assert verify_trail(tmp_path).problems == []
+
+
+_DAY_NS = 86_400_000_000_000
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(st.tuples(st.integers(0, 1500), st.sampled_from([1, 1_000, _DAY_NS // 3])),
+                                 min_size=1, max_size=6), min_size=1, max_size=6))
+def test_rotation_comes_before_exactly_the_record_section_8_names(tmp_path_factory, batches):
+    """§8, checked from the files: a record stays in its file while the file is empty or it is recorded on the day
+    of the file's first record and its line fits ``rotate_bytes``; the record after a rotation did not."""
+    directory = tmp_path_factory.mktemp("rotation")
+    steps = [step for batch in batches for _, step in batch]
+    times = [_DAY_NS - 10**12]
+    for step in steps * 3 + [1] * 64:  # every record, gap, checkpoint and rotation reads the clock once
+        times.append(times[-1] + step)
+    clock = iter(times)
+    writer = AuditTrailWriter(directory, rotate_bytes=4096, compress=False, checkpoint_records=7,
+                              clock=lambda: next(clock))
+    for batch in batches:
+        writer.append("log", [{"text": "x" * size} for size, _ in batch])
+    writer.close()
+    files = [(path, path.read_bytes().splitlines(keepends=True)) for path in chain_files(directory)]
+    for number, (path, lines) in enumerate(files):
+        parsed = [orjson.loads(line) for line in lines]
+        first_day = _utc_day(parsed[0]["time"])
+        used = 0
+        for line, record in zip(lines, parsed):
+            if record["kind"] in ("log", "gap") and used:
+                assert _utc_day(record["time"]) == first_day and used + len(line) <= 4096, (path.name, record["seq"])
+            used += len(line)
+        if number + 1 < len(files):
+            assert [r["kind"] for r in parsed[-2:]] == ["rotation", "checkpoint"]
+            rotation, following = parsed[-2], files[number + 1][1][0]
+            used_before = sum(len(line) for line in lines[:-2])
+            # the rotation record holds the clock reading that triggered it; the exact test used its seq
+            length = len(following) - len(orjson.loads(following)["seq"]) + len(rotation["seq"])
+            assert _utc_day(rotation["time"]) != first_day or used_before + length > 4096, path.name
+    assert verify_trail(directory).ok
+
+
+def _utc_day(recorded: str) -> int:
+    return parse_time(recorded) // _DAY_NS
