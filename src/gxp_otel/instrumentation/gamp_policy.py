@@ -42,6 +42,13 @@ from typing import Any
 
 from gxp_otel.attribution import GAMP_CATEGORY, RISK_LEVEL
 
+try:  # the run id of the workflow run this code executes in
+    from workflows.plugins.basic import get_current_run_id as _current_run_id
+except ImportError:  # pragma: no cover - workflows is a declared dependency of the instrumentation
+
+    def _current_run_id() -> str | None:
+        return None
+
 POLICY = "gxp.capture.policy"
 PAYLOADS = "gxp.capture.payloads"
 SIGNATURE_REQUIRED = "gxp.capture.signature_required"
@@ -127,6 +134,4 @@ class RunPolicies:
     def current(self) -> CapturePolicy:
         if not self._policies:
             return STRICTEST
-        from gxp_otel.instrumentation.stream_events import current_run_id
-
-        return self.of(current_run_id())
+        return self.of(_current_run_id())

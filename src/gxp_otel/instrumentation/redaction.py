@@ -133,11 +133,12 @@ class RecordSanitizer:
     def sanitize_span(self, span: ReadableSpan) -> None:
         """Replace `span`'s attributes, events and status description by sanitised ones (only when changed)."""
         skip = self._clean.pop(span.context.span_id, frozenset()) if span.context is not None else frozenset()
+        attributes = _plain(span._attributes)
         hash_payloads = False
-        if self.policies is not None and span.attributes:
-            run_id = span.attributes.get(RUN_ID_KEY)
+        if self.policies is not None and attributes:
+            run_id = attributes.get(RUN_ID_KEY)
             hash_payloads = run_id is not None and self.policies.of(run_id).hashes_payloads
-        new = self.attributes(span.attributes, skip, hash_payloads)
+        new = self.attributes(attributes, skip, hash_payloads)
         if new is not None:
             old = span._attributes
             replacement = BoundedAttributes(maxlen=None, attributes=new, immutable=True)
@@ -148,7 +149,7 @@ class RecordSanitizer:
             changed = False
             sanitized = []
             for event in events:
-                attributes = self.attributes(event.attributes)
+                attributes = self.attributes(_plain(event.attributes))
                 if attributes is None:
                     sanitized.append(event)
                 else:
@@ -195,6 +196,13 @@ class RecordSanitizer:
     def failed(self, exc: Exception) -> None:
         if self.statistics is not None:
             self.statistics.error("redaction", exc)
+
+
+def _plain(attributes: Any) -> Any:
+    """The dict inside the SDK's `BoundedAttributes` (an ended span's or an event's: nothing writes it any more),
+    read directly: through the mapping interface every key costs a lock and a `__getitem__`."""
+    inner = getattr(attributes, "_dict", None)
+    return inner if type(inner) is dict else attributes
 
 
 def _extend(attributes: dict[str, Any], key: str, entries: list[str]) -> None:

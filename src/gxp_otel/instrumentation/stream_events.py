@@ -78,11 +78,16 @@ def current_step_name() -> str | None:
 current_step_span: ContextVar[trace.Span | None] = ContextVar("gxp_otel_step_span", default=None)
 
 
-def current_run_id() -> str | None:
-    try:
-        from workflows.plugins.basic import get_current_run_id
+try:
+    from workflows.plugins.basic import get_current_run_id as _get_current_run_id
+except ImportError:  # pragma: no cover
+    _get_current_run_id = None
 
-        return get_current_run_id()
+
+def current_run_id() -> str | None:
+    """The run id of the workflow run this code executes in (imported once: this is called per span and record)."""
+    try:
+        return _get_current_run_id() if _get_current_run_id is not None else None
     except Exception:
         return None
 
