@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from attack_helpers import ALICE, BOB, START, anchored, both, kinds, log, writer
+from attack_helpers import ALICE, BOB, START, anchored, both, kinds, log, python_verdict, writer
+from gxp_otel.audit.verifier import verify_trail
+from gxp_otel.review.build import ReviewOptions, build_review
 from gxp_otel.part11.esign import signature_body
 from gxp_otel.part11.statements import record_reference
 
@@ -21,15 +23,17 @@ def ref_value(ref: dict[str, str]) -> dict:
     return {"kvlistValue": {k: {"stringValue": v} for k, v in ref.items()}}
 
 
-def decision(responder: str, ref: dict[str, str] | None, claimed: str = "e-signed") -> dict:
+def decision(responder: str, ref: dict[str, str] | None, claimed: str | dict = "e-signed") -> dict:
     """The log record `send_human_response(ctx, Approval(..., signature=ref), responder=...)` writes."""
     fields = {"response": {"stringValue": "approved"}, "approved": {"boolValue": True}}
     if ref is not None:
         fields["signature"] = ref_value(ref)
-    return log("decision", {"gxp.hitl.action": {"stringValue": "human-response"},
-                            "gxp.hitl.responder": {"stringValue": responder},
-                            "gxp.hitl.decision": {"stringValue": claimed}},
-                body={"kvlistValue": fields})
+    record = log("decision", {"gxp.hitl.action": {"stringValue": "human-response"},
+                              "gxp.hitl.responder": {"stringValue": responder},
+                              "gxp.hitl.decision": claimed if isinstance(claimed, dict) else {"stringValue": claimed}},
+                 body={"kvlistValue": fields})
+    record["gxp"]["run_id"] = "R-1"
+    return record
 
 
 def trail(directory: Path, *, signer=ALICE, as_identity=None, responder="alice", target=None, reference=None,
@@ -100,3 +104,33 @@ def test_a_signature_by_an_unregistered_key_does_not_make_a_decision_e_signed(tm
     trail(directory)
     _, problems = both(directory, anchored(BOB), tmp_path)
     assert kinds(problems) == ["untrusted-key", "decision-signature"]
+
+
+def review_kinds(directory: Path, options: dict) -> list[str]:
+    review = build_review(directory, ReviewOptions(trusted_keys=tuple(options["trusted_keys"]),
+                                                   signers=tuple(options["signers"])))
+    return [a["kind"] for run in review["runs"] for a in run["approvals"]]
+
+
+def test_a_value_that_only_reads_as_e_signed_is_neither_counted_nor_shown_as_e_signed(tmp_path: Path) -> None:
+    """HOLE: `{"boolValue": true, "stringValue": "e-signed"}` (not an AnyValue of §5.1) evaded the verifier's
+    exact check, while `verify --alcoa` counted it e-signed and the review page listed an e-signed approval of a
+    VERIFIED trail. Readers now count as e-signed exactly what §12.4 checks."""
+    directory = tmp_path / "trail"
+    trail(directory, reference="none", claimed={"boolValue": True, "stringValue": "e-signed"})
+    options = anchored(ALICE)
+    assert both(directory, options, tmp_path) == ("VERIFIED", [])
+    alcoa = verify_trail(directory, trusted_keys=options["trusted_keys"], signers=options["signers"], alcoa=True)
+    assert alcoa.alcoa["decisions"]["e-signed"] == 0
+    assert review_kinds(directory, options) == ["declared"]
+
+
+def test_the_review_page_does_not_list_an_unbound_e_signed_decision_as_e_signed(tmp_path: Path) -> None:
+    """HOLE (display): the review page showed the decision as e-signed next to a NOT VERIFIED verdict."""
+    directory = tmp_path / "trail"
+    trail(directory, reference="absent")
+    options = anchored(ALICE)
+    assert python_verdict(directory, options).verdict == "NOT VERIFIED"
+    assert review_kinds(directory, options) == ["e-signed claim not verified"]
+    trail(tmp_path / "intact")
+    assert review_kinds(tmp_path / "intact", options) == ["e-signed"]

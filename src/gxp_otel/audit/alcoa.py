@@ -163,8 +163,9 @@ class AlcoaAssessment:
         attributes = body.get("attributes") if isinstance(body.get("attributes"), dict) else {}
         action = _string(attributes.get("gxp.hitl.action"))
         if action == "human-response":
-            decision = _string(attributes.get("gxp.hitl.decision"))
-            self._decisions["e-signed" if decision == "e-signed" else "declared"] += 1
+            # e-signed exactly when §12.4 checks it: the attribute is {"stringValue": "e-signed"}, nothing else
+            signed = attributes.get("gxp.hitl.decision") == {"stringValue": "e-signed"}
+            self._decisions["e-signed" if signed else "declared"] += 1
             if not _string(attributes.get("gxp.hitl.responder")):
                 return "a human decision without the identity of who answered"
         elif action == "automated-response":

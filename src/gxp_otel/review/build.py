@@ -211,6 +211,9 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
     runs = agg.runs.result()
     part11 = agg.part11.result(problems, runs)
     flagged = {(p["file"], p["line"]): p["kind"] for p in problems if p["line"] is not None}
+    for approval in (a for run in runs for a in run["approvals"]):  # the verifier's finding, not the claim (§12.4)
+        if flagged.get((approval.get("file"), approval.get("line"))) == "decision-signature":
+            approval["kind"] = "e-signed claim not verified"
     unknown = {p["stream"] for p in problems if p["kind"] == "unknown-stream"}  # no trusted writer sealed them
     records = list(agg.records)
     for row in records:

@@ -216,6 +216,8 @@ class RunCollector:
             plain = plain if isinstance(plain, dict) else {}
             decision = plain.get("response") or plain.get("approved")
             kind = (attribute(attrs, "gxp.hitl.decision") or "declared") if human else "automated"
+            if kind == "e-signed" and attrs.get("gxp.hitl.decision") != {"stringValue": "e-signed"}:
+                kind = "declared"  # e-signed exactly when the verifier checks it (docs/audit-format.md §12.4)
             run["approvals"].append({
                 "time": time, "responder": (attribute(attrs, "gxp.hitl.responder") or "") if human else "",
                 "kind": kind, "signature_missing": attribute(attrs, "gxp.hitl.signature_missing") == "true",
