@@ -47,6 +47,8 @@ LABELS = {"debug": "debug (basic verbosity)", "gxpaudit": "gxpaudit",
 BINARIES = {"fileexporter": PEER}  # every other exporter runs in build/otelcol-gxp
 GATEWAY_SETS = {"gxpaudit-x3": 3}  # exporters measured as a set of collectors, each GOMAXPROCS=1 with its own load
 ISSUER = "https://issuer.gxp-otel.bench"
+# --markdown rewrites the file up to this line and keeps what follows it (the reading of the numbers).
+GENERATED_END = "<!-- end of the section bench/bench_collector.py writes; notes below are kept -->\n"
 
 
 def oidc_credentials(work: Path) -> tuple[Path, str]:
@@ -245,7 +247,7 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "Every gxpaudit round's trail verified with `build/gxpaudit-verify` and held every acknowledged span.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work, "
-        f"{platform.system()} {platform.release()}. Command:",
+        f"{platform.system()} {platform.release()}. {args.session} Command:",
         "",
         "```",
         f"make collector build/otlpload build/otelcol-fileexporter && .venv/bin/python bench/bench_collector.py --rounds {args.rounds} "
@@ -282,6 +284,7 @@ def main() -> int:
             print(f"{binary} missing: run `make collector build/otlpload build/otelcol-fileexporter`", file=sys.stderr)
             return 2
     results = []
+    load_start, started = os.getloadavg()[0], time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="gxp-bench-collector-") as tmp:
         for round_number in range(args.rounds):
             shift = round_number % len(args.exporters)
@@ -290,10 +293,15 @@ def main() -> int:
                 result = one_round(exporter, Path(tmp), args.seconds, args.spans, args.workers)
                 print(json.dumps(result), flush=True)
                 results.append(result)
+    args.session = (f"Run of {started}-{time.strftime('%H:%M', time.gmtime())} UTC, load average (1 min) "
+                    f"{load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end.")
     text = markdown(results, args)
     print(text)
-    if args.markdown:
-        args.markdown.write_text(text)
+    if args.markdown:  # the measured section is replaced; the notes after the marker are kept
+        kept = ""
+        if args.markdown.exists() and GENERATED_END in args.markdown.read_text():
+            kept = args.markdown.read_text().split(GENERATED_END, 1)[1]
+        args.markdown.write_text(text + GENERATED_END + kept)
     return 0
 
 
