@@ -86,3 +86,36 @@ def test_a_held_copy_that_sealed_other_records_is_reported_inside_a_run(tmp_path
     report = verify_trail(trail, workers=2, checkpoint_files=[held])
     assert "rewritten" in {p.kind for p in report.problems}
     _same_report(trail, checkpoint_files=[held])
+
+
+def test_runs_are_applied_merged_replayed_and_reread(tmp_path: Path, monkeypatch):
+    """The paths of chain_replay are all taken by the cases above: a run applied at once (with its ALCOA+ partial),
+    replayed record by record, read again (ALCOA+ after a broken link), split at MAX_RUN records."""
+    import gxp_otel.audit.chain_replay as chain_replay
+    import gxp_otel.audit.parallel_verify as parallel_verify
+
+    calls: dict[str, int] = {}
+    for name in ("_apply_run", "_replay_run", "_reread_run"):
+        original = getattr(chain_replay, name)
+
+        def counted(*args, _original=original, _name=name):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _original(*args)
+
+        monkeypatch.setattr(chain_replay, name, counted)
+    monkeypatch.setattr(parallel_verify, "MAX_RUN", 5)
+    trail = _trail(tmp_path)
+    target = sorted(trail.glob("audit-*-*.jsonl"))[1]
+    lines = _lines(target)
+    lines.insert(8, lines[3])
+    target.write_bytes(b"".join(lines))
+    _same_report(trail)
+    _same_report(trail, alcoa=True)
+    assert calls.get("_apply_run", 0) > 10 and calls.get("_replay_run", 0) >= 1 and calls.get("_reread_run", 0) >= 1
+
+
+def test_a_file_of_many_whole_records_is_read_by_the_verifier_itself(tmp_path: Path, monkeypatch):
+    import gxp_otel.audit.parallel_verify as parallel_verify
+
+    monkeypatch.setattr(parallel_verify, "MAX_HELD_BYTES", 100)
+    _same_report(_trail(tmp_path))

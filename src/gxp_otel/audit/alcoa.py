@@ -76,6 +76,13 @@ class AlcoaAssessment:
         self._last_time[stream] = max(previous, record["time"])
         if record["kind"] not in ("span", "log"):
             return
+        self._mark("consistent", record["time"] >= previous, (file, line, int(record["seq"])),
+                   "recorded earlier than the record before it")
+        self.observe_body(record, file, line, stream, original)
+
+    def observe_body(self, record: dict, file: str, line: int, stream: str, original: bool) -> None:
+        """Everything :meth:`observe` does for a span/log record but the recorded-time order (Consistent), which
+        depends on the records before it: a worker process assesses runs of records this way (:meth:`partial`)."""
         self.assessed += 1
         body = record["body"]
         where = (file, line, int(record["seq"]))
@@ -93,12 +100,43 @@ class AlcoaAssessment:
         self._mark("original", original, where, "the record's chain link did not verify")
         self._accurate(record["kind"], body, where)
         self._complete(record["kind"], body, where)
-        self._mark("consistent", record["time"] >= previous, where, "recorded earlier than the record before it")
         self._mark("available", True, where)
         pending = self._pending.setdefault(stream, [0, []])
         pending[0] += 1
         if len(pending[1]) < EXAMPLES:
             pending[1].append(where)
+
+    def partial(self) -> tuple:
+        """What this assessment of one run (only :meth:`observe_body` calls, one stream) adds, for :meth:`merge_run`."""
+        return (self.assessed, self._passed, self._failed, self._examples, self._pending, self._run_spans,
+                self._resumed, self._decisions, self._identities)
+
+    def merge_run(self, partial: tuple, stream: str, file: str, line: int, seq: int, times: str) -> None:
+        """Add a run's :meth:`partial` as if its records (consecutive lines from ``line``, seqs from ``seq``, recorded
+        times ``times``, 30 characters each) had been observed here one by one, in order, none with a failed link."""
+        for i in range(0, len(times), 30):
+            time = times[i:i + 30]
+            previous = self._last_time.get(stream, "")
+            self._last_time[stream] = max(previous, time)
+            self._mark("consistent", time >= previous, (file, line + i // 30, seq + i // 30),
+                       "recorded earlier than the record before it")
+        assessed, passed, failed, examples, pending, run_spans, resumed, decisions, identities = partial
+        self.assessed += assessed
+        for principle in PRINCIPLES:
+            self._passed[principle] += passed[principle]
+            self._failed[principle] += failed[principle]
+            room = EXAMPLES - len(self._examples[principle])
+            if room > 0:
+                self._examples[principle].extend(examples[principle][:room])
+        for name, (count, wheres) in pending.items():
+            mine = self._pending.setdefault(name, [0, []])
+            mine[0] += count
+            mine[1].extend(wheres[:max(0, EXAMPLES - len(mine[1]))])
+        self._run_spans |= run_spans
+        self._resumed.extend(resumed)
+        for counts, more in ((self._decisions, decisions), (self._identities, identities)):
+            for key, n in more.items():
+                counts[key] += n
 
     def unreadable(self, file: str, line: int, seq: int | None, kind: str) -> None:
         """A line that failed the per-line checks: not legible, not original, not available as written."""

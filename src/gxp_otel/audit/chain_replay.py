@@ -12,34 +12,42 @@ read, and none is made when ALCOA+ is assessed). Not thread-safe; pure apart fro
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
 from collections.abc import Callable
 
 from gxp_otel.audit.format import LineCheck
 from gxp_otel.audit.parallel_verify import FileLines, Run
-from gxp_otel.audit.reading import ReadProblem
+from gxp_otel.audit.reading import ReadProblem, TrailFile, iter_lines
 
 _KIND = {"s": "span", "l": "log"}
 
 
 class LineHandlers:
-    """The verifier's per-line functions: ``checked(check, parsed, number, state, assessment)``, ``torn(length,
-    name, number, state, assessment)`` and ``unreadable(problem, name, state, assessment)``."""
+    """The verifier's per-line functions: ``line(raw, parsed, number, state, assessment)`` (a line as read),
+    ``checked(check, parsed, number, state, assessment)``, ``torn(length, name, number, state, assessment)`` and
+    ``unreadable(problem, name, state, assessment)``."""
 
-    def __init__(self, checked: Callable, torn: Callable, unreadable: Callable) -> None:
-        self.checked, self.torn, self.unreadable = checked, torn, unreadable
+    def __init__(self, line: Callable, checked: Callable, torn: Callable, unreadable: Callable) -> None:
+        self.line, self.checked, self.torn, self.unreadable = line, checked, torn, unreadable
 
 
-def replay_file(lines: FileLines, parsed, state, assessment, progress, handlers: LineHandlers) -> int:
-    """Apply ``lines`` (the worker's result for ``parsed``) to ``state``; returns the file's last line number."""
+def replay_file(lines: FileLines, file: TrailFile, parsed, state, assessment, progress,
+                handlers: LineHandlers) -> int:
+    """Apply ``lines`` (the worker's result for ``parsed``, opened by the caller as ``file``) to ``state``;
+    returns the file's last line number."""
     name = parsed.name
     held_seqs: list = [None, []]  # the held lines' dict and its sorted seqs, computed once per file
     for item in lines.items:
         if type(item) is Run:
-            if assessment is None and _extends_chain(state, item):
+            if _extends_chain(state, item):
                 _apply_run(item, name, state, held_seqs)
-            else:
-                _replay_run(item, parsed, state, assessment, handlers)
+                if assessment is not None:
+                    assessment.merge_run(item.alcoa, state.summary.stream, name, item.line, item.seq, item.times)
+            elif assessment is None:
+                _replay_run(item, parsed, state, handlers)
+            else:  # ALCOA+ reads the bodies, which a run does not hold: read its lines again
+                _reread_run(item, file, parsed, state, assessment, handlers)
             if progress is not None and not parsed.compressed:
                 progress(item.length)
         elif type(item) is ReadProblem:
@@ -95,11 +103,23 @@ def _apply_run(run: Run, name: str, state, held_seqs: list) -> None:
     state.expected, state.last_hash = last + 1, head
 
 
-def _replay_run(run: Run, parsed, state, assessment, handlers: LineHandlers) -> None:
+def _replay_run(run: Run, parsed, state, handlers: LineHandlers) -> None:
     stream, prev = parsed.stream, run.prev
     for i in range(run.count):
         digest = run.hashes[64 * i:64 * i + 64]
         record = {"body": {}, "hash": digest, "kind": _KIND[run.kinds[i]], "prev": prev, "seq": str(run.seq + i),
                   "stream": stream, "time": run.times[30 * i:30 * i + 30]}
-        handlers.checked(LineCheck(record), parsed, run.line + i, state, assessment)
+        handlers.checked(LineCheck(record), parsed, run.line + i, state, None)
         prev = digest
+
+
+def _reread_run(run: Run, file: TrailFile, parsed, state, assessment, handlers: LineHandlers) -> None:
+    """The run's lines read again by this process from its own descriptor, each through the verifier's line check."""
+    if not parsed.compressed:
+        os.lseek(file.fd, 0, os.SEEK_SET)
+    lines = iter_lines(file, parsed.compressed, start=run.offset, first_line=run.line)
+    for number, raw in zip(range(run.line, run.line + run.count), lines):
+        if type(raw) is bytes:
+            handlers.line(raw, parsed, number, state, assessment)
+        else:
+            handlers.unreadable(raw, parsed.name, state, assessment)

@@ -12,14 +12,17 @@ What a worker returns for a file is a list of :data:`Item`:
   without ``\\n``), ``("line", line, LineCheck, length)`` (any other line, with its check result);
 - :class:`Run`: consecutive good span/log records of the file's stream, each linked to the one before (``seq`` one
   more, ``prev`` its hash), kept as their envelope values only: records whose bodies the order-dependent checks
-  never read (spans, and logs that are not e-signed decisions, :func:`_body_unread`). ALCOA+ reads every body, so
-  with it no runs are made. A change that reads more of a body must change :func:`_body_unread`; the vector
-  equality test catches it.
+  never read (spans, and logs that are not e-signed decisions, :func:`_body_unread`). A change that reads more of
+  a body must change :func:`_body_unread`; the vector equality test catches it. With ALCOA+, a run also carries
+  what its records add to the assessment but the one order-dependent principle, Consistent
+  (``AlcoaAssessment.partial``), which the verifier's process adds from the run's times.
 
 Trust: a worker opens the file by name relative to the trail directory's descriptor, inherited at ``fork`` (no path
 is re-resolved, links are not followed, §2.1), and returns the file's device, inode and size; the verifier uses the
-result only when they are those of the file it opened itself, else it reads the file itself. At most
-``2 * workers`` files are read ahead, so memory stays bounded whatever the trail's size.
+result only when they are those of the file it opened itself, else it reads the file itself. Memory is bounded
+whatever the trail holds: at most ``2 * workers`` files are read ahead, a run holds at most :data:`MAX_RUN` records'
+envelope values (about 100 bytes each), problem lines only their seq, and a file with more than
+:data:`MAX_HELD_BYTES` of other whole records is left to the verifier's process.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Union
 
+from gxp_otel.audit.alcoa import AlcoaAssessment
 from gxp_otel.audit.fast_lines import check_line_fast
 from gxp_otel.audit.format import LineCheck
 from gxp_otel.audit.reading import ReadProblem, TrailFile, _open_at, _OPEN_FLAGS, iter_lines
@@ -41,12 +45,14 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """``count`` consecutive good span/log records from line ``line``: record ``i`` has seq ``seq + i``, hash
-    ``hashes[64 i : 64 i + 64]``, time ``times[30 i : 30 i + 30]``, kind ``span`` or ``log`` by ``kinds[i]``
-    (``s``/``l``); its prev is the hash before it (``prev`` for the first). ``backwards``: the ``i`` >= 1 whose
-    time is earlier than record ``i - 1``'s. ``length``: the run's bytes."""
+    """``count`` consecutive good span/log records from line ``line`` (at byte ``offset``, decompressed for a
+    ``.gz``): record ``i`` has seq ``seq + i``, hash ``hashes[64 i : 64 i + 64]``, time ``times[30 i : 30 i + 30]``,
+    kind ``span`` or ``log`` by ``kinds[i]`` (``s``/``l``); its prev is the hash before it (``prev`` for the first).
+    ``backwards``: the ``i`` >= 1 whose time is earlier than record ``i - 1``'s. ``length``: the run's bytes.
+    ``alcoa``: with ALCOA+, what its records add to the assessment but Consistent (``AlcoaAssessment.partial``)."""
 
     line: int
+    offset: int
     count: int
     seq: int
     prev: str
@@ -55,59 +61,110 @@ class Run:
     kinds: str
     backwards: tuple[int, ...]
     length: int
+    alcoa: tuple | None = None
 
 
 Item = Union[ReadProblem, tuple, Run]
+MAX_RUN = 8192  # records per run: bounds a worker's memory and each message
+MAX_HELD_BYTES = 8 * 1024 * 1024  # bytes of whole records (not in runs) a worker hands back for one file
 
 
 @dataclass(frozen=True, slots=True)
 class FileLines:
-    """A worker's result for one file: its items, its last line number, and the identity of what it read."""
+    """A worker's result for one file: its items, its last line number, and the identity of what it read;
+    ``items`` is None when the file holds more than :data:`MAX_HELD_BYTES` of lines outside runs."""
 
-    items: list
+    items: list | None
     lines: int
     device: int
     inode: int
     size: int
 
 
-def check_file(dir_fd: int, name: str, compressed: bool, stream: str, runs: bool) -> FileLines | None:
-    """The items of chain file ``name`` (see the module docstring); ``None`` when it cannot be opened here."""
+def check_file(dir_fd: int, name: str, compressed: bool, stream: str, alcoa: tuple[float, float] | None,
+               ) -> FileLines | None:
+    """The items of chain file ``name`` (see the module docstring); ``None`` when it cannot be opened here.
+    ``alcoa``: (max_delay_s, max_skew_s) when ALCOA+ is assessed."""
     try:
         file = _open_at(name, _OPEN_FLAGS, dir_fd)
     except OSError:
         return None
     with file:
         info = os.fstat(file.fd)
-        items, number = _items(file, compressed, stream, runs)
+        items, number = _items(file, compressed, stream, name, alcoa)
     return FileLines(items, number, info.st_dev, info.st_ino, info.st_size)
 
 
-def _items(file: TrailFile, compressed: bool, stream: str, runs: bool) -> tuple[list, int]:
+class _RunBuilder:
+    """The run being gathered: its columns only, never its records (a worker's memory stays bounded)."""
+
+    def __init__(self, name: str, stream: str, alcoa: tuple[float, float] | None) -> None:
+        self.name, self.stream, self.alcoa = name, stream, alcoa
+        self.count = 0
+
+    def extends(self, record: dict) -> bool:
+        return self.count < MAX_RUN and int(record["seq"]) == self.next_seq and record["prev"] == self.hashes[-1]
+
+    def add(self, number: int, offset: int, record: dict, length: int) -> None:
+        if self.count == 0:
+            self.line, self.offset, self.seq, self.prev = number, offset, int(record["seq"]), record["prev"]
+            self.hashes, self.times, self.kinds, self.backwards, self.length = [], [], [], [], 0
+            self.assessment = AlcoaAssessment(*self.alcoa) if self.alcoa is not None else None
+        elif record["time"] < self.times[-1]:
+            self.backwards.append(self.count)
+        self.count += 1
+        self.next_seq = self.seq + self.count
+        self.hashes.append(record["hash"])
+        self.times.append(record["time"])
+        self.kinds.append("s" if record["kind"] == "span" else "l")
+        self.length += length
+        if self.assessment is not None:
+            self.assessment.observe_body(record, self.name, number, self.stream, True)
+
+    def close(self, items: list) -> None:
+        if self.count:
+            partial = self.assessment.partial() if self.assessment is not None else None
+            items.append(Run(self.line, self.offset, self.count, self.seq, self.prev, "".join(self.hashes),
+                             "".join(self.times), "".join(self.kinds), tuple(self.backwards), self.length, partial))
+            self.count = 0
+
+
+def _items(file: TrailFile, compressed: bool, stream: str, name: str,
+           alcoa: tuple[float, float] | None) -> tuple[list | None, int]:
     items: list = []
-    pending: list = []  # the current run: (line, record, length) of its records
-    number = 0
+    run = _RunBuilder(name, stream, alcoa)
+    number = offset = held = 0
     for number, raw in enumerate(iter_lines(file, compressed), start=1):
         if type(raw) is not bytes:
-            _close_run(pending, items)
+            run.close(items)
             items.append(raw)
+            offset += raw.length
             continue
+        length = len(raw)
         if not raw.endswith(b"\n"):
-            _close_run(pending, items)
-            items.append(("torn", number, len(raw)))
+            run.close(items)
+            items.append(("torn", number, length))
+            offset += length
             continue
         checked = check_line_fast(raw[:-1])
         record = checked.record
-        if runs and checked.problem is None and record["stream"] == stream and _body_unread(record):
-            if pending:
-                last = pending[-1][1]
-                if int(record["seq"]) != int(last["seq"]) + 1 or record["prev"] != last["hash"]:
-                    _close_run(pending, items)
-            pending.append((number, record, len(raw)))
+        if checked.problem is None and record["stream"] == stream and _body_unread(record):
+            if run.count and not run.extends(record):
+                run.close(items)
+            run.add(number, offset, record, length)
+            offset += length
             continue
-        _close_run(pending, items)
-        items.append(("line", number, checked, len(raw)))
-    _close_run(pending, items)
+        run.close(items)
+        if checked.problem is not None or record["stream"] != stream:  # only seq (and stream) are read then
+            checked = LineCheck(None if record is None else {"seq": record["seq"], "stream": record["stream"]},
+                                checked.problem, checked.detail)
+        else:
+            held += length
+            if held > MAX_HELD_BYTES:
+                return None, number
+        items.append(("line", number, checked, length))
+        offset += length
+    run.close(items)
     return items, number
 
 
@@ -123,29 +180,17 @@ def _body_unread(record: dict) -> bool:
     return type(attributes) is not dict or "gxp.hitl.decision" not in attributes
 
 
-def _close_run(pending: list, items: list) -> None:
-    if not pending:
-        return
-    first = pending[0][1]
-    times = [record["time"] for _, record, _ in pending]
-    backwards = tuple(i for i in range(1, len(times)) if times[i] < times[i - 1])
-    items.append(Run(pending[0][0], len(pending), int(first["seq"]), first["prev"],
-                     "".join(record["hash"] for _, record, _ in pending), "".join(times),
-                     "".join("s" if record["kind"] == "span" else "l" for _, record, _ in pending), backwards,
-                     sum(length for _, _, length in pending)))
-    pending.clear()
-
-
 class Prefetcher:
     """Chain files checked ahead by a pool of worker processes, taken back in the order they were listed.
 
     ``take`` returns a file's :class:`FileLines` when the worker read the very file the caller opened (same device,
     inode and size), else ``None``: the caller then reads it itself. Not thread-safe; close it (or use ``with``)."""
 
-    def __init__(self, dir_fd: int, files: list[tuple[str, bool, str]], workers: int, runs: bool) -> None:
+    def __init__(self, dir_fd: int, files: list[tuple[str, bool, str]], workers: int,
+                 alcoa: tuple[float, float] | None) -> None:
         self._dir_fd = dir_fd
         self._todo = deque(files)
-        self._runs = runs
+        self._alcoa = alcoa
         self._window = 2 * workers
         self._ahead: dict[str, Future] = {}
         self._order: deque[str] = deque()
@@ -155,7 +200,7 @@ class Prefetcher:
     def _fill(self) -> None:
         while self._todo and len(self._ahead) < self._window:
             name, compressed, stream = self._todo.popleft()
-            self._ahead[name] = self._pool.submit(check_file, self._dir_fd, name, compressed, stream, self._runs)
+            self._ahead[name] = self._pool.submit(check_file, self._dir_fd, name, compressed, stream, self._alcoa)
             self._order.append(name)
 
     def take(self, name: str, file: TrailFile) -> FileLines | None:
@@ -177,7 +222,7 @@ class Prefetcher:
             result = future.result()
         except Exception:  # a worker that died: this file is read by the caller
             return None
-        if result is None:
+        if result is None or result.items is None:
             return None
         info = os.fstat(file.fd)
         if (result.device, result.inode, result.size) != (info.st_dev, info.st_ino, info.st_size):

@@ -133,7 +133,8 @@ def verify_trail(
     file_order: dict[str, int] = {label: (1 << 30) + 1 + i for i, label in enumerate(held.external)}
     part11 = Part11Verification(root, trusted, registry(signers), registry(purgers))
     streams = [(s, _dedupe(chains[s])) for s in sorted(chains) if only_stream is None or s == only_stream]
-    prefetcher = _prefetcher(directory, streams, workers, runs=assessment is None)
+    alcoa_limits = (max_delay_s, max_skew_s) if alcoa else None
+    prefetcher = _prefetcher(directory, streams, workers, alcoa_limits)
     for stream, files in streams:
         for position, parsed in enumerate(files):
             file_order[parsed.name] = position
@@ -178,7 +179,7 @@ def _lines(file: TrailFile, compressed: bool, progress: ProgressCallback | None)
         progress(file.size)
 
 
-def _prefetcher(directory: TrailDirectory, streams: list, workers: int | None, runs: bool) -> Prefetcher | None:
+def _prefetcher(directory: TrailDirectory, streams: list, workers: int | None, alcoa) -> Prefetcher | None:
     names = [(f.name, f.compressed, stream) for stream, files in streams for f in files]
     total = 0
     for name, _, _ in names:
@@ -187,7 +188,7 @@ def _prefetcher(directory: TrailDirectory, streams: list, workers: int | None, r
         except OSError:
             pass
     count = worker_count(total, workers)
-    return Prefetcher(directory.fd, names, count, runs) if count and names else None
+    return Prefetcher(directory.fd, names, count, alcoa) if count and names else None
 
 
 def _verify_stream(directory, files, state, assessment, report, progress, prefetcher=None) -> None:
@@ -219,7 +220,7 @@ def _verify_stream(directory, files, state, assessment, report, progress, prefet
                 state.report(parsed.name, None, None, "copies-differ", why)  # §2: plain and .gz must be one content
             checked_lines = prefetcher.take(parsed.name, chain_file) if prefetcher is not None else None
             if checked_lines is not None:
-                number = replay_file(checked_lines, parsed, state, assessment, progress, _HANDLERS)
+                number = replay_file(checked_lines, chain_file, parsed, state, assessment, progress, _HANDLERS)
             else:
                 for number, raw in enumerate(_lines(chain_file, parsed.compressed, progress), start=1):
                     if type(raw) is bytes:
@@ -290,7 +291,7 @@ def _verify_checked(checked, parsed: ChainFileName, number: int, state: _StreamS
     _observe(record, seq, name, number, state, assessment, len(state.problems) == problems_before)
 
 
-_HANDLERS = LineHandlers(_verify_checked, _torn_line, _unreadable_line)
+_HANDLERS = LineHandlers(_verify_line, _verify_checked, _torn_line, _unreadable_line)
 
 
 def _out_of_order(state: _StreamState, name: str, number: int, seq: int) -> None:
