@@ -134,3 +134,25 @@ def test_the_review_page_does_not_list_an_unbound_e_signed_decision_as_e_signed(
     assert review_kinds(directory, options) == ["e-signed claim not verified"]
     trail(tmp_path / "intact")
     assert review_kinds(tmp_path / "intact", options) == ["e-signed"]
+
+
+def test_a_copy_of_a_real_signature_made_to_make_a_second_decision_e_signed(tmp_path: Path) -> None:
+    """HOLE: the application (it holds the writer key, not Alice's) copies Alice's genuine signature record, byte
+    for byte, as a new signature record, and cites the copy from a second decision recorded as e-signed by
+    Alice. The copy verified (same statement, same record) and was cited by no other decision: VERIFIED with two
+    e-signed approvals, one of which Alice never gave. A signature that appears in two signature records is a
+    copied signature (11.70): bad-esignature at each (which one is the copy is not knowable: the copy may sort
+    first), and neither decision is bound."""
+    directory = tmp_path / "trail"
+    w = writer(directory)
+    subject = w.append("log", [log("approve suite TS-1 of run R-1")])[0]
+    body = signature_body(ALICE.private, ALICE, record_reference("app.0", *subject), meaning="approval",
+                          reason="reviewed", authentication="all-components", time_ns=START + 5 * 10**9)
+    genuine = w.append("signature", [body])[0]
+    w.append("log", [decision("alice", record_reference("app.0", *genuine))])
+    copy = w.append("signature", [body])[0]
+    w.append("log", [decision("alice", record_reference("app.0", *copy))])
+    w.close()
+    _, problems = both(directory, anchored(ALICE), tmp_path)
+    assert [(p[2], p[3]) for p in problems] == [(genuine[0], "bad-esignature"), (genuine[0] + 1, "decision-signature"),
+                                                (copy[0], "bad-esignature"), (copy[0] + 1, "decision-signature")]

@@ -95,8 +95,19 @@ func (p *part11Verifier) finish(chains map[string][]auditformat.ChainFile) []Pro
 	}
 	var problems []Problem
 	bound := map[signatureKey]string{} // valid signature records -> the signer's user id (§12.4)
+	copies := map[string]int{}
+	for i := range p.pending {
+		if p.pending[i].kind == "signature" {
+			copies[text(&p.pending[i].body, "signature")]++
+		}
+	}
 	for i := range p.pending {
 		item := &p.pending[i]
+		if n := copies[text(&item.body, "signature")]; item.kind == "signature" && n > 1 { // a copied signature (11.70)
+			problems = append(problems, Problem{File: item.file, Line: intPtr(item.line), Seq: seqPtr(item.seq), Kind: "bad-esignature",
+				Detail: fmt.Sprintf("the same signature is in %d signature records: a copy (11.70)", n), Stream: item.stream})
+			continue
+		}
 		kind, why := p.linkProblem(item, found[position{item.refStream, item.refSeq}])
 		if why != "" {
 			problems = append(problems, Problem{File: item.file, Line: intPtr(item.line), Seq: seqPtr(item.seq), Kind: kind, Detail: why, Stream: item.stream})

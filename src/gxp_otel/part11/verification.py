@@ -248,7 +248,16 @@ class Part11Verification:
         corrections = [p for p in self.pending if p.kind == "correction"]
         shown: dict[str, list[dict[str, Any]]] = {"signatures": [], "corrections": []}
         bound: dict[tuple[str, str, str], str] = {}  # valid signature records (stream, seq, hash) -> signer user id
+        copies: dict[str, int] = {}
         for item in self.pending:
+            if item.kind == "signature":
+                copies[item.body["signature"]] = copies.get(item.body["signature"], 0) + 1
+        for item in self.pending:
+            if item.kind == "signature" and copies[item.body["signature"]] > 1:  # §12.1: a copied signature (11.70)
+                report.problems.append(Problem(item.file, item.line, item.seq, "bad-esignature",
+                                               f"the same signature is in {copies[item.body['signature']]} "
+                                               "signature records: a copy (11.70)", item.stream))
+                continue
             stream, seq, digest = self._target(item)
             candidates = found.get((stream, int(seq)), [])
             hit = next((c[0] for c in candidates if c[0]["hash"] == digest), None)

@@ -114,6 +114,18 @@ def decision_trail(directory: Path, *, cite: str = "signature", responder: str =
     w.close()
 
 
+def copied_signature_trail(directory: Path) -> None:
+    """Alice's signature of seq 2, then the same signature record body appended again (a copy, 11.70)."""
+    w = writer(directory, VectorClock(START, 10**9))
+    records = [w.append("log", [log(f"value {i}")])[0] for i in range(3)]
+    body = signature_body(ALICE.private, ALICE, ref(records[1]), meaning="approval", reason="reviewed",
+                          authentication="all-components", time_ns=START + 5 * 10**9)
+    w.append("signature", [body])
+    w.append("log", [log("value 3")])
+    w.append("signature", [body])
+    w.close()
+
+
 def purged_trail(directory: Path, *, tombstone_edit: dict | None = None) -> None:
     """A trail of one record a day for five days, its first three files purged with a signed tombstone."""
     now = [START]
@@ -248,6 +260,8 @@ CASES = {
                                          None, AUDITOR, ["bad-correction"]),
     "correction-of-absent-record@seq-5": (lambda d: signed_trail(d, correction={"original": other_record()}), None,
                                           AUDITOR, ["correction-link"]),
+    "signature-copied-within-the-trail@seq-4-6": (copied_signature_trail, None, AUDITOR,
+                                                  ["bad-esignature", "bad-esignature"]),
     "e-signed-decision-intact": (decision_trail, None, AUDITOR, []),
     "e-signed-decision-cites-no-signature@seq-4": (lambda d: decision_trail(d, cite="subject"), None, AUDITOR,
                                                     ["decision-signature"]),
