@@ -230,8 +230,8 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         lines.append(
             f"gxpaudit without compression / contrib fileexporter: "
             f"**{med_wall['gxpaudit-nogzip'] / med_wall['fileexporter']:.2f}** acknowledged, "
-            f"**{med_cpu['gxpaudit-nogzip'] / med_cpu['fileexporter']:.2f}** per CPU-second (what the background gzip "
-            "of rotated files takes from the one core).")
+            f"**{med_cpu['gxpaudit-nogzip'] / med_cpu['fileexporter']:.2f}** per CPU-second (against the gxpaudit row: "
+            "what compressing rotated files, in child processes at nice 19, costs the acknowledged rate).")
     if "gxpaudit" in exporters and "gxpaudit-auth" in exporters:
         ratio = med_wall["gxpaudit-auth"] / med_wall["gxpaudit"]
         lines.append(
