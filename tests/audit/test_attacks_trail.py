@@ -116,3 +116,27 @@ def test_chain_file_names_with_look_alike_digits_or_a_trailing_space_are_not_tra
         (directory / F2).rename(directory / name)
         verdict, problems = both(directory, anchored(held=[held]), tmp_path)
         assert verdict == "NOT VERIFIED" and (F2, None, None, "missing-file") in problems
+
+
+def test_a_chain_file_given_instead_of_the_directory_verifies_its_stream_only_and_says_so(tmp_path: Path) -> None:
+    """Scope, pinned (§10.1): `verify trail/audit-app.0-000001.jsonl` with the WORM copies of app.0 and app.1,
+    app.1 deleted: both verifiers say VERIFIED for stream app.0 (only it was asked for) and note on it that only it
+    was verified; the directory gives missing-stream."""
+    directory = tmp_path / "trail"
+    worm = tmp_path / "worm"
+    worm.mkdir()
+    for stream in ("app.0", "app.1"):
+        w = writer(directory, stream=stream)
+        w.append("log", [log("x")])
+        w.close()
+        shutil.copy(directory / f"audit-{stream}.checkpoints.jsonl", worm)
+    for path in directory.glob("audit-app.1*"):
+        path.unlink()
+    options = anchored(held=sorted(worm.iterdir()))
+    assert both(directory / F1, options, tmp_path) == ("VERIFIED", [])
+    from attack_helpers import go_verdict, python_verdict
+    python, go = python_verdict(directory / F1, options), go_verdict(directory / F1, options, tmp_path)
+    assert [s.stream for s in python.streams] == [s["stream"] for s in go["streams"]] == ["app.0"]
+    assert any("only this stream was verified" in n for n in python.streams[0].notes)
+    assert any("only this stream was verified" in n for n in go["streams"][0]["notes"])
+    assert kinds(both(directory, options, tmp_path)[1]) == ["missing-stream"]

@@ -171,6 +171,9 @@ func Verify(path string, opts Options) (*Report, error) {
 		if len(opts.CheckpointFiles) > 0 && len(files) > 0 && len(userHeld[stream]) == 0 {
 			v.summary.Notes = append(v.summary.Notes, "not in the held checkpoint files: newer than the copy?")
 		}
+		if onlyStream != "" { // §10.1: the verdict is about this stream only
+			v.summary.Notes = append(v.summary.Notes, "only this stream was verified (a chain file was given, not the trail directory): other streams, and held lines naming them, were not checked")
+		}
 		report.Problems = append(report.Problems, v.problems...)
 		report.Streams = append(report.Streams, v.summary)
 		report.Records += v.summary.Records

@@ -142,6 +142,8 @@ def verify_trail(
         state = _StreamState(StreamSummary(stream), report.problems, trusted, part11, held.lines.get(stream, []),
                              frozenset(held.external))
         _verify_stream(directory, files, state, assessment, report, progress, prefetcher)
+        if only_stream is not None:  # §10.1: the verdict is about this stream only
+            state.summary.notes.append("only this stream was verified (a chain file was given, not the trail directory): other streams, and held lines naming them, were not checked")
         report.streams.append(state.summary)
     if prefetcher is not None:
         prefetcher.close()
