@@ -22,8 +22,8 @@ The span and log processors that copy these onto every record live in
 Human decisions are attributed on the ANSWERING side, explicitly: `send_human_response(ctx, event,
 responder="qa.reviewer")` sends a `HumanResponseEvent` into a run and declares who answered; the trail records it as
 `gxp.hitl.action=human-response`, `gxp.hitl.responder=<responder>`, `gxp.hitl.decision=declared` (or `e-signed`
-when the event carries a non-empty `signature`). A `HumanResponseEvent` sent any other way (`ctx.send_event(...)`
-from a step, a timer, a script) is recorded as `gxp.hitl.action=automated-response`, `gxp.hitl.decision=automated`,
+when the event's `signature` is the record reference `gxp_otel.sign(...)` returns). A `HumanResponseEvent` sent any
+other way (`ctx.send_event(...)` from a step, a timer, a script) is recorded as `gxp.hitl.action=automated-response`, `gxp.hitl.decision=automated`,
 with no responder: the identity in force is not taken for a person's answer.
 """
 

@@ -77,7 +77,12 @@ def test_a_step_answering_its_own_request_is_recorded_as_automated_by_that_step(
     assert "gxp.hitl.responder" not in attributes
 
 
-def test_an_answer_carrying_an_e_signature_is_recorded_as_e_signed(telemetry):
+@pytest.mark.parametrize("signature, decision", [
+    ({"stream": "vm.0", "seq": "4", "hash": "ab" * 32}, "e-signed"),
+    ({"key_id": "k", "sig": "00"}, "declared"),  # not a record reference: §12.4 would reject an e-signed claim
+    ({"stream": "vm.0", "seq": "4"}, "declared"),
+])
+def test_an_answer_is_e_signed_only_when_it_cites_a_signature_record(telemetry, signature, decision):
     from examples_loader import approval_event_class
 
     Signed = approval_event_class()
@@ -96,12 +101,12 @@ def test_an_answer_carrying_an_e_signature_is_recorded_as_e_signed(telemetry):
         async for ev in handler.stream_events():
             if isinstance(ev, Approval):
                 send_human_response(handler.ctx, Signed(response="approved", approved=True, reviewer="qa",
-                                                        signature={"key_id": "k", "sig": "00"}), responder="qa")
+                                                        signature=signature), responder="qa")
         return await handler
 
     assert asyncio.run(go()) is True
     (record,) = [r for r in telemetry.log_records() if r.attributes.get("gxp.hitl.action") == "human-response"]
-    assert record.attributes["gxp.hitl.decision"] == "e-signed"
+    assert record.attributes["gxp.hitl.decision"] == decision
 
 
 def test_a_human_response_needs_a_responder():

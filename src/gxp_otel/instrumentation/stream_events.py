@@ -265,7 +265,9 @@ class StreamEventRecorder:
 
         A person's answer only when the answering side declared who answered (`send_human_response`): then
         `gxp.hitl.action=human-response`, `gxp.hitl.responder` and `enduser.id` = that person, `gxp.hitl.decision` =
-        `declared` (`e-signed` when the event carries a non-empty `signature`). Anything else is
+        `declared` (`e-signed` only when the event's `signature` is a record reference `{stream, seq, hash}`, what
+        `gxp_otel.sign(...)` returns and audit-format.md §12.4 checks; any other value, for example a bare key id
+        and signature, would be a claim the verifier rejects, so it is `declared`). Anything else is
         `automated-response` / `automated`, with `gxp.hitl.sender` = the sending step (or `application`) and no
         responder. Either way the record carries the run's correlation id, session, GAMP category and risk level
         (`run_attribution`, the attribution the run started under), so a search by change-control number finds it.
@@ -273,7 +275,7 @@ class StreamEventRecorder:
         try:
             responder = declared_responder()
             if responder:
-                signed = bool(getattr(event, "signature", None))
+                signed = _is_record_reference(getattr(event, "signature", None))
                 extra = {HITL_ACTION: "human-response", HITL_RESPONDER: responder, USER_ID: responder,
                          HITL_DECISION: "e-signed" if signed else "declared"}
             else:
@@ -293,3 +295,12 @@ class StreamEventRecorder:
             self.record(event, source="human-response", span=span, run_id=run_id, extra=extra)
         except Exception as exc:
             self.statistics.error("human-response", exc)
+
+
+def _is_record_reference(value: Any) -> bool:
+    """Whether ``value`` (a dict, or a model with ``model_dump``) has the shape of a §12 record reference."""
+    from gxp_otel.part11.statements import reference_problem
+
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    return value is not None and reference_problem(value) is None
