@@ -124,6 +124,7 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                                                             ActingAgentSpanProcessor)
 
         self._agents = ActingAgents()
+        self._recorder.agents = self._agents
         install_first(tracer_provider, ActingAgentSpanProcessor(self._agents))
         install_first(logger_provider, ActingAgentLogRecordProcessor(self._agents))
         # Secrets and the cap on every span and log record, before any exporter: these go in front of everything.

@@ -60,11 +60,18 @@ class AttributionSpanProcessor(SpanProcessor):
         return True  # nothing buffered; the SDK base returns None, which SDK 1.40's multi-processor counts as failed
 
 
+def log_attribution_now() -> dict[str, Any]:
+    """What `AttributionLogRecordProcessor` adds to a log record emitted here (keys the record lacks): the
+    attribution, the run id and OpenInference's context attributes, gxp-otel's winning."""
+    attributes = attribution_now()
+    for key, value in get_attributes_from_context():
+        attributes.setdefault(key, value)
+    return attributes
+
+
 class AttributionLogRecordProcessor(LogRecordProcessor):
     def on_emit(self, log_record: Any) -> None:
-        attributes = attribution_now()
-        for key, value in get_attributes_from_context():
-            attributes.setdefault(key, value)
+        attributes = log_attribution_now()
         if not attributes:
             return
         record = log_record.log_record

@@ -30,8 +30,9 @@ from opentelemetry._logs import Logger, SeverityNumber
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
-from gxp_otel.attribution import (CORRELATION_ID, GAMP_CATEGORY, RISK_LEVEL, RUN_ID, SESSION_ID, USER_ID,
+from gxp_otel.attribution import (AGENT_ID, CORRELATION_ID, GAMP_CATEGORY, RISK_LEVEL, RUN_ID, SESSION_ID, USER_ID,
                                    declared_responder)
+from gxp_otel.instrumentation.attribution_processors import log_attribution_now
 from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
 from gxp_otel.instrumentation.payload import PayloadCapture
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
@@ -174,6 +175,7 @@ class StreamEventRecorder:
         self.run_spans = RunSpans()
         self.coalescer = StreamCoalescer()
         self.policies: Any = None  # gamp_policy.RunPolicies
+        self.agents: Any = None  # acting_agents.ActingAgents of a multi-agent run
 
     def record(
         self,
@@ -241,6 +243,16 @@ class StreamEventRecorder:
         step = current_step_name()
         if step is not None:
             attributes.setdefault(STEP_NAME, step)
+        # What the acting-agent and attribution log processors add, in their order and only where a key is missing,
+        # set here before the SDK makes its record (they then find every key present): one dict instead of a locked
+        # set per key on the record's attribute map. The processors still stamp every other log record.
+        agents = self.agents
+        if agents is not None:
+            agent = agents.current()
+            if agent:
+                attributes.setdefault(AGENT_ID, agent)
+        for key, value in log_attribution_now().items():
+            attributes.setdefault(key, value)
         context: Context | None = trace.set_span_in_context(target) if span is not None else None
         self.logger.emit(
             timestamp=now,
