@@ -30,7 +30,7 @@ _MEMO_LIMIT = 256
 _memo: dict[int, tuple[object, Any]] = {}
 
 
-def _memoised(obj: object, build, memo: dict[int, tuple[object, Any]] = _memo) -> Any:
+def memoised(obj: object, build, memo: dict[int, tuple[object, Any]] = _memo) -> Any:
     """``build(obj)``, remembered in ``memo`` while ``obj`` lives (the entry holds it, so its id is not reused)."""
     hit = memo.get(id(obj))
     if hit is not None and hit[0] is obj:
@@ -42,7 +42,8 @@ def _memoised(obj: object, build, memo: dict[int, tuple[object, Any]] = _memo) -
     return value
 
 
-def _encode_resource(resource) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def encode_resource(resource) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The §5.2 encoding of a resource, its GxP fields (§5.5) and what was coerced in it."""
     coerced: list[str] = []
     attributes = encode_attributes(resource.attributes if resource else None, "resource/attributes", coerced)
     encoded: dict[str, Any] = {"attributes": attributes}
@@ -51,7 +52,8 @@ def _encode_resource(resource) -> tuple[dict[str, Any], dict[str, str], list[str
     return encoded, _first_found(attributes), coerced
 
 
-def _encode_scope(scope) -> tuple[dict[str, Any], list[str]]:
+def encode_scope(scope) -> tuple[dict[str, Any], list[str]]:
+    """The §5.2 encoding of an instrumentation scope and what was coerced in it."""
     coerced: list[str] = []
     if scope is None:
         return {"name": "", "version": ""}, coerced
@@ -94,8 +96,8 @@ def _hex_span(span_id: int | None) -> str:
 
 
 def _common(resource, scope, attributes: dict[str, Any], coerced: list[str]) -> dict[str, Any]:
-    encoded_resource, resource_fields, resource_coerced = _memoised(resource, _encode_resource)
-    encoded_scope, scope_coerced = _memoised(scope, _encode_scope)
+    encoded_resource, resource_fields, resource_coerced = memoised(resource, encode_resource)
+    encoded_scope, scope_coerced = memoised(scope, encode_scope)
     coerced[:0] = resource_coerced + scope_coerced
     return {
         "resource": encoded_resource,
@@ -155,8 +157,8 @@ def span_body(span: ReadableSpan) -> dict[str, Any]:
         }
         for i, link in enumerate(_span_links(span))
     ]
-    encoded_resource, resource_fields, resource_coerced = _memoised(span.resource, _encode_resource)
-    encoded_scope, scope_coerced = _memoised(span.instrumentation_scope, _encode_scope)
+    encoded_resource, resource_fields, resource_coerced = memoised(span.resource, encode_resource)
+    encoded_scope, scope_coerced = memoised(span.instrumentation_scope, encode_scope)
     if resource_coerced or scope_coerced:
         coerced[:0] = resource_coerced + scope_coerced
     parent = span.parent

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from gxp_otel.audit.canonical import canonical_number_free, sorted_output_is_canonical
-from gxp_otel.audit.records import _encode_resource, _encode_scope, _memoised, gxp_fields, span_body
+from gxp_otel.audit.records import encode_resource, encode_scope, gxp_fields, memoised, span_body
 from gxp_otel.audit.values import encode_attributes, encode_body
 
 _SORTED = orjson.OPT_SORT_KEYS
@@ -40,12 +40,12 @@ _BODY = (b'{"attributes":%b%b,"dropped":{"attributes":"%d","events":"%d","links"
 
 
 def _resource_bytes(resource) -> tuple[bytes, dict[str, str], list[str]]:
-    encoded, fields, coerced = _encode_resource(resource)
+    encoded, fields, coerced = encode_resource(resource)
     return canonical_number_free(encoded), fields, coerced
 
 
 def _scope_bytes(scope) -> tuple[bytes, list[str]]:
-    encoded, coerced = _encode_scope(scope)
+    encoded, coerced = encode_scope(scope)
     return canonical_number_free(encoded), coerced
 
 
@@ -94,8 +94,8 @@ def _template_body(span: ReadableSpan) -> bytes | None:
              "trace_state": link.context.trace_state.to_header() if link.context.trace_state else ""}
             for i, link in enumerate(span.links)
         ], option=_SORTED)
-    resource, resource_fields, resource_coerced = _memoised(span._resource, _resource_bytes, _bytes_memo)
-    scope, scope_coerced = _memoised(span._instrumentation_scope, _scope_bytes, _bytes_memo)
+    resource, resource_fields, resource_coerced = memoised(span._resource, _resource_bytes, _bytes_memo)
+    scope, scope_coerced = memoised(span._instrumentation_scope, _scope_bytes, _bytes_memo)
     if resource_coerced or scope_coerced:
         coerced[:0] = resource_coerced + scope_coerced
     trace_state = context.trace_state
