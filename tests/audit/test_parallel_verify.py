@@ -119,3 +119,16 @@ def test_a_file_of_many_whole_records_is_read_by_the_verifier_itself(tmp_path: P
 
     monkeypatch.setattr(parallel_verify, "MAX_HELD_BYTES", 100)
     _same_report(_trail(tmp_path))
+
+
+def test_no_workers_are_forked_while_another_thread_runs(monkeypatch):
+    """A fork while another thread holds a lock can hang the child: in-process verification in a threaded
+    application (an SDK's export thread, a web server) stays in one process unless workers are asked for."""
+    from gxp_otel.audit import parallel_verify
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(parallel_verify.threading, "active_count", lambda: 1)
+    assert parallel_verify.worker_count(parallel_verify.PARALLEL_MIN_BYTES, None) == 2
+    monkeypatch.setattr(parallel_verify.threading, "active_count", lambda: 2)
+    assert parallel_verify.worker_count(parallel_verify.PARALLEL_MIN_BYTES, None) == 0
+    assert parallel_verify.worker_count(parallel_verify.PARALLEL_MIN_BYTES, 2) == 2

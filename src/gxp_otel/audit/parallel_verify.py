@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -243,9 +244,13 @@ class Prefetcher:
 
 def worker_count(total_bytes: int, requested: int | None) -> int:
     """How many worker processes to use: ``requested`` when given (0: none), else one per core when the trail
-    is at least :data:`PARALLEL_MIN_BYTES` and there is more than one core."""
+    is at least :data:`PARALLEL_MIN_BYTES` and there is more than one core, and no other thread runs in this
+    process: workers are forked, and a child forked while another thread holds a lock (logging, an exporter's queue,
+    the import lock) can wait on it forever, so an application that verifies in-process gets one process."""
     if requested is not None:
         return max(0, requested)
+    if threading.active_count() > 1:
+        return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cores if cores > 1 and total_bytes >= PARALLEL_MIN_BYTES else 0
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -76,11 +78,13 @@ def verify(
     if show_progress:
         columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn())
-        with Progress(*columns, console=err, transient=True) as bar:
+        # Redrawn from the verifying thread (no refresh thread): with no other thread running, verification may
+        # fork its worker processes (audit/parallel_verify.worker_count).
+        with Progress(*columns, console=err, transient=True, auto_refresh=False) as bar:
             task = bar.add_task("verifying", total=_total_bytes(path))
             report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
                                   max_delay_s=max_delay, signers=signers, purgers=purgers,
-                                  progress=lambda n: bar.advance(task, n))
+                                  progress=_redrawing(bar, task))
     else:
         report = verify_trail(path, trusted_keys=keys, checkpoint_files=checkpoints or [], alcoa=alcoa,
                               max_delay_s=max_delay, signers=signers, purgers=purgers)
@@ -140,3 +144,17 @@ def _print_report(report: TrailReport, out: Console) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command()(verify)
+
+
+def _redrawing(bar: Progress, task) -> Callable[[int], None]:
+    """A progress callback that advances ``task`` and redraws ``bar`` at most ten times a second."""
+    last = [0.0]
+
+    def advance(n: int) -> None:
+        bar.advance(task, n)
+        now = time.monotonic()
+        if now - last[0] >= 0.1:
+            last[0] = now
+            bar.refresh()
+
+    return advance
