@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,22 @@ def writer(directory: Path, stream: str = "app.0", clock=None, **options: Any) -
                             clock=clock or Clock(), host="attack", pid=1, writer_name="gxp-otel-attack/1",
                             config_fingerprint="0" * 64, checkpoint_interval=1e9, checkpoint_records=10**9,
                             **options)
+
+
+CHECKPOINT_FILE = "audit-app.0.checkpoints.jsonl"
+
+
+def rotated_trail(directory: Path, records: int = 24) -> Path:
+    """A signed trail of several closed files (size rotation); returns the auditor's WORM copy of its checkpoints."""
+    w = writer(directory, rotate_bytes=4096)
+    for i in range(records):
+        w.append("log", [log(f"record {i} " + "x" * 400)])
+    w.close()
+    worm = directory.parent / "worm"
+    worm.mkdir(exist_ok=True)
+    shutil.copy(directory / CHECKPOINT_FILE, worm / CHECKPOINT_FILE)
+    assert (directory / "audit-app.0-000002.jsonl").exists(), "the trail did not rotate"
+    return worm / CHECKPOINT_FILE
 
 
 def log(text: str, attributes: dict[str, Any] | None = None, body: dict[str, Any] | None = None) -> dict:

@@ -9,27 +9,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from attack_helpers import K, anchored, both, kinds, log, writer
+from attack_helpers import K, anchored, both, kinds, log, rotated_trail, writer
 
 F1, F2 = "audit-app.0-000001.jsonl", "audit-app.0-000002.jsonl"
-
-
-def rotated_trail(directory: Path, records: int = 24) -> Path:
-    """A signed trail of several closed files (size rotation), and the auditor's WORM copy of its checkpoints."""
-    w = writer(directory, rotate_bytes=4096)
-    for i in range(records):
-        w.append("log", [log(f"record {i} " + "x" * 400)])
-    w.close()
-    worm = directory.parent / "worm"
-    worm.mkdir()
-    shutil.copy(directory / "audit-app.0.checkpoints.jsonl", worm / "audit-app.0.checkpoints.jsonl")
-    assert (directory / F2).exists()
-    return worm / "audit-app.0.checkpoints.jsonl"
 
 
 def compress(directory: Path, name: str, *, keep_plain: bool, content: bytes | None = None) -> None:

@@ -11,23 +11,12 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from attack_helpers import ALICE, START, Signer, anchored, both, kinds, log, writer
+from attack_helpers import ALICE, START, Signer, anchored, both, kinds, log, rotated_trail, writer
 from gxp_otel.part11.esign import signature_body
 from gxp_otel.part11.statements import record_reference
 
 F1, F2 = "audit-app.0-000001.jsonl", "audit-app.0-000002.jsonl"
 CPF = "audit-app.0.checkpoints.jsonl"
-
-
-def rotated_trail(directory: Path, records: int = 24) -> Path:
-    w = writer(directory, rotate_bytes=4096)
-    for i in range(records):
-        w.append("log", [log(f"record {i} " + "x" * 400)])
-    w.close()
-    worm = directory.parent / "worm"
-    worm.mkdir(exist_ok=True)
-    shutil.copy(directory / CPF, worm / CPF)
-    return worm / CPF
 
 
 def lines(path: Path) -> list[bytes]:
