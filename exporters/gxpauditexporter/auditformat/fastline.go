@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
-	"unicode/utf8"
+	"math/bits"
 )
 
 // LineChecker is CheckLine without a value tree for the records whose body the caller does not read (span and log
@@ -188,12 +188,14 @@ var plainString = func() (t [256]bool) {
 	return t
 }()
 
-// plainWord reports whether all eight bytes of x are plainString bytes (0x20-0x7f, not '"' or '\\'): no byte
-// borrows when 0x20 is taken from it or when 1 is taken from it xor '"' or xor '\\', and none has its top bit.
-func plainWord(x uint64) bool {
+// plainMask has the top bit of every byte of x that is not a plainString byte (0x20-0x7f, not '"' or '\\'), and
+// possibly of bytes after the first such byte, never of a byte before it: below the first flagged byte no byte
+// borrows when 0x20 is taken from it or when 1 is taken from it xor '"' or xor '\\' (a borrow only runs upwards).
+// So x is all plain when the mask is 0, and else its lowest set bit marks exactly the first byte that is not.
+func plainMask(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	t := (x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x
-	return t&highs == 0
+	return t & highs
 }
 
 // scanValue returns the index after the canonical, number-free JSON value at b[i], or -1.
@@ -298,18 +300,17 @@ func scanArray(b []byte, i, depth int) int {
 func scanString(b []byte, i int) int {
 	i++
 	for i < len(b) {
-		for len(b)-i >= 8 && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+		for len(b)-i >= 8 {
+			if m := plainMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3 // to the first byte that is not plain
+				break
+			}
 			i += 8
 		}
 		if i >= len(b) {
 			break
 		}
-		c := b[i]
-		if plainString[c] {
-			i++
-			continue
-		}
-		switch {
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1
 		case c == '\\':
@@ -332,14 +333,54 @@ func scanString(b []byte, i int) int {
 				return -1
 			}
 		case c >= 0x80:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 {
+			if i = utf8Char(b, i); i < 0 {
 				return -1
 			}
-			i += size
+		case c >= 0x20:
+			i++ // plain: only the last bytes of the line, fewer than eight, come here
 		default:
 			return -1 // a control character
 		}
 	}
 	return -1
+}
+
+// utf8Char returns the index after the one well-formed UTF-8 sequence of 2 to 4 bytes at b[i] (b[i] >= 0x80), or -1:
+// exactly the sequences utf8.DecodeRune decodes to a size above 1 (no overlong form, surrogate or code point above
+// U+10FFFF; Unicode Table 3-7).
+func utf8Char(b []byte, i int) int {
+	c := b[i]
+	var size int
+	lo, hi := byte(0x80), byte(0xbf) // the range of the second byte
+	switch {
+	case c < 0xc2:
+		return -1 // a continuation byte or an overlong two-byte form
+	case c < 0xe0:
+		size = 2
+	case c < 0xf0:
+		size = 3
+		if c == 0xe0 {
+			lo = 0xa0
+		} else if c == 0xed {
+			hi = 0x9f
+		}
+	case c < 0xf5:
+		size = 4
+		if c == 0xf0 {
+			lo = 0x90
+		} else if c == 0xf4 {
+			hi = 0x8f
+		}
+	default:
+		return -1
+	}
+	if len(b)-i < size || b[i+1] < lo || b[i+1] > hi {
+		return -1
+	}
+	for k := 2; k < size; k++ {
+		if b[i+k] < 0x80 || b[i+k] > 0xbf {
+			return -1
+		}
+	}
+	return i + size
 }
