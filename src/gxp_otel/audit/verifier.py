@@ -19,20 +19,19 @@ from gxp_otel.audit.chain_replay import LineHandlers, replay_file
 from gxp_otel.audit.canonical import ZERO_HASH
 from gxp_otel.audit.format import (
     CHECKPOINT_FILE_RE,
-    FORMAT_V2,
-    FORMATS,
     RESERVED_KINDS,
     ChainFileName,
     chain_file_name,
     parse_chain_file_name,
 )
 from gxp_otel.audit.fast_lines import check_line_fast
-from gxp_otel.audit.held import HeldCheckpoints, HeldLine, statement_version
+from gxp_otel.audit.held import HeldCheckpoints, HeldLine
 from gxp_otel.audit.parallel_verify import Prefetcher, worker_count
 from gxp_otel.audit.reading import NotRegularFile, ReadProblem, TrailDirectory, TrailFile, iter_lines, second_copy_problem
 from gxp_otel.audit.report import Problem, StreamSummary, TrailReport
-from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
+from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for
 from gxp_otel.audit.stream_end import finish_stream, note_unsigned_streams
+from gxp_otel.audit import stream_seals
 from gxp_otel.part11.verification import Part11Verification
 
 ProgressCallback = Callable[[int], None]
@@ -232,7 +231,7 @@ def _verify_stream(directory, files, state, assessment, report, progress, prefet
             if progress is not None and parsed.compressed and checked_lines is not None:
                 progress(chain_file.size)
         state.last_line = (parsed.name, number)
-    finish_stream(files, state, assessment, _signature_problem)
+    finish_stream(files, state, assessment, stream_seals.signature_problem)
 
 
 def _unreadable_line(problem: ReadProblem, name: str, state: _StreamState, assessment) -> None:
@@ -321,16 +320,16 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
     if state.after_close and kind not in ("recovery", "rotation", "checkpoint"):
         state.report(name, number, seq, "after-close", "a record after the close checkpoint without a recovery record")
     state.after_close = state.after_close and kind in ("rotation", "checkpoint")
-    genesis = kind == "genesis" and _genesis(record, seq, name, number, state, original)
+    genesis = kind == "genesis" and stream_seals.genesis(record, seq, name, number, state, original)
     held = state.select_held().get(seq)
     if held is not None and held.head != record["hash"]:
         state.report(name, number, seq, "rewritten", f"{held.source} line {held.line} sealed a different record")
     sealed = False
     if genesis or kind == "recovery":
-        _take_key(kind, body, seq, name, number, state)
+        stream_seals.take_key(kind, body, seq, name, number, state)
         summary.sessions += 1
     elif kind == "checkpoint":
-        sealed = _check_checkpoint(record, seq, name, number, state, assessment) and state.anchored
+        sealed = stream_seals.check_checkpoint(record, seq, name, number, state, assessment) and state.anchored
         statement = body.get("statement")
         reason = statement.get("reason") if type(statement) is dict else None
         if state.after_close and reason != "rotation":
@@ -353,99 +352,3 @@ def _observe(record: dict, seq: int, name: str, number: int, state: _StreamState
     if assessment is not None:
         assessment.observe(record, name, number, state.summary.stream, original)
 
-
-def _genesis(record: dict, seq: int, name: str, number: int, state: _StreamState, original: bool) -> bool:
-    """The stream's one genesis sets its format and identity; any other genesis is ``bad-genesis`` (§10.3)."""
-    if seq != 0 or state.genesis_seen:
-        if original:
-            state.report(name, number, seq, "bad-genesis", "a second genesis record in the stream")
-        return False
-    state.genesis_seen = True
-    fmt = record["body"].get("format")
-    if type(fmt) is not str or fmt not in FORMATS:
-        state.report(name, number, seq, "malformed", f"genesis format {fmt!r} is not one this verifier knows")
-        return False
-    state.version, state.genesis = fmt, record["hash"]
-    retention = record["body"].get("retention_days")
-    state.retention = retention if type(retention) is str else None
-    return True
-
-
-def _take_key(kind: str, body: dict, seq: int, name: str, number: int, state: _StreamState) -> None:
-    key_id, public = body.get("key_id"), body.get("public_key")
-    if not isinstance(key_id, str) or not isinstance(public, str):
-        state.report(name, number, seq, "malformed", "genesis/recovery record without key_id and public_key")
-        return
-    if key_id != UNSIGNED_KEY_ID:
-        try:
-            valid = key_id_for(bytes.fromhex(public)) == key_id
-        except ValueError:
-            valid = False
-        if not valid:
-            state.report(name, number, seq, "malformed", "public_key does not match key_id")
-            return
-        state.keys[key_id] = public
-    summary = state.summary
-    if kind == "recovery" and state.key_in_force != key_id:
-        if state.anchored and key_id in state.trusted:
-            summary.notes.append(f"checkpoint key changed to {key_id} at seq {seq} (a trusted writer key)")
-        else:
-            why = "is not a trusted writer key" if state.anchored else "is authorised by no writer trust anchor"
-            state.report(name, number, seq, "key-change", f"the key in force changes to {key_id}, which {why}")
-    state.key_in_force = key_id
-    if key_id not in summary.key_ids:
-        summary.key_ids.append(key_id)
-
-
-def _signature_problem(state: _StreamState, key_id: str, statement: dict, signature: str) -> tuple[str, str] | None:
-    """Anchored: only a trusted writer key; self-keyed: the key the chain names (``none`` passes unsigned)."""
-    if state.anchored and key_id not in state.trusted:
-        return "untrusted-key", f"signed by {key_id}, which is not a trusted writer key"
-    if key_id == UNSIGNED_KEY_ID:
-        return None if signature == "" else ("bad-signature", "an unsigned checkpoint carries a signature")
-    public = state.trusted.get(key_id) if state.anchored else state.keys.get(key_id)
-    if public is None:
-        return "bad-signature", f"signed by unknown key {key_id}"
-    if not verify_statement(public, statement, signature):
-        return "bad-signature", f"signature does not verify under {key_id}"
-    return None
-
-
-def _check_checkpoint(record: dict, seq: int, name: str, number: int, state: _StreamState, assessment) -> bool:
-    """§10.4, first failure only; True for a valid checkpoint."""
-    body = record["body"]
-    statement = body.get("statement")
-    key_id, signature = body.get("key_id"), body.get("signature")
-    version = statement_version(statement)
-    if body.keys() != {"statement", "key_id", "signature"} or version is None or type(key_id) is not str \
-            or type(signature) is not str or (state.version is not None and version != state.version):
-        state.report(name, number, seq, "malformed", "checkpoint body does not have the §7 shape of this stream")
-        return False
-    plain = name[:-3] if name.endswith(".gz") else name
-    expected = {"stream": state.summary.stream, "seq": str(seq - 1), "head": record["prev"], "file": plain,
-                "time": record["time"]}
-    if version == FORMAT_V2:
-        if state.genesis is not None:
-            expected["genesis"] = state.genesis
-        if state.retention is not None:
-            expected["retention_days"] = state.retention
-    wrong = [k for k, v in expected.items() if statement[k] != v]
-    if wrong:
-        state.report(name, number, seq, "checkpoint-mismatch", f"statement {', '.join(wrong)} do not match the chain")
-        return False
-    if key_id != state.key_in_force:
-        state.report(name, number, seq, "bad-signature", f"signed by {key_id}, the key in force is {state.key_in_force}")
-        return False
-    problem = _signature_problem(state, key_id, statement, signature)
-    if problem is not None:
-        state.report(name, number, seq, *problem)
-        return False
-    summary = state.summary
-    summary.checkpoints += 1
-    summary.last_checkpoint = {"seq": seq - 1, "time": statement["time"], "key_id": key_id, "file": plain}
-    if key_id != UNSIGNED_KEY_ID:
-        summary.signed_checkpoints += 1
-        if assessment is not None:
-            assessment.sealed(summary.stream)
-    summary.closed = statement["reason"] == "close"
-    return True
