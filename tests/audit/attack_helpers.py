@@ -12,51 +12,21 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gxp_otel.audit.signing import CheckpointSigner, key_id_for
+from gxp_otel.audit.signing import CheckpointSigner
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
+from seeded_signers import Signer
 
 ROOT = Path(__file__).resolve().parents[2]
 GO_VERIFY = ROOT / "build" / "gxpaudit-verify"
 WRITER_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
 K = CheckpointSigner.from_seed(WRITER_SEED)
 START = 1_577_836_800 * 10**9  # 2020-01-01T00:00:00Z
-
-
-@dataclass(frozen=True)
-class Signer:
-    """An e-signature key from a seed (tests only: real keys come from `gxp-otel keygen --signer`)."""
-
-    printed_name: str
-    user_id: str
-    seed: str
-
-    @property
-    def private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(self.seed))
-
-    @property
-    def public_key(self) -> str:
-        return self.private.public_key().public_bytes_raw().hex()
-
-    @property
-    def key_id(self) -> str:
-        return key_id_for(bytes.fromhex(self.public_key))
-
-    def unlock(self, user_id: str, passphrase: str) -> Ed25519PrivateKey:
-        return self.private
-
-    @property
-    def entry(self) -> dict[str, str]:
-        return {"printed_name": self.printed_name, "user_id": self.user_id, "key_id": self.key_id,
-                "public_key": self.public_key}
 
 
 ALICE = Signer("Alice Example", "alice", "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")

@@ -14,49 +14,23 @@ import os
 from datetime import datetime, timezone
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # tests/, for vector_runner
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from gxp_otel.audit.canonical import format_time_ns, purge_message  # noqa: E402
-from gxp_otel.audit.signing import CheckpointSigner, key_id_for  # noqa: E402
+from gxp_otel.audit.signing import CheckpointSigner  # noqa: E402
 from gxp_otel.audit.writer import AuditTrailWriter  # noqa: E402
 from gxp_otel.part11.esign import signature_body  # noqa: E402
 from gxp_otel.part11.retention import purge  # noqa: E402
+from seeded_signers import Signer  # noqa: E402
 from vector_runner import VectorClock, vector_problems, verify_vector  # noqa: E402
 
 WRITER_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
-SIGNER_SEED = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"  # RFC 8032 test 2
 START = 1_577_836_800 * 10**9  # 2020-01-01T00:00:00Z
 DAY = 86_400 * 10**9
-
-
-@dataclass(frozen=True)
-class Signer:
-    """A signer whose key comes from a seed (vectors only: real keys are made by `keygen --signer`)."""
-
-    printed_name: str
-    user_id: str
-    seed: str = SIGNER_SEED
-
-    @property
-    def private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(self.seed))
-
-    @property
-    def public_key(self) -> str:
-        return self.private.public_key().public_bytes_raw().hex()
-
-    @property
-    def key_id(self) -> str:
-        return key_id_for(bytes.fromhex(self.public_key))
-
-    def unlock(self, user_id: str, passphrase: str) -> Ed25519PrivateKey:
-        return self.private
 
 
 ALICE = Signer("Alice Example", "alice")
