@@ -13,7 +13,7 @@ import (
 
 // Encoder turns spans and log records into canonical record bodies. It keeps scratch buffers between calls.
 type Encoder struct {
-	scratch []keyed
+	scratch sortScratch
 	events  []byte
 	links   []byte
 	body    []byte

@@ -73,9 +73,10 @@ func gxpKeyIndex(key string) int {
 }
 
 // collectGxp reads the §5.5 keys from deduplicated attribute items.
-func collectGxp(items []keyed) gxpTexts {
+func collectGxp(items sortedMembers) gxpTexts {
 	var out gxpTexts
-	for _, it := range items {
+	for n := range items.Len() {
+		it := items.at(n)
 		if i := gxpKeyIndex(it.key); i >= 0 {
 			out[i] = scalarText(it.value)
 		}

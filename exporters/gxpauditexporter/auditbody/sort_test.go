@@ -56,15 +56,16 @@ func spanWithAttributes(t testing.TB, keys []string) ptrace.Span {
 func requireReferenceOrder(t *testing.T, keys []string) {
 	t.Helper()
 	span := spanWithAttributes(t, keys)
-	var scratch []keyed
-	got, want := sortedItems(span.Attributes(), &scratch), referenceItems(span.Attributes())
-	if len(got) != len(want) {
-		t.Fatalf("%q: %d items, want %d", keys, len(got), len(want))
+	var scratch sortScratch
+	sorted, want := sortedItems(span.Attributes(), &scratch), referenceItems(span.Attributes())
+	if sorted.Len() != len(want) {
+		t.Fatalf("%q: %d items, want %d", keys, sorted.Len(), len(want))
 	}
-	for i := range got {
-		if got[i].key != want[i].key || got[i].pos != want[i].pos ||
-			!reflect.DeepEqual(got[i].value.AsRaw(), want[i].value.AsRaw()) {
-			t.Fatalf("%q: item %d is %q@%d, want %q@%d", keys, i, got[i].key, got[i].pos, want[i].key, want[i].pos)
+	for i := range want {
+		got := sorted.at(i)
+		if got.key != want[i].key || got.pos != want[i].pos ||
+			!reflect.DeepEqual(got.value.AsRaw(), want[i].value.AsRaw()) {
+			t.Fatalf("%q: item %d is %q@%d, want %q@%d", keys, i, got.key, got.pos, want[i].key, want[i].pos)
 		}
 	}
 	var e Encoder

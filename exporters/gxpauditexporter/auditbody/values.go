@@ -90,16 +90,17 @@ type keyed struct {
 
 // attributes appends an attribute map as a JCS object {key: AnyValue}: keys sorted by UTF-16 code units, a
 // duplicate key keeping its last value. path is the map's path inside the body (e.g. "attributes").
-func (f *findings) attributes(dst []byte, m pcommon.Map, path string, scratch *[]keyed) []byte {
+func (f *findings) attributes(dst []byte, m pcommon.Map, path string, scratch *sortScratch) []byte {
 	return f.members(dst, sortedItems(m, scratch), path, 0)
 }
 
 // members appends sorted map members as a JCS object; the path of a member is "<path>/<key>".
-func (f *findings) members(dst []byte, items []keyed, path string, depth int) []byte {
+func (f *findings) members(dst []byte, items sortedMembers, path string, depth int) []byte {
 	c0, i0 := len(f.coerced), len(f.invalid)
 	var marks []int // per item: end of its coerced and invalid findings, filled only once a finding appears
 	dst = append(dst, '{')
-	for n, it := range items {
+	for n := range items.Len() {
+		it := items.at(n)
 		if n > 0 {
 			dst = append(dst, ',')
 		}
@@ -107,7 +108,7 @@ func (f *findings) members(dst []byte, items []keyed, path string, depth int) []
 		dst = append(dst, ':')
 		dst = f.value(dst, it.value, path, it.key, depth)
 		if marks == nil && (len(f.coerced) > c0 || len(f.invalid) > i0) {
-			marks = make([]int, 0, 2*len(items))
+			marks = make([]int, 0, 2*items.Len())
 			for range n {
 				marks = append(marks, c0, i0)
 			}
@@ -125,13 +126,13 @@ func (f *findings) members(dst []byte, items []keyed, path string, depth int) []
 
 // reorder puts the findings each item produced (list[from:], item n's ending at marks[2n+which]) into the order
 // of the items' first positions in their map.
-func reorder(list []string, from int, items []keyed, marks []int, which int) []string {
-	order := make([]int, len(items))
+func reorder(list []string, from int, items sortedMembers, marks []int, which int) []string {
+	order := make([]int, items.Len())
 	for i := range order {
 		order[i] = i
 	}
 	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && items[order[j-1]].pos > items[order[j]].pos; j-- {
+		for j := i; j > 0 && items.at(order[j-1]).pos > items.at(order[j]).pos; j-- {
 			order[j-1], order[j] = order[j], order[j-1]
 		}
 	}
@@ -146,22 +147,34 @@ func reorder(list []string, from int, items []keyed, marks []int, which int) []s
 	return append(list[:from], out...)
 }
 
-// sortedItems returns the map's members in JCS order without duplicates (the last of equal keys wins).
+// sortScratch holds the buffers sortedItems reuses: the members as read and the sorted index.
+type sortScratch struct {
+	items []keyed
+	order []uint32
+}
+
+// sortedMembers is a map's members in JCS order without duplicates: member n is items[order[n]].
+type sortedMembers struct {
+	items []keyed
+	order []uint32
+}
+
+func (s sortedMembers) Len() int { return len(s.order) }
+
+func (s sortedMembers) at(n int) *keyed { return &s.items[s.order[n]] }
+
+// sortedItems returns the map's members in JCS order without duplicates (the last of equal keys wins, at the
+// first one's position). The result aliases scratch until its next use.
 //
-// The members are read once into scratch and the sort permutes a pointer-free index (keys compared through it),
-// so sorting writes no pointers: moving keyed values would run the GC write barrier for each of their three
-// pointers on every swap while a collection is marking, which costs more than the sort itself.
-func sortedItems(m pcommon.Map, scratch *[]keyed) []keyed {
-	n := m.Len()
-	items := slices.Grow((*scratch)[:0], 2*n)
+// The members are written once into scratch; sorting and removing duplicates permute a pointer-free index (keys
+// compared through it), so neither writes a pointer: moving or copying keyed values would run the GC write
+// barrier for each of their three pointers while a collection is marking, which costs more than the sort itself.
+func sortedItems(m pcommon.Map, scratch *sortScratch) sortedMembers {
+	items := slices.Grow(scratch.items[:0], m.Len())
 	for k, v := range m.All() {
 		items = append(items, keyed{k, v, len(items)})
 	}
-	var small [32]uint32
-	order := small[:0]
-	if len(items) > len(small) {
-		order = make([]uint32, 0, len(items))
-	}
+	order := slices.Grow(scratch.order[:0], len(items))
 	for i := range items {
 		order = append(order, uint32(i))
 	}
@@ -171,16 +184,17 @@ func sortedItems(m pcommon.Map, scratch *[]keyed) []keyed {
 			order[j-1], order[j] = order[j], order[j-1]
 		}
 	}
-	out := items[len(items):len(items)]
+	out := order[:0] // equal keys are adjacent, in map order: keep the last index, give it the first's position
 	for _, i := range order {
-		if len(out) > 0 && out[len(out)-1].key == items[i].key {
-			out[len(out)-1].value = items[i].value
+		if n := len(out); n > 0 && items[out[n-1]].key == items[i].key {
+			items[i].pos = items[out[n-1]].pos
+			out[n-1] = i
 			continue
 		}
-		out = append(out, items[i])
+		out = append(out, i)
 	}
-	*scratch = items[:0]
-	return out
+	scratch.items, scratch.order = items[:0], order[:0]
+	return sortedMembers{items, out}
 }
 
 // value appends one AnyValue; parent and name give its path ("<parent>/<name>") for findings.
@@ -224,7 +238,7 @@ func (f *findings) value(dst []byte, v pcommon.Value, parent, name string, depth
 			}
 			return append(dst, "]}"...)
 		}
-		var scratch []keyed
+		var scratch sortScratch
 		dst = append(dst, `{"kvlistValue":`...)
 		dst = f.members(dst, sortedItems(v.Map(), &scratch), path+"/kvlistValue", depth+1)
 		return append(dst, '}')
