@@ -79,3 +79,15 @@ def test_report_and_legal_hold_report_as_json(tmp_path):
     released = subprocess.run([*CLI, "retention", "release", str(tmp_path / "trail"), hold_id, "--reason", "closed",
                                "--by", "qa.lead", "--json"], capture_output=True, text=True, timeout=60)
     assert json.loads(released.stdout) == {"released": hold_id}, released.stderr
+
+
+def test_the_command_line_imports_the_demo_and_the_writer_only_for_the_verbs_that_use_them():
+    """Every verb pays for what the package imports (issue 16: `verify` start-up); the demo's default project is
+    its own constant, kept equal here."""
+    import gxp_otel.cli.demo as cli_demo
+    from gxp_otel.demo import DEMO_PROJECT
+
+    assert cli_demo.DEMO_PROJECT == DEMO_PROJECT
+    code = "import sys, gxp_otel.cli; print(sorted(m for m in ('gxp_otel.demo', 'gxp_otel.audit.writer') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout, done.stderr)

@@ -9,13 +9,18 @@ from gxp_otel.cli.invocation import command
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from gxp_otel.demo import DEMO_PROJECT, DemoError, DemoResult, run_demo
-from gxp_otel.phoenix.client import PhoenixApiError
-from gxp_otel.phoenix.server import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, PhoenixError, resolve_data_dir
+from gxp_otel.phoenix.server import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, resolve_data_dir
+
+if TYPE_CHECKING:
+    from gxp_otel.demo import DemoResult
+
+DEMO_PROJECT = "gxp-otel-demo"
+"""``gxp_otel.demo.DEMO_PROJECT`` (tests/ecosystem/test_cli_conventions.py): ``gxp_otel.demo`` is imported only when the
+demo runs: every other verb (verify) would pay for its imports."""
 
 
 def _summary(result: DemoResult) -> str:
@@ -84,7 +89,10 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Run the example pharma workflow traced into a local Phoenix, verify its audit trail, link each trace."""
+    from gxp_otel.demo import DemoError, run_demo
     from gxp_otel.extras import MissingExtraError, require
+    from gxp_otel.phoenix.client import PhoenixApiError
+    from gxp_otel.phoenix.server import PhoenixError
 
     try:
         require("llama-index", "gxp-otel demo")

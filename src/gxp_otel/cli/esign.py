@@ -6,16 +6,18 @@ from gxp_otel.cli.invocation import command
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from gxp_otel.audit.canonical import canonical_json, contains_json_number
-from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter
 from gxp_otel.display import terminal_text
 from gxp_otel.part11.cli_support import fail, read_passphrase, resolve_record
 from gxp_otel.part11.keys import SignerAuthenticationError, SignerKey
 from gxp_otel.part11.statements import meaning_of
+
+if TYPE_CHECKING:
+    from gxp_otel.audit.writer import AuditTrailWriter
 
 TrailArg = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Trail directory.")]
 KeyOpt = Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="Your signer key (keygen --signer).")]
@@ -39,6 +41,8 @@ def _authenticated(key: Path, user_id: str, passphrase: str) -> SignerKey:
 
 def _writer(trail: Path, checkpoint_key: Optional[Path]) -> AuditTrailWriter:
     """A writer on the trail's first free ``esign.N`` stream: signatures never resume an application's stream."""
+    from gxp_otel.audit.writer import AuditTrailBusyError, AuditTrailWriter  # here: every other verb skips its imports
+
     for number in range(1000):
         try:
             return AuditTrailWriter(trail, stream_id=f"esign.{number}", signing_key=checkpoint_key, compress=False)
