@@ -55,14 +55,16 @@ class TimeHistogram:
 
     def __init__(self) -> None:
         self.level = 0
+        self.width = self.WIDTHS[0]
         self.counts: dict[tuple[str, str], int] = {}
 
     def add(self, time: str, series: str) -> None:
-        key = (time[: self.WIDTHS[self.level]], series)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        if len(self.counts) > self.LIMIT and self.level < len(self.WIDTHS) - 1:
+        counts = self.counts
+        key = (time[: self.width], series)
+        counts[key] = counts.get(key, 0) + 1
+        if len(counts) > self.LIMIT and self.level < len(self.WIDTHS) - 1:
             self.level += 1
-            width = self.WIDTHS[self.level]
+            width = self.width = self.WIDTHS[self.level]
             coarse: dict[tuple[str, str], int] = {}
             for (bucket, name), n in self.counts.items():
                 coarse[(bucket[:width], name)] = coarse.get((bucket[:width], name), 0) + n
@@ -108,51 +110,79 @@ class ReviewAggregates:
         self.last_time = ""
         self.histogram = TimeHistogram()
         self.runs = RunCollector(options.phoenix_url, max_runs=options.max_runs)
-        self.records: deque[dict[str, Any]] = deque(maxlen=options.max_records)
+        self.records: deque[tuple] = deque(maxlen=options.max_records)  # _row_parts of the newest
         self.part11 = Part11Collector()
 
     def add(self, hit: Hit) -> None:
+        """Count one record in. Records come from ``parse_record``, so their envelope members are strings and the
+        body members read here have the types it checks (``gxp`` a dict of strings, ``status`` a dict, ...)."""
         record = hit.record
-        kind, time, body = record.get("kind", ""), record.get("time", ""), record["body"]
-        gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
+        kind, time, body = record["kind"], record["time"], record["body"]
+        gxp = body.get("gxp", _EMPTY)
         self.total += 1
-        self.kinds[kind] += 1
+        kinds = self.kinds
+        kinds[kind] = kinds.get(kind, 0) + 1
         if not self.first_time or time < self.first_time:
             self.first_time = time
-        self.last_time = max(self.last_time, time)
-        self.histogram.add(time, kind if kind in ("span", "log") else "other")
-        if kind in ("span", "log"):
-            self.agents[gxp.get("agent_id") or "(none)"] += 1
-            self.users[gxp.get("user_id") or "(none)"] += 1
-            self.gamp[gxp.get("gamp_category") or "(none)"] += 1
-        status = body.get("status") if isinstance(body.get("status"), dict) else {}
-        if kind == "span" and status.get("code") == "ERROR":
+        if time > self.last_time:
+            self.last_time = time
+        span = kind == "span"
+        if span or kind == "log":
+            self.histogram.add(time, kind)
+            _count(self.agents, gxp.get("agent_id") or "(none)")
+            _count(self.users, gxp.get("user_id") or "(none)")
+            _count(self.gamp, gxp.get("gamp_category") or "(none)")
+        else:
+            self.histogram.add(time, "other")
+        status = body.get("status", _EMPTY)
+        if span and status.get("code") == "ERROR":
             self.errors += 1
-        name = event_type(record)
+        name = event_type(record) if kind == "log" else ""
         if name:
-            self.event_types[name] += 1
-        where = {"stream": record.get("stream", ""), "seq": record.get("seq", ""), "file": hit.file, "line": hit.line}
+            _count(self.event_types, name)
+        where = {"stream": record["stream"], "seq": record["seq"], "file": hit.file, "line": hit.line}
         self.runs.add(record, where)
         if kind in PART11_KINDS:
             self.part11.add(hit)
-        self.records.append(self._row(record, kind, time, body, gxp, status, name, where))
+        self.records.append(_row_parts(record, kind, time, body, gxp, status, name, where))
 
-    @staticmethod
-    def _row(record, kind, time, body, gxp, status, name, where) -> dict[str, Any]:
-        if kind == "span":
-            what = str(body.get("name", ""))
-            event_time = nanos_to_time(body.get("end_time_unix_nano"))
-        elif kind == "log":
-            what = name or str(body.get("severity_text", "")) or "log"
-            event_time = nanos_to_time(body.get("time_unix_nano")) or nanos_to_time(body.get("observed_time_unix_nano"))
-        else:
-            what = kind
-            event_time = ""
-        return {**where, "recorded": time, "event_time": event_time, "kind": kind, "what": what,
-                "user": gxp.get("user_id", ""), "agent": gxp.get("agent_id", ""), "run_id": gxp.get("run_id", ""),
-                "trace_id": body.get("trace_id", "") if isinstance(body.get("trace_id"), str) else "",
-                "span_id": body.get("span_id", "") if isinstance(body.get("span_id"), str) else "",
-                "status": status.get("code", ""), "hash": record.get("hash", "")}
+    def rows(self) -> list[dict[str, Any]]:
+        """The kept records as the page's rows, oldest first (made only for the ones kept)."""
+        return [_row(*parts) for parts in self.records]
+
+
+_EMPTY: dict = {}  # read only
+
+
+def _count(counter: Counter[str], key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1  # Counter's own += and insertion order, without its __missing__ call
+
+
+def _row_parts(record, kind, time, body, gxp, status, name, where) -> tuple:
+    """What a record's row is made of, without making it (most records are never shown)."""
+    if kind == "span":
+        what, first, second = body.get("name", ""), body.get("end_time_unix_nano"), None
+    elif kind == "log":
+        what = name or body.get("severity_text", "") or "log"
+        first, second = body.get("time_unix_nano"), body.get("observed_time_unix_nano")
+    else:
+        what = first = second = None
+    return (where, time, kind, what, first, second, gxp.get("user_id", ""), gxp.get("agent_id", ""),
+            gxp.get("run_id", ""), body.get("trace_id", ""), body.get("span_id", ""), status.get("code", ""),
+            record["hash"])
+
+
+def _row(where, time, kind, what, first, second, user, agent, run_id, trace_id, span_id, code, digest
+         ) -> dict[str, Any]:
+    if kind == "span":
+        event_time = nanos_to_time(first)
+    elif kind == "log":
+        event_time = nanos_to_time(first) or nanos_to_time(second)
+    else:
+        what, event_time = kind, ""
+    return {**where, "recorded": time, "event_time": event_time, "kind": kind, "what": what, "user": user,
+            "agent": agent, "run_id": run_id, "trace_id": trace_id, "span_id": span_id, "status": code,
+            "hash": digest}
 
 
 def _verify(trail: Path, options: ReviewOptions) -> TrailReport:
@@ -215,7 +245,7 @@ def _assemble(trail: Path, options: ReviewOptions, report: TrailReport, agg: Rev
         if flagged.get((approval.get("file"), approval.get("line"))) == "decision-signature":
             approval["kind"] = "e-signed claim not verified"
     unknown = {p["stream"] for p in problems if p["kind"] == "unknown-stream"}  # no trusted writer sealed them
-    records = list(agg.records)
+    records = agg.rows()
     for row in records:
         row["problem"] = flagged.get((row["file"], row["line"]), "") or (
             "unknown-stream" if row["stream"] in unknown else "")

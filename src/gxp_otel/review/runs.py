@@ -67,6 +67,7 @@ def _clip(text: str, limit: int = 300) -> str:
 
 
 _NANOS = re.compile(r"\A[1-9][0-9]{0,18}\Z", re.ASCII)
+_EMPTY: dict = {}  # read only
 
 
 def authenticated_sender(body: dict) -> str:
@@ -126,42 +127,52 @@ class RunCollector:
             run["timeline_dropped"] += 1
 
     def add(self, record: dict, where: dict[str, Any]) -> None:
+        """Count one record into its run. ``record`` comes from ``scan.parse_record``: ``gxp`` is a dict of strings,
+        ``status``, ``attributes`` and ``resource`` are dicts and ``events`` a list of dicts when present."""
         body = record["body"]
-        gxp = body.get("gxp") if isinstance(body.get("gxp"), dict) else {}
+        gxp = body.get("gxp", _EMPTY)
         run_id = gxp.get("run_id")
         if not run_id:
             return
         run = self._run(run_id)
         run["records"] += 1
-        if len(run["refs"]) < 4 * self.max_entries:  # (stream, seq) of its records: what signatures point at
-            run["refs"].add((where.get("stream"), where.get("seq")))
+        refs = run["refs"]
+        if len(refs) < 4 * self.max_entries:  # (stream, seq) of its records: what signatures point at
+            refs.add((where.get("stream"), where.get("seq")))
         attrs = body.get("attributes")
-        sender = authenticated_sender(body)
-        if sender and sender not in run["senders"] and len(run["senders"]) < 8:
-            run["senders"].append(sender)
-        if record["kind"] == "span":
+        if "ingest" in body:
+            sender = authenticated_sender(body)
+            if sender and sender not in run["senders"] and len(run["senders"]) < 8:
+                run["senders"].append(sender)
+        kind = record["kind"]
+        if kind == "span":
             self._span(run, body, gxp, attrs, where)
-        elif record["kind"] == "log":
+        elif kind == "log":
             self._log(run, body, gxp, attrs, where)
 
     def _span(self, run, body, gxp, attrs, where) -> None:
-        status = body.get("status") if isinstance(body.get("status"), dict) else {}
+        status = body.get("status", _EMPTY)
         code = status.get("code", "")
-        start, end = nanos_to_time(body.get("start_time_unix_nano")), nanos_to_time(body.get("end_time_unix_nano"))
-        step = attribute(attrs, "gxp.step.name")
-        name = str(body.get("name", ""))
-        if attribute(attrs, "gxp.workflow.name") is not None and name.endswith(".run") and step is None:
-            self._root(run, body, gxp, attrs, code, status, start, end)
+        step = attribute(attrs, "gxp.step.name") if attrs and "gxp.step.name" in attrs else None
+        name = body.get("name", "")
+        if step is None and name.endswith(".run") and attribute(attrs, "gxp.workflow.name") is not None:
+            start = nanos_to_time(body.get("start_time_unix_nano"))
+            self._root(run, body, gxp, attrs, code, status, start, nanos_to_time(body.get("end_time_unix_nano")))
         elif step is not None:
             run["steps"] += 1
-            self._entry(run, {"type": "step", "name": step, "start": start, "end": end, "status": code,
-                              "retry": attribute(attrs, "gxp.step.retry") or "0", **where})
+            if len(run["timeline"]) < self.max_entries:  # the entry is made only when it is kept
+                start = nanos_to_time(body.get("start_time_unix_nano"))
+                run["timeline"].append({"type": "step", "name": step, "start": start,
+                                        "end": nanos_to_time(body.get("end_time_unix_nano")), "status": code,
+                                        "retry": attribute(attrs, "gxp.step.retry") or "0", **where})
+            else:
+                run["timeline_dropped"] += 1
         else:
             run["calls"] += 1
         if code == "ERROR":
             run["errors"] += 1
-        for event in body.get("events") or []:
-            if isinstance(event, dict) and event.get("name") == "exception":
+        for event in body.get("events") or ():
+            if event.get("name") == "exception":
                 ev_attrs = event.get("attributes")
                 text = attribute(ev_attrs, "exception.type") or "exception"
                 message = attribute(ev_attrs, "exception.message") or ""
@@ -203,10 +214,13 @@ class RunCollector:
         time = nanos_to_time(body.get("time_unix_nano")) or nanos_to_time(body.get("observed_time_unix_nano"))
         name = body.get("event_name") or attribute(attrs, "gxp.event.type") or "log"
         action = attribute(attrs, "gxp.hitl.action") or ""
-        entry = {"type": "event", "name": name, "start": time, "step": attribute(attrs, "gxp.step.name") or "",
-                 "source": attribute(attrs, "gxp.event.source") or "", "user": gxp.get("user_id", ""),
-                 "hitl": action, "detail": summary_text(body.get("body")), **where}
-        self._entry(run, entry)
+        if len(run["timeline"]) < self.max_entries:  # the entry is made only when it is kept
+            run["timeline"].append({
+                "type": "event", "name": name, "start": time, "step": attribute(attrs, "gxp.step.name") or "",
+                "source": attribute(attrs, "gxp.event.source") or "", "user": gxp.get("user_id", ""), "hitl": action,
+                "detail": summary_text(body.get("body")), **where})
+        else:
+            run["timeline_dropped"] += 1
         if action in ("human-response", "automated-response"):
             # A person's decision only when declared by the answering side (docs/instrumentation.md); an automated
             # one is listed as such, never as the run starter's approval.

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -28,9 +28,9 @@ BLOCK = 1 << 22
 _PLAIN_VALUE = re.compile(r"\A[A-Za-z0-9._:@+ -]{1,200}\Z", re.ASCII)  # written by JCS exactly as orjson writes it
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One record of the trail and where it is: chain file name, 1-based line, byte offset (decompressed for .gz)."""
+class Hit(NamedTuple):
+    """One record of the trail and where it is: chain file name, 1-based line, byte offset (decompressed for .gz).
+    Immutable (a named tuple: made once per record of a scan, so it is cheap to make)."""
 
     file: str
     line: int
@@ -78,6 +78,7 @@ def open_chain_file(path: Path) -> TrailFile:
 _DECIMAL = re.compile(r"\A(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
 _TIMES = ("start_time_unix_nano", "end_time_unix_nano", "time_unix_nano", "observed_time_unix_nano")
 _TEXTS = ("trace_id", "span_id", "name", "event_name", "severity_text")
+_OBJECTS = ("status", "attributes", "resource")
 
 
 def parse_record(raw: bytes) -> dict | None:
@@ -95,21 +96,38 @@ def parse_record(raw: bytes) -> dict | None:
     return record if _body_readable(record["body"]) else None
 
 
+_ABSENT = object()
+_NO_EVENTS: list = []  # read only
+
+
 def _body_readable(body: dict) -> bool:
-    gxp = body.get("gxp", {})
-    if type(gxp) is not dict or any(type(value) is not str for value in gxp.values()):
-        return False
+    get = body.get
+    gxp = get("gxp", _ABSENT)
+    if gxp is not _ABSENT:
+        if type(gxp) is not dict:
+            return False
+        try:
+            "".join(gxp.values())  # a TypeError unless every value is a str (orjson makes no subclasses)
+        except TypeError:
+            return False
     for member in _TEXTS:
-        if member in body and type(body[member]) is not str:
+        if type(get(member, "")) is not str:
             return False
     for member in _TIMES:
-        if member in body and not _int64_decimal(body[member]):
+        value = get(member, _ABSENT)
+        if value is not _ABSENT and not _int64_decimal(value):
             return False
-    for member in ("status", "attributes", "resource"):
-        if member in body and type(body[member]) is not dict:
+    for member in _OBJECTS:
+        value = get(member, _ABSENT)
+        if value is not _ABSENT and type(value) is not dict:
             return False
-    events = body.get("events", [])
-    return type(events) is list and all(type(event) is dict for event in events)
+    events = get("events", _NO_EVENTS)
+    if type(events) is not list:
+        return False
+    for event in events:
+        if type(event) is not dict:
+            return False
+    return True
 
 
 def _int64_decimal(value: object) -> bool:
@@ -133,6 +151,7 @@ def iter_file_records(file_path: Path, parsed: ChainFileName, stats: ScanStats |
     except (NotRegularFile, OSError):
         stats.unparsed += 1
         return
+    name = parsed.name
     with handle:
         for number, raw in enumerate(iter_lines(handle, parsed.compressed, start=offset, first_line=line + 1),
                                      start=line + 1):
@@ -141,7 +160,7 @@ def iter_file_records(file_path: Path, parsed: ChainFileName, stats: ScanStats |
             if record is None:
                 stats.unparsed += 1
             else:
-                yield Hit(parsed.name, number, offset, record)
+                yield Hit(name, number, offset, record)
             offset += len(raw) if type(raw) is bytes else raw.length
         stats.bytes += handle.size
 

@@ -53,5 +53,5 @@ def find_records(
     stats = ScanStats()
     needle = selection.needle()
     source = iter_needle(trail, needle, stats) if needle is not None else iter_records(trail, stats)
-    hits = (hit for hit in source if selection.matches(hit.record))
+    hits = source if selection.empty else (hit for hit in source if selection.matches(hit.record))
     return Search(hits, method, stats)
