@@ -101,3 +101,50 @@ def test_openinference_using_user_session_and_metadata_attribute_the_stream_even
         assert record.attributes["session.id"] == "oi-session-7"
         assert '"batch"' in record.attributes["metadata"]
     assert telemetry.span_named("ThreeStep.run").attributes["user.id"] == "oi.user"
+
+
+def test_context_attributes_read_what_openinference_reads_from_the_context():
+    """`context_attributes` (one context lookup) yields exactly `get_attributes_from_context`'s pairs, in order."""
+    from openinference.instrumentation import get_attributes_from_context, using_attributes
+
+    from gxp_otel.instrumentation.attribution_processors import context_attributes
+
+    assert context_attributes() == list(get_attributes_from_context()) == []
+    with using_attributes(session_id="s-1", user_id="u-1", metadata={"batch": "B-7"}, tags=["a", "b"],
+                          prompt_template="t {x}", prompt_template_version="v2",
+                          prompt_template_variables={"x": "1"}):
+        expected = list(get_attributes_from_context())
+        assert len(expected) == 7
+        assert context_attributes() == expected
+
+
+def test_a_log_record_emitted_while_a_stamped_one_is_being_emitted_is_still_attributed():
+    """The log processors skip only the very record the stream-event recorder stamped; any other record (one a
+    processor logs while that record passes, say) gets the acting agent and the attribution as ever."""
+    from opentelemetry._logs import LogRecord
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    from gxp_otel.instrumentation.attribution_processors import AttributionLogRecordProcessor, emit_stamped
+
+    provider = LoggerProvider()
+    exporter = InMemoryLogRecordExporter()
+    logger = provider.get_logger("x")
+    inner_emitted = []
+
+    class EmitsAnother(SimpleLogRecordProcessor):
+        def on_emit(self, log_record):
+            if not inner_emitted:
+                inner_emitted.append(True)
+                logger.emit(LogRecord(body="inner", attributes={}))
+            super().on_emit(log_record)
+
+    provider.add_log_record_processor(AttributionLogRecordProcessor())
+    provider.add_log_record_processor(EmitsAnother(exporter))
+    with attribution(user_id="qa.reviewer"):
+        emit_stamped(logger, LogRecord(body="stamped", attributes={"k": "v"}))
+        logger.emit(LogRecord(body="plain", attributes={}))
+    records = {r.log_record.body: r.log_record.attributes for r in exporter.get_finished_logs()}
+    assert dict(records["stamped"]) == {"k": "v"}  # left as the recorder made it
+    assert records["inner"]["enduser.id"] == "qa.reviewer"
+    assert records["plain"]["enduser.id"] == "qa.reviewer"

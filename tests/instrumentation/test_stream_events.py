@@ -143,3 +143,32 @@ def test_openinference_hide_variables_also_hide_event_payloads(telemetry_factory
     assert {r.body for r in telemetry.log_records()} == {"__REDACTED__"}
     assert all(r.attributes["gxp.event.payload.redacted"] for r in telemetry.log_records())
     assert telemetry.span_named("ThreeStep.run").attributes["input.value"] == "__REDACTED__"
+
+
+def test_event_type_and_acting_agent_lookups_answer_as_plain_getattr():
+    """The per-class memos behind `event_type_of` and the acting agent give what `getattr` gives, field or extra data."""
+    from typing import ClassVar
+
+    from workflows.events import Event, StartEvent
+
+    from gxp_otel.instrumentation.acting_agents import _agent_name
+    from gxp_otel.instrumentation.stream_events import event_type_of
+
+    class Named(Event):
+        gxp_event_type_field: ClassVar[str] = "kind"
+        kind: str = ""
+
+    class Agentful(Event):
+        current_agent_name: str = "stats"
+
+    class Plain(Event):
+        n: int = 0
+
+    for _ in range(2):  # the second time from the memo
+        assert event_type_of(Named(kind="batch.release")) == "batch.release"
+        assert event_type_of(Named()) == "Named"
+        assert event_type_of(Plain()) == "Plain"
+        for event in (Agentful(), Plain(), Plain(current_agent_name="intake"), StartEvent(current_agent_name="qa"),
+                      StartEvent(), object()):
+            assert _agent_name(event) == getattr(event, "current_agent_name", None)
+    assert _agent_name(Plain(current_agent_name="intake")) == "intake"

@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace import Span, SpanProcessor
 from workflows.events import Event
 
 from gxp_otel.attribution import AGENT_ID
+from gxp_otel.instrumentation.attribution_processors import is_stamped
 from gxp_otel.instrumentation.stream_events import current_run_id
 
 HANDOFF_FROM = "gxp.agent.handoff.from"
@@ -45,7 +46,7 @@ class ActingAgents:
 
     def step_started(self, run_id: str | None, event: Any) -> tuple[str, str] | None:
         """Note the agent named by a step's input event; returns (from, to) when that is a handoff."""
-        agent = getattr(event, "current_agent_name", None)
+        agent = _agent_name(event)
         if not run_id or not isinstance(agent, str) or not agent:
             return None
         previous = self._agents.get(run_id)
@@ -63,6 +64,26 @@ class ActingAgents:
     def run_ended(self, run_id: str | None) -> None:
         if run_id:
             self._agents.pop(run_id, None)
+
+
+_DECLARES_AGENT: dict[type, bool] = {}  # event class -> whether it declares a `current_agent_name` field
+
+
+def _agent_name(event: Any) -> Any:
+    """`getattr(event, "current_agent_name", None)`. A workflow `Event` whose class does not declare that field
+    answers from its extra data (what its `__getattr__` does), read with the public `Event.get` instead of through a
+    raised AttributeError; whether a class declares it is looked up once per class."""
+    if isinstance(event, Event):
+        kind = type(event)
+        declares = _DECLARES_AGENT.get(kind)
+        if declares is None:
+            declares = "current_agent_name" in kind.model_fields
+            if len(_DECLARES_AGENT) >= 1024:
+                _DECLARES_AGENT.clear()
+            _DECLARES_AGENT[kind] = declares
+        if not declares:
+            return event.get("current_agent_name")
+    return getattr(event, "current_agent_name", None)
 
 
 class ActingAgentSpanProcessor(SpanProcessor):
@@ -83,6 +104,8 @@ class ActingAgentLogRecordProcessor(LogRecordProcessor):
         self.agents = agents
 
     def on_emit(self, log_record: Any) -> None:
+        if is_stamped(log_record):  # the stream-event recorder set the acting agent already
+            return
         agent = self.agents.current()
         if not agent:
             return

@@ -13,9 +13,10 @@ and bridged log records written under them would otherwise not be attributable. 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 from opentelemetry.sdk._logs import LogRecordProcessor
 from opentelemetry.sdk.trace import Span, SpanProcessor
 
@@ -27,6 +28,11 @@ except ImportError:  # pragma: no cover - OpenInference is a declared dependency
 
     def get_attributes_from_context() -> Any:
         return ()
+
+try:  # the keys `get_attributes_from_context` reads, to read them from one context lookup (same keys, same order)
+    from openinference.instrumentation.context_attributes import CONTEXT_ATTRIBUTES as _CONTEXT_KEYS
+except ImportError:  # pragma: no cover - another OpenInference layout: ask it key by key
+    _CONTEXT_KEYS = None
 
 try:  # the run id of the workflow run this code executes in
     from workflows.plugins.basic import get_current_run_id
@@ -60,17 +66,48 @@ class AttributionSpanProcessor(SpanProcessor):
         return True  # nothing buffered; the SDK base returns None, which SDK 1.40's multi-processor counts as failed
 
 
+def context_attributes() -> list[tuple[str, Any]]:
+    """`list(get_attributes_from_context())`, read from the current context once instead of once per key."""
+    if _CONTEXT_KEYS is None:
+        return list(get_attributes_from_context())
+    context = get_current()
+    return [(key, value) for key in _CONTEXT_KEYS if (value := context.get(key)) is not None]
+
+
 def log_attribution_now() -> dict[str, Any]:
     """What `AttributionLogRecordProcessor` adds to a log record emitted here (keys the record lacks): the
     attribution, the run id and OpenInference's context attributes, gxp-otel's winning."""
     attributes = attribution_now()
-    for key, value in get_attributes_from_context():
+    for key, value in context_attributes():
         attributes.setdefault(key, value)
     return attributes
 
 
+# The API `LogRecord` being emitted by gxp-otel's stream-event recorder, which set on it, before emitting, every key
+# the acting-agent and attribution log processors would add (`stream_events`): they leave that one record alone.
+# A record emitted meanwhile by anything else (a processor's own logging, say) is another object and stamped as ever.
+_stamped_record: ContextVar[Any] = ContextVar("gxp_otel_stamped_log_record", default=None)
+
+
+def emit_stamped(logger: Any, record: Any) -> None:
+    """`logger.emit(record)` for a record already carrying what the log processors add (see `_stamped_record`)."""
+    token = _stamped_record.set(record)
+    try:
+        logger.emit(record)
+    finally:
+        _stamped_record.reset(token)
+
+
+def is_stamped(log_record: Any) -> bool:
+    """Whether the SDK record `log_record` wraps the API record `emit_stamped` is emitting."""
+    stamped = _stamped_record.get()
+    return stamped is not None and getattr(log_record, "log_record", log_record) is stamped
+
+
 class AttributionLogRecordProcessor(LogRecordProcessor):
     def on_emit(self, log_record: Any) -> None:
+        if is_stamped(log_record):
+            return
         attributes = log_attribution_now()
         if not attributes:
             return

@@ -26,13 +26,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry._logs import Logger, SeverityNumber
+from opentelemetry._logs import Logger, LogRecord, SeverityNumber
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
 from gxp_otel.attribution import (AGENT_ID, CORRELATION_ID, GAMP_CATEGORY, RISK_LEVEL, RUN_ID, SESSION_ID, USER_ID,
                                    declared_responder)
-from gxp_otel.instrumentation.attribution_processors import log_attribution_now
+from gxp_otel.instrumentation.attribution_processors import emit_stamped, log_attribution_now
 from gxp_otel.instrumentation.event_routing import EventFilter, EventRouter
 from gxp_otel.instrumentation.payload import PayloadCapture
 from gxp_otel.instrumentation.statistics import TelemetryStatistics
@@ -56,14 +56,26 @@ OUTCOME = "gxp.workflow.outcome"  # completed | cancelled | suspended | interrup
 RUN_CONTEXT_KEYS = frozenset({CORRELATION_ID, SESSION_ID, GAMP_CATEGORY, RISK_LEVEL})
 
 
+_TYPE_FIELDS: dict[type, Any] = {}  # event class -> its `gxp_event_type_field` (a class attribute), or None
+
+
 def event_type_of(event: Any) -> str:
-    """The event's class name, or for events naming themselves (`gxp_event_type_field`), that field's value."""
-    field_name = getattr(type(event), "gxp_event_type_field", None)
+    """The event's class name, or for events naming themselves (`gxp_event_type_field`), that field's value.
+
+    The class attribute is read once per class (on a pydantic model class a missing one costs an exception)."""
+    kind = type(event)
+    try:
+        field_name = _TYPE_FIELDS[kind]
+    except KeyError:
+        field_name = getattr(kind, "gxp_event_type_field", None)
+        if len(_TYPE_FIELDS) >= 1024:
+            _TYPE_FIELDS.clear()
+        _TYPE_FIELDS[kind] = field_name
     if field_name:
         name = getattr(event, field_name, None)
         if isinstance(name, str) and name:
             return name
-    return type(event).__name__
+    return kind.__name__
 
 
 def current_step_name() -> str | None:
@@ -254,7 +266,7 @@ class StreamEventRecorder:
         for key, value in log_attribution_now().items():
             attributes.setdefault(key, value)
         context: Context | None = trace.set_span_in_context(target) if span is not None else None
-        self.logger.emit(
+        emit_stamped(self.logger, LogRecord(
             timestamp=now,
             observed_timestamp=now,
             context=context,
@@ -263,7 +275,7 @@ class StreamEventRecorder:
             body=captured.value,
             attributes=attributes,
             event_name=event_type,
-        )
+        ))
         self.statistics.event(event_type)
         if extra and extra.get(HITL_ACTION) == "input-required":
             self.run_spans.waiting(run_id or attributes.get(RUN_ID) or current_run_id())
