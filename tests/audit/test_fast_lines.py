@@ -121,3 +121,110 @@ def test_good_lines_are_accepted_without_the_strict_path(monkeypatch):
     for line in good:
         if b"\\u00" not in line and b"\xf0" not in line:  # a \u escape or 4-byte UTF-8 takes the strict path
             assert check_line_fast(line).problem is None
+
+
+# The number search (_surely_number_free) against the truth: a body holds a number exactly when its value holds an
+# int or a float. Strings are drawn from the bytes the search looks at, so ':1', '[-', ',2', '\\":3' and escaped
+# backslashes before quotes occur inside strings and member names.
+_TRICKY = st.text(alphabet=st.sampled_from(':,[]{}"\\-019eltrunaT '), max_size=10)
+_NUMBERS = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False))
+_JSON = st.recursive(st.one_of(_TRICKY, st.booleans(), st.none(), _NUMBERS),
+                     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TRICKY, inner, max_size=4)),
+                     max_leaves=16)
+_NUMBER_FREE = st.recursive(st.one_of(_TRICKY, st.booleans(), st.none()),
+                            lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                    st.dictionaries(_TRICKY, inner, max_size=4)), max_leaves=16)
+
+
+def _has_number(value) -> bool:
+    if type(value) in (int, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_number(v) for v in value.values())
+    return isinstance(value, list) and any(_has_number(v) for v in value)
+
+
+def _canonical(value) -> bytes | None:
+    import orjson
+
+    try:
+        return orjson.dumps({"v": value}, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an int beyond 64 bits
+        return None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(value=_JSON)
+def test_the_number_search_never_calls_a_body_with_a_number_number_free(value):
+    from gxp_otel.audit.fast_lines import _holds_number, _surely_number_free
+
+    text = _canonical(value)
+    if text is None:
+        return
+    if _has_number(value):
+        assert not _surely_number_free(text), text
+        assert _holds_number(text), text
+    elif _surely_number_free(text):
+        assert not _holds_number(text), text
+
+
+@settings(max_examples=1000, deadline=None)
+@given(value=_NUMBER_FREE)
+def test_the_number_search_and_the_parse_proof_agree_on_number_free_bodies(value):
+    from gxp_otel.audit.fast_lines import _holds_number, _surely_number_free
+
+    text = _canonical(value)
+    assert not _holds_number(text) or "\\u" in text.decode(), text  # the proof fails only on \u escapes with digits
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a":1}', b'{"a":-1}', b'{"a":[1]}', b'{"a":[[[-2]]]}', b'{"a":["x",1]}', b'{"a":[{},1]}', b'{"a":[[],1]}',
+    b'{"a":[true,1]}', b'{"a":[false,1]}', b'{"a":[null,1]}', b'{"a":["\\\\",1]}', b'{"\\\\":1}', b'{"":0}',
+    b'{"a":"\\"","b":2}', b'{"a":"\\\\\\"","b":[3]}', b'{"a":{"b":[["c"],[4]]}}', b'{"a":"x:1","b":[-0.5]}',
+])
+def test_the_number_search_finds_a_number_in_every_position_it_can_take(text):
+    from gxp_otel.audit.fast_lines import _holds_number, _surely_number_free
+
+    import orjson
+
+    assert orjson.dumps(orjson.loads(text), option=orjson.OPT_SORT_KEYS) == text  # a canonical body
+    assert _holds_number(text) and not _surely_number_free(text)
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a":"{\\"x\\":1,\\"y\\":[-2],\\"z\\":[[3]]}"}', b'{"t":"2026-01-02T03:04:05Z"}', b'{"a":"[1, 2]"}',
+    b'{"a":["x","[-1"," ,2"]}', b'{"a":"\\\\\\":1"}', b'{"a":"x,1 y,2 z:3"}', b'{"k:1":"v","l":[true,null]}',
+])
+def test_the_number_search_rules_out_digits_inside_strings(text):
+    """Not vacuous: bodies whose strings hold JSON-looking digits are proven number-free without the second parse."""
+    from gxp_otel.audit.fast_lines import _holds_number, _surely_number_free
+
+    assert not _holds_number(text) and _surely_number_free(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON, seq=st.integers(0, 2**63 + 5))
+def test_generated_records_with_numbers_and_tricky_strings_get_the_strict_result(value, seq):
+    text = _canonical(value)
+    if text is None:
+        return
+    _, line = encode_record("span", "s.1", seq, "a" * 64, "2026-01-02T03:04:05.123456789Z", text)
+    _same(line[:-1])
+
+
+def test_example_workflow_bodies_skip_the_second_parse(monkeypatch):
+    """Span bodies holding JSON text in their attributes (the example workflow's input.value) are accepted without
+    the parse proof."""
+    import orjson
+
+    import gxp_otel.audit.fast_lines as fast_lines
+
+    inner = orjson.dumps({"requirements": [{"id": "REQ-001", "text": "x"}], "gamp_category": 5, "confidence": 0.92,
+                          "when": "2026-12-03T19:02:38.075Z", "ids": [1, 2, [3]]}).decode()
+    body = {"attributes": {"input.value": {"stringValue": inner}, "n": {"intValue": "5"}}, "events": [],
+            "name": "step"}
+    _, line = encode_record("span", "s.1", 7, "a" * 64, "2026-01-02T03:04:05.123456789Z",
+                            orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+    monkeypatch.setattr(fast_lines, "_holds_number", lambda text: pytest.fail("parse proof taken"))
+    monkeypatch.setattr(fast_lines, "check_line", lambda text: pytest.fail("strict path taken"))
+    assert fast_lines.check_line_fast(line[:-1]).record["body"] == body

@@ -132,3 +132,37 @@ def test_no_workers_are_forked_while_another_thread_runs(monkeypatch):
     monkeypatch.setattr(parallel_verify.threading, "active_count", lambda: 2)
     assert parallel_verify.worker_count(parallel_verify.PARALLEL_MIN_BYTES, None) == 0
     assert parallel_verify.worker_count(parallel_verify.PARALLEL_MIN_BYTES, 2) == 2
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_lines_the_reader_cannot_hand_on_get_the_one_process_report(tmp_path: Path, monkeypatch, compress: bool):
+    """Workers read blocks of whole lines (iter_line_blocks), the verifier's process line by line (iter_lines): an
+    overlong line, a torn last line, a damaged .gz and garbage between good records are numbered alike."""
+    import functools
+    import gzip
+
+    import gxp_otel.audit.chain_replay as chain_replay
+    import gxp_otel.audit.parallel_verify as parallel_verify
+    import gxp_otel.audit.reading as reading
+    import gxp_otel.audit.verifier as verifier
+
+    monkeypatch.setattr(parallel_verify, "iter_line_blocks", functools.partial(reading.iter_line_blocks, max_line=900))
+    for module in (verifier, chain_replay):
+        monkeypatch.setattr(module, "iter_lines", functools.partial(reading.iter_lines, max_line=900))
+    trail = _trail(tmp_path)
+    files = sorted(trail.glob("audit-*-*.jsonl"))
+    lines = _lines(files[1])
+    lines[4:4] = [b"x" * 5000 + b"\n", b"not json\n", b"y" * 901 + b"\n", b"z" * 900 + b"\n"]
+    files[1].write_bytes(b"".join(lines))
+    files[2].write_bytes(b"".join(_lines(files[2])[:-1]) + b"w" * 3000)  # torn and overlong
+    files[3].write_bytes(b"".join(_lines(files[3]))[:-7])  # torn
+    if compress:
+        for path, data in ((files[4], gzip.compress(files[4].read_bytes())),
+                           (files[5], gzip.compress(files[5].read_bytes())[:-12])):  # the second one damaged
+            path.with_name(path.name + ".gz").write_bytes(data)
+            path.unlink()
+    _same_report(trail)
+    _same_report(trail, alcoa=True)
+    report = verify_trail(trail, workers=2)
+    kinds = {p.kind for p in report.problems}
+    assert {"malformed", "torn-line"} <= kinds, kinds

@@ -101,6 +101,15 @@ _LINE = b'%b,"hash":"%b"%b'  # the line from its head, hash and tail; ``record_l
 _LINE_FROM_BODY = envelope_prefix(b"%b") + _LINE[2:] + b"\n"
 
 
+def hash_body_and_tail(body_json: bytes | memoryview, tail: bytes | memoryview) -> str:
+    """``record_hash`` of the record whose JCS without ``hash`` is ``envelope_prefix(body_json) + tail``: the same
+    digest as :func:`hash_record_bytes`, from the pre-seeded state (no concatenation). Thread-safe."""
+    hasher = _RECORD_HASH_START.copy()
+    hasher.update(body_json)
+    hasher.update(tail)
+    return hasher.hexdigest()
+
+
 def encode_record(kind: str, stream: str, seq: int, prev: str, time: str, body_json: bytes) -> tuple[str, bytes]:
     """Return ``(hash, line)`` for one record; ``line`` is canonical JSON plus ``\\n``.
 

@@ -1,6 +1,6 @@
 """The per-line checks of chain files (§10.1, §10.2) in worker processes, so verification uses every core (issue 16).
 
-A worker reads one chain file and checks each of its lines with :func:`check_line_fast` (exactly the strict
+A worker reads one chain file and checks each of its lines (:func:`accepted_record`, else the strict
 ``check_line``); the verifier's process keeps every decision that depends on order (the chain links, sequence
 numbers, checkpoints, keys, held copies, ALCOA+) and applies the workers' results file by file in the order it
 always reads files (:mod:`gxp_otel.audit.chain_replay`), so problems, their order and the verdict are those of the
@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from typing import Union
 
 from gxp_otel.audit.alcoa import AlcoaAssessment
-from gxp_otel.audit.fast_lines import check_line_fast
-from gxp_otel.audit.format import LineCheck
-from gxp_otel.audit.reading import ReadProblem, TrailFile, _open_at, _OPEN_FLAGS, iter_lines
+from gxp_otel.audit.fast_lines import accepted_record
+from gxp_otel.audit.format import LineCheck, check_line
+from gxp_otel.audit.reading import ReadProblem, TrailFile, _open_at, _OPEN_FLAGS, iter_line_blocks
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 """Trails smaller than this are verified in one process: starting workers would cost more than it saves."""
@@ -103,20 +103,25 @@ class _RunBuilder:
         self.name, self.stream, self.alcoa = name, stream, alcoa
         self.count = 0
 
-    def extends(self, record: dict) -> bool:
-        return self.count < MAX_RUN and int(record["seq"]) == self.next_seq and record["prev"] == self.hashes[-1]
-
-    def add(self, number: int, offset: int, record: dict, length: int) -> None:
-        if self.count == 0:
-            self.line, self.offset, self.seq, self.prev = number, offset, int(record["seq"]), record["prev"]
+    def take(self, number: int, offset: int, record: dict, length: int, items: list) -> None:
+        """Add ``record`` (line ``number`` at byte ``offset``, ``length`` bytes with its ``\\n``) to the run, after
+        closing the run into ``items`` when the record does not extend it."""
+        seq = int(record["seq"])
+        count = self.count
+        if count and (count >= MAX_RUN or seq != self.next_seq or record["prev"] != self.hashes[-1]):
+            self.close(items)
+            count = 0
+        time = record["time"]
+        if count == 0:
+            self.line, self.offset, self.seq, self.prev = number, offset, seq, record["prev"]
             self.hashes, self.times, self.kinds, self.backwards, self.length = [], [], [], [], 0
             self.assessment = AlcoaAssessment(*self.alcoa) if self.alcoa is not None else None
-        elif record["time"] < self.times[-1]:
-            self.backwards.append(self.count)
-        self.count += 1
-        self.next_seq = self.seq + self.count
+        elif time < self.times[-1]:
+            self.backwards.append(count)
+        self.count = count + 1
+        self.next_seq = seq + 1
         self.hashes.append(record["hash"])
-        self.times.append(record["time"])
+        self.times.append(time)
         self.kinds.append("s" if record["kind"] == "span" else "l")
         self.length += length
         if self.assessment is not None:
@@ -132,39 +137,46 @@ class _RunBuilder:
 
 def _items(file: TrailFile, compressed: bool, stream: str, name: str,
            alcoa: tuple[float, float] | None) -> tuple[list | None, int]:
+    """The file's items and its last line number, read a block of whole lines at a time (``iter_line_blocks``: line
+    ``n`` is the ``n``-th line across its items, as ``iter_lines`` numbers them); ``None`` for the items when more
+    than :data:`MAX_HELD_BYTES` of lines would be held outside runs."""
     items: list = []
     run = _RunBuilder(name, stream, alcoa)
     number = offset = held = 0
-    for number, raw in enumerate(iter_lines(file, compressed), start=1):
-        if type(raw) is not bytes:
+    for chunk in iter_line_blocks(file, compressed):
+        if type(chunk) is not bytes:  # a ReadProblem in place of one line
+            number += 1
             run.close(items)
-            items.append(raw)
-            offset += raw.length
+            items.append(chunk)
+            offset += chunk.length
             continue
-        length = len(raw)
-        if not raw.endswith(b"\n"):
+        lines = chunk.split(b"\n")
+        torn = lines.pop()  # b"" after the chunk's last newline, else the file's last piece, without one
+        for line in lines:
+            number += 1
+            length = len(line) + 1
+            record = accepted_record(line)
+            if record is not None and record["stream"] == stream and _body_unread(record):
+                run.take(number, offset, record, length, items)
+                offset += length
+                continue
             run.close(items)
-            items.append(("torn", number, length))
+            checked = LineCheck(record) if record is not None else check_line(line)
+            record = checked.record
+            if checked.problem is not None or record["stream"] != stream:  # only seq (and stream) are read then
+                checked = LineCheck(None if record is None else {"seq": record["seq"], "stream": record["stream"]},
+                                    checked.problem, checked.detail)
+            else:
+                held += length
+                if held > MAX_HELD_BYTES:
+                    return None, number
+            items.append(("line", number, checked, length))
             offset += length
-            continue
-        checked = check_line_fast(raw[:-1])
-        record = checked.record
-        if checked.problem is None and record["stream"] == stream and _body_unread(record):
-            if run.count and not run.extends(record):
-                run.close(items)
-            run.add(number, offset, record, length)
-            offset += length
-            continue
-        run.close(items)
-        if checked.problem is not None or record["stream"] != stream:  # only seq (and stream) are read then
-            checked = LineCheck(None if record is None else {"seq": record["seq"], "stream": record["stream"]},
-                                checked.problem, checked.detail)
-        else:
-            held += length
-            if held > MAX_HELD_BYTES:
-                return None, number
-        items.append(("line", number, checked, length))
-        offset += length
+        if torn:
+            number += 1
+            run.close(items)
+            items.append(("torn", number, len(torn)))
+            offset += len(torn)
     run.close(items)
     return items, number
 
