@@ -112,3 +112,65 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=5) | st.
 def test_generated_values_capture_as_strict(value, max_chars):
     capture = PayloadCapture(max_chars=max_chars)
     assert capture.capture(value) == capture.capture_strict(value)
+
+
+class Box(BaseModel):
+    item: object = None
+    label: str = ""
+
+
+def _loop() -> Box:
+    box = Box(item=[])
+    box.item.append(box)
+    return box
+
+
+def _events():
+    from llama_index.core.llms.llm import ToolSelection
+    from workflows.events import Event, StopEvent
+
+    class Step(Event):
+        n: int = 0
+
+    tool = ToolSelection(tool_id="lookup_batch", tool_name="lookup_batch", tool_kwargs={"batch_id": "B-7"})
+    return [
+        {"response": "", "tool_calls": [tool], "chunks": 1},
+        {"tool_calls": (tool, tool)},
+        Step(n=3, extra="carried in _data"),
+        StopEvent(result={"n": 1}),
+        {"result": Step(n=1, token=SECRET)},  # a secret inside a model: redacted and flagged
+        {"box": Box(item={"api_key": "x"})},  # a sensitive key inside a model
+        {"box": Box(item={1: "int key"})},
+        Box(item=Box(item=Box(item=Note(text="deep")))),
+        nested(MAX_DEPTH - 2, Box(item="leaf")), nested(MAX_DEPTH - 1, Box(item="leaf")),
+        nested(MAX_DEPTH, Box(item="leaf")),
+        _loop(),
+    ]
+
+
+@pytest.mark.parametrize("options", [{}, {"max_chars": 16}, {"capture_content": False}])
+def test_values_holding_pydantic_models_capture_as_strict(options):
+    capture = PayloadCapture(**options)
+    for value in _events():
+        assert capture.capture(value) == capture.capture_strict(value), value
+
+
+def test_models_inside_plain_data_take_the_direct_path():
+    from gxp_otel.instrumentation.payload import models_as_mappings
+
+    value = _events()[0]
+    assert plain_json(value) is None
+    assert plain_json(models_as_mappings(value)) is not None
+    assert models_as_mappings({"a": [1, "x"]}) == {"a": [1, "x"]}
+
+
+_modelled = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                         | st.dictionaries(_keys, inner, max_size=4) | st.builds(Box, item=inner, label=_keys),
+                         max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_modelled, max_chars=st.sampled_from([16, 4096]))
+def test_generated_values_with_models_capture_as_strict(value, max_chars):
+    capture = PayloadCapture(max_chars=max_chars)
+    assert capture.capture(value) == capture.capture_strict(value)

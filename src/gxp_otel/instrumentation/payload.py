@@ -99,6 +99,9 @@ class PayloadCapture:
         else goes through `to_jsonable`. Both give the same `CapturedPayload` (tests/instrumentation/test_payload.py
         compares them on generated values)."""
         raw = plain_json(value)
+        if raw is None:
+            converted = models_as_mappings(value)  # pydantic models inside, as `to_jsonable` turns them into maps
+            raw = plain_json(converted) if converted is not value else None
         if raw is not None:
             return self._recorded(raw, _PARSE, ())
         return self.capture_strict(value)
@@ -200,6 +203,69 @@ def _sensitive_key(key: str) -> bool:
     return known
 
 
+def model_mapping(model: BaseModel) -> Any:
+    """What `to_jsonable` records a pydantic model as (then walking it like any map): a workflow event's
+    `event_payload`, any other model's fields (`dict(model)`, nested models left as they are). May raise."""
+    return event_payload(model) if hasattr(model, "_data") else dict(model)
+
+
+def models_as_mappings(value: Any) -> Any:
+    """`value` with every pydantic model inside exact dicts, lists and tuples replaced by its `model_mapping`, so
+    the direct path can take payloads holding models (a message's tool calls, a run's result event); only the
+    containers on the way to a model are copied. `value` itself when there is none, or when a mapping fails or a
+    model or container is MAX_DEPTH deep (which also ends a cycle): `to_jsonable` flags those, the strict path.
+
+    `to_jsonable` of the result equals `to_jsonable(value)`: it maps each model the same way, at the same depth and
+    path; `plain_json` then accepts the result only where `to_jsonable` flags nothing."""
+    try:
+        return _without_models(value, 0)
+    except _GiveUp:
+        return value
+
+
+class _GiveUp(Exception):
+    pass
+
+
+def _without_models(value: Any, depth: int) -> Any:
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _GiveUp
+        copy = None
+        for key, item in value.items():
+            if type(item) in _SCALARS:
+                continue
+            new = _without_models(item, depth + 1)
+            if new is not item:
+                if copy is None:
+                    copy = dict(value)
+                copy[key] = new
+        return value if copy is None else copy
+    if kind is list or kind is tuple:
+        if depth >= MAX_DEPTH:
+            raise _GiveUp
+        array = None
+        for i, item in enumerate(value):
+            if type(item) in _SCALARS:
+                continue
+            new = _without_models(item, depth + 1)
+            if new is not item:
+                if array is None:
+                    array = list(value)
+                array[i] = new
+        return value if array is None else (array if kind is list else tuple(array))
+    if isinstance(value, BaseModel):
+        if depth >= MAX_DEPTH:
+            raise _GiveUp
+        try:
+            mapped = model_mapping(value)
+        except Exception:
+            raise _GiveUp from None
+        return _without_models(mapped, depth)  # its items are one level deeper, as in `to_jsonable`
+    return value
+
+
 def event_payload(event: Any) -> Any:
     """The fields of a workflow event as one map: declared fields plus keyword-built ones (`StartEvent(n=3)`)."""
     try:
@@ -248,7 +314,7 @@ def to_jsonable(value: Any, coerced: list[str], path: str = "", _depth: int = 0,
 def _container(value: Any, coerced: list[str], path: str, depth: int, seen: set[int]) -> Any:
     if isinstance(value, BaseModel):
         try:
-            value = event_payload(value) if hasattr(value, "_data") else dict(value)
+            value = model_mapping(value)
         except Exception:
             coerced.append(f"{path}: not-json-type:{type(value).__name__}")
             return _safe_repr(value)
