@@ -18,7 +18,7 @@ uninstrumented. Usage:
     .venv/bin/python bench/bench_instrumentation.py --runs 300 --block 10 [--case three-step|agents|both]
         [--markdown docs/benchmarks-instrumentation.md]
 
-(`--markdown` writes the whole section, ready for docs/benchmarks.md.)
+(`--markdown` writes the generated sections and keeps the notes from "### Reading these numbers" on.)
 """
 
 import argparse
@@ -114,6 +114,7 @@ CASES: dict[str, Callable[[int], tuple[Workflow, dict[str, Any]]]] = {
     "three-step": lambda i, _w=ThreeStep(timeout=30): (_w, {"n": i}),
     "agents": lambda i: (agent_workflow(), {"user_msg": "Check batch B-7"}),
 }
+NOTES_HEADING = "### Reading these numbers"  # --markdown keeps everything from this heading on
 CASE_TITLES = {
     "three-step": "A 3-step LlamaIndex workflow writing one stream event per step",
     "agents": "An `AgentWorkflow` of three `FunctionAgent`s (mock LLM), three tool calls and two handoffs",
@@ -328,8 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n\n".join(sections)
     print(table)
     if args.markdown:
+        notes = ""  # the hand-written notes under the generated block are kept
+        if os.path.exists(args.markdown):
+            with open(args.markdown, encoding="utf-8") as f:
+                current = f.read()
+            at = current.find(NOTES_HEADING)
+            notes = "\n" + current[at:] if at >= 0 else ""
         with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(table + "\n")
+            f.write(table + "\n" + notes)
     return 0
 
 
