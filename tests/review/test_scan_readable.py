@@ -88,3 +88,16 @@ def test_type_confused_bodies_are_read_as_before(body):
 @given(gxp=st.dictionaries(st.sampled_from(["run_id", "user_id", "x"]), values, max_size=3))
 def test_gxp_members_are_strings_exactly_when_read_as_before(gxp):
     assert _body_readable({"gxp": gxp}) == reference_readable({"gxp": gxp})
+
+
+def reference_int64_decimal(value: object) -> bool:
+    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= MAX_SEQ)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(number=st.integers(min_value=0, max_value=10**20) | st.integers(min_value=MAX_SEQ - 1000, max_value=MAX_SEQ + 1000)
+       | st.sampled_from([10**18 - 1, 10**18, MAX_SEQ, MAX_SEQ + 1, 10**19 - 1, 10**19]),
+       form=st.sampled_from(["{}", "0{}", "-{}", "{} ", "{}0"]))
+def test_time_members_are_int64_decimals_exactly_as_before(number, form):
+    text = form.format(number)
+    assert _body_readable({"time_unix_nano": text}) == reference_readable({"time_unix_nano": text})

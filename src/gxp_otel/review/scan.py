@@ -21,7 +21,14 @@ from typing import NamedTuple
 
 import orjson
 
-from gxp_otel.audit.format import MAX_SEQ, ChainFileName, _envelope_ok, parse_chain_file_name, seq_in_range
+from gxp_otel.audit.format import (
+    _ENVELOPE_RE,
+    ENVELOPE_MEMBERS,
+    MAX_SEQ,
+    ChainFileName,
+    parse_chain_file_name,
+    seq_in_range,
+)
 from gxp_otel.audit.reading import NotRegularFile, TrailFile, iter_line_blocks, iter_lines, lines_at, open_trail_file
 
 BLOCK = 1 << 22
@@ -91,9 +98,20 @@ def parse_record(raw: bytes) -> dict | None:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not _envelope_ok(record) or not seq_in_range(record["seq"]):
-        return None
-    return record if _body_readable(record["body"]) else None
+    return record if _envelope_readable(record) and _body_readable(record["body"]) else None
+
+
+def _envelope_readable(record: object) -> bool:
+    """``format._envelope_ok(record) and seq_in_range(record["seq"])`` for a value orjson parsed (whose strings
+    are never a subclass of str): ``str.join`` raises TypeError exactly when a member is not a string."""
+    if type(record) is not dict or record.keys() != ENVELOPE_MEMBERS or type(record["body"]) is not dict:
+        return False
+    try:
+        members = "\x00".join((record["kind"], record["stream"], record["seq"], record["prev"], record["hash"],
+                               record["time"]))
+    except TypeError:
+        return False
+    return _ENVELOPE_RE.match(members) is not None and seq_in_range(record["seq"])
 
 
 _ABSENT = object()
@@ -110,9 +128,9 @@ def _body_readable(body: dict) -> bool:
             "".join(gxp.values())  # a TypeError unless every value is a str (orjson makes no subclasses)
         except TypeError:
             return False
-    for member in _TEXTS:
-        if type(get(member, "")) is not str:
-            return False
+    if (type(get("trace_id", "")) is not str or type(get("span_id", "")) is not str or type(get("name", "")) is not str
+            or type(get("event_name", "")) is not str or type(get("severity_text", "")) is not str):  # _TEXTS
+        return False
     for member in _TIMES:
         value = get(member, _ABSENT)
         if value is not _ABSENT and not _int64_decimal(value):
@@ -130,9 +148,13 @@ def _body_readable(body: dict) -> bool:
     return True
 
 
+_MAX_DECIMAL = str(MAX_SEQ)  # int64's maximum, 19 digits
+
+
 def _int64_decimal(value: object) -> bool:
-    """An ASCII decimal string within int64 (``MAX_SEQ`` is int64's maximum)."""
-    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or int(value) <= MAX_SEQ)
+    """An ASCII decimal string within int64 (``MAX_SEQ`` is int64's maximum). ``_DECIMAL`` allows at most 19
+    digits without a leading zero, so at 19 digits the text order is the numeric order."""
+    return type(value) is str and _DECIMAL.match(value) is not None and (len(value) < 19 or value <= _MAX_DECIMAL)
 
 
 def iter_records(path: str | os.PathLike[str], stats: ScanStats | None = None) -> Iterator[Hit]:
