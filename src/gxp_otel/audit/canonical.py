@@ -173,6 +173,11 @@ _parsed_second: tuple[str, int] = ("", 0)  # one-entry cache, as for formatting
 def parse_time(text: str) -> int | None:
     """Inverse of :func:`format_time_ns`; ``None`` when ``text`` is not in that exact form. Thread-safe (as above)."""
     global _parsed_second
+    cached = _parsed_second
+    if text[:19] == cached[0] and len(text) == 30 and text[19] == "." and text[29] == "Z":  # the cached second's
+        fraction = text[20:29]
+        if fraction.isascii() and fraction.isdigit():
+            return cached[1] + int(fraction)
     match = _TIME_RE.match(text)
     if match is None:
         return None

@@ -43,7 +43,8 @@ def replay_file(lines: FileLines, file: TrailFile, parsed, state, assessment, pr
             if _extends_chain(state, item):
                 _apply_run(item, name, state, held_seqs)
                 if assessment is not None:
-                    assessment.merge_run(item.alcoa, state.summary.stream, name, item.line, item.seq, item.times)
+                    assessment.merge_run(item.alcoa, state.summary.stream, name, item.line, item.seq, item.times,
+                                         item.backwards)
             elif assessment is None:
                 _replay_run(item, parsed, state, handlers)
             else:  # ALCOA+ reads the bodies, which a run does not hold: read its lines again
