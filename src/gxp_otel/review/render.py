@@ -45,7 +45,8 @@ def _e(value: Any) -> str:
 def _visible_strings(value: Any) -> Any:
     """``value`` with :func:`visible_text` applied to every string, keys included (for the embedded data)."""
     if isinstance(value, str):
-        return visible_text(value)
+        # printable ASCII holds no control, bidi or format character: visible_text would return it as it is
+        return value if value.isascii() and value.isprintable() else visible_text(value)
     if isinstance(value, dict):
         return {_visible_strings(k): _visible_strings(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
