@@ -51,6 +51,7 @@ class AlcoaAssessment:
         self._max_delay = int(max_delay_s * 1e9)
         self._max_skew = int(max_skew_s * 1e9)
         self._passed = dict.fromkeys(PRINCIPLES, 0)
+        self._passing = 0  # records that passed each of _PASSING, not yet added to _passed (_fold)
         self._failed = dict.fromkeys(PRINCIPLES, 0)
         self._examples: dict[str, list[dict[str, Any]]] = {p: [] for p in PRINCIPLES}
         self._last_time: dict[str, str] = {}
@@ -93,9 +94,9 @@ class AlcoaAssessment:
         """:meth:`_observe_any` of a record with an unbroken link for the common case, a span or log that passes every
         principle but perhaps Contemporaneous (with both times valid) and is no decision and no resumed run; the
         reason of a failure is formatted only when it is kept as an example. ``False``, having changed nothing, for
-        anything else. Same
-        state afterwards (tests/audit/test_alcoa_fast.py); the conditions below are those of the principles' methods,
-        for exact ``dict`` and ``str`` values only."""
+        anything else. Same state afterwards (tests/audit/test_alcoa_fast.py); the conditions below are those of the
+        principles' methods, for exact ``dict`` and ``str`` values only. The principles it passes and the declared
+        identity are counted once per record in ``_passing`` (:meth:`_fold`)."""
         body = record["body"]
         gxp, attributes, ingest = body.get("gxp"), body.get("attributes"), body.get("ingest")
         if type(gxp) is not dict or type(attributes) is not dict or (ingest is not None and type(ingest) is not dict):
@@ -126,20 +127,18 @@ class AlcoaAssessment:
         if recorded is None:
             return False
         self.assessed += 1
-        passed = self._passed
-        for principle in _PASSING:
-            passed[principle] += 1
+        self._passing += 1
         delay = recorded - event
         if -self._max_skew <= delay <= self._max_delay:
-            passed["contemporaneous"] += 1
+            self._passed["contemporaneous"] += 1
         elif len(self._examples["contemporaneous"]) < EXAMPLES:
             self._mark("contemporaneous", False, (file, line, int(record["seq"])),
                        f"recorded {delay / 1e9:.3f} s after the event")
         else:
             self._failed["contemporaneous"] += 1
-        self._identities["declared"] += 1
-        self._identities["authenticated"] += ingest is not None and ingest.get("via") not in (None, "none") and \
-            type(ingest.get("subject")) is str and bool(ingest.get("subject"))
+        if ingest is not None:  # declared is counted by _fold
+            self._identities["authenticated"] += ingest.get("via") not in (None, "none") and \
+                type(ingest.get("subject")) is str and bool(ingest.get("subject"))
         if record["kind"] == "span" and "gxp.workflow.name" in attributes:
             self._run_spans.add((trace_id, span_id))
         pending = self._pending.get(stream)
@@ -177,6 +176,7 @@ class AlcoaAssessment:
 
     def partial(self) -> tuple:
         """What this assessment of one run (only :meth:`observe_body` calls, one stream) adds, for :meth:`merge_run`."""
+        self._fold()
         return (self.assessed, self._passed, self._failed, self._examples, self._pending, self._run_spans,
                 self._resumed, self._decisions, self._identities)
 
@@ -213,6 +213,14 @@ class AlcoaAssessment:
         for counts, more in ((self._decisions, decisions), (self._identities, identities)):
             for key, n in more.items():
                 counts[key] += n
+
+    def _fold(self) -> None:
+        """Add the records counted in ``_passing`` to each of their principles and to the declared identities."""
+        if self._passing:
+            for principle in _PASSING:
+                self._passed[principle] += self._passing
+            self._identities["declared"] += self._passing
+            self._passing = 0
 
     def unreadable(self, file: str, line: int, seq: int | None, kind: str) -> None:
         """A line that failed the per-line checks: not legible, not original, not available as written."""
@@ -311,6 +319,7 @@ class AlcoaAssessment:
                        f"the resumed run's parent run span {parent or '(none)'} is not in the trail")
 
     def result(self) -> dict[str, Any]:
+        self._fold()
         self._resolve_parentage()
         return {
             "records_assessed": self.assessed,
