@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import orjson
+from trail_replicas import TrailReplicas
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -52,10 +53,7 @@ def make_trail(count: int) -> Path:
     if target.exists():
         for path in target.iterdir():
             path.unlink()
-    template = _template()
-    run_ids = sorted({b["gxp"]["run_id"] for _, b in template if b.get("gxp", {}).get("run_id")})
-    trace_ids = sorted({b["trace_id"] for _, b in template if b.get("trace_id")})
-    encoded = [(kind, orjson.dumps(body)) for kind, body in template]
+    replicas = TrailReplicas(_template())
     tick = [1_795_000_000_000_000_000]
 
     def clock() -> int:
@@ -67,16 +65,10 @@ def make_trail(count: int) -> Path:
     written, replica = 0, 0
     while written < count:
         replica += 1
-        batch: dict[str, list[dict]] = {"span": [], "log": []}
-        for kind, raw in encoded:
-            for n, old in enumerate(run_ids):
-                raw = raw.replace(old.encode(), f"R{replica:07d}x{n}".encode())
-            for n, old in enumerate(trace_ids):
-                raw = raw.replace(old.encode(), f"{replica:024x}{n:08x}".encode())
-            batch[kind].append(orjson.loads(raw))
+        batch = replicas.batch(replica)
         for kind in ("span", "log"):
             writer.append(kind, batch[kind])
-        written += len(encoded)
+        written += len(replicas)
     writer.close()
     stamp.write_text(GENERATOR_VERSION)
     return target

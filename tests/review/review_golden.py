@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 from pathlib import Path
 
 import orjson
@@ -25,6 +26,9 @@ from gxp_otel.review import ReviewOptions, build_review, render_review
 from gxp_otel.review import build as review_build
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "bench"))
+from trail_replicas import TrailReplicas  # noqa: E402  (bench/: the same replicas the review benchmark writes)
+
 ROOT = HERE.parents[1]
 GOLDEN = HERE / "review_golden.json"
 EXAMPLE = HERE / "data" / "example-trail"
@@ -40,8 +44,8 @@ FIXED_INTEGRITY = {"ok": True, "verdict": "VERIFIED", "anchored": True, "caveat"
                    "chains": 0, "files": 0, "bytes": 0, "streams": [], "problems_total": 0, "problems": []}
 
 
-def replicated_trail(target: Path, replicas: int = 6) -> Path:
-    """The example trail's span and log bodies written ``replicas`` times, with fresh run and trace ids, by a
+def replicated_trail(target: Path, count: int = 6) -> Path:
+    """The example trail's span and log bodies written ``count`` times, with fresh run and trace ids, by a
     writer whose identity, clock and rotation are fixed: the same bytes on every run."""
     from gxp_otel.audit.writer import AuditTrailWriter
 
@@ -51,9 +55,7 @@ def replicated_trail(target: Path, replicas: int = 6) -> Path:
             record = orjson.loads(line)
             if record["kind"] in ("span", "log"):
                 template.append((record["kind"], record["body"]))
-    run_ids = sorted({b["gxp"]["run_id"] for _, b in template if b.get("gxp", {}).get("run_id")})
-    trace_ids = sorted({b["trace_id"] for _, b in template if b.get("trace_id")})
-    encoded = [(kind, orjson.dumps(body)) for kind, body in template]
+    replicas = TrailReplicas(template)
     tick = [1_795_000_000_000_000_000]
 
     def clock() -> int:
@@ -64,14 +66,8 @@ def replicated_trail(target: Path, replicas: int = 6) -> Path:
                               rotate_bytes=64 * 1024, rotate_daily=False, compress=False, checkpoint_interval=10**9,
                               checkpoint_records=10**9, clock=clock, host="golden", pid=1, writer_name="golden",
                               config_fingerprint="0" * 64)
-    for replica in range(1, replicas + 1):
-        batch: dict[str, list[dict]] = {"span": [], "log": []}
-        for kind, raw in encoded:
-            for n, old in enumerate(run_ids):
-                raw = raw.replace(old.encode(), f"R{replica:07d}x{n}".encode())
-            for n, old in enumerate(trace_ids):
-                raw = raw.replace(old.encode(), f"{replica:024x}{n:08x}".encode())
-            batch[kind].append(orjson.loads(raw))
+    for replica in range(1, count + 1):
+        batch = replicas.batch(replica)
         for kind in ("span", "log"):
             writer.append(kind, batch[kind])
     writer.close()
