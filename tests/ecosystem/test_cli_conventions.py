@@ -91,3 +91,29 @@ def test_the_command_line_imports_the_demo_and_the_writer_only_for_the_verbs_tha
     code = "import sys, gxp_otel.cli; print(sorted(m for m in ('gxp_otel.demo', 'gxp_otel.audit.writer') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout, done.stderr)
+
+
+def test_every_verb_is_mapped_to_the_module_that_registers_it():
+    """``main`` imports only the verb's module (gxp_otel.cli.VERB_MODULES): the map must name every verb of the full
+    command line, and the module it names must register that verb alone or with its siblings."""
+    import typer.main
+
+    import gxp_otel.cli as cli
+
+    def verbs(app) -> set[str]:
+        return set(typer.main.get_command(app).commands)
+
+    assert verbs(cli.build_app()) == set(cli.VERB_MODULES)
+    for verb, module in cli.VERB_MODULES.items():
+        assert verb in verbs(cli.build_app([module])), (verb, module)
+
+
+@pytest.mark.parametrize("argv", [["verify", "--help"], ["verify", "--json", "/nonexistent-trail"]])
+def test_verify_imports_neither_the_review_nor_phoenix_nor_part11_signing(argv):
+    """Issue 16: `gxp-otel verify` start-up pays for the verifier only."""
+    code = ("import sys, runpy; sys.argv = ['gxp-otel', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('gxp_otel.cli', run_name='__main__')\nexcept SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in ('gxp_otel.review', 'gxp_otel.phoenix', 'gxp_otel.part11.cli_support')"
+            " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert "LOADED []" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
