@@ -4,6 +4,7 @@ ran them; the page is one self-contained file. (The page in a real browser: test
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -227,6 +228,22 @@ def test_verifying_in_a_second_process_gives_the_same_review(workflow_trail, mon
 
     in_process = build_review(workflow_trail["trail"])
     monkeypatch.setattr(build, "PARALLEL_VERIFY_BYTES", 0)  # large trails verify beside the review pass
+    niceness = os.nice(0)
     parallel = build_review(workflow_trail["trail"])
     for key in ("integrity", "alcoa", "totals", "runs", "records", "part11", "charts"):
         assert parallel[key] == in_process[key], key
+    assert os.nice(0) == niceness  # only the verifying process beside the review pass is lowered, never the caller
+
+
+def test_the_verifying_process_beside_the_review_runs_lowered(workflow_trail):
+    """Issue 16: the review pass keeps its core; the verifier (and the workers it forks) take what is left."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import gxp_otel.review.build as build
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        before = pool.submit(os.nice, 0).result()
+        report = pool.submit(build._verify_beside, workflow_trail["trail"], build.ReviewOptions()).result()
+        after = pool.submit(os.nice, 0).result()
+    assert report.ok and after == min(before + build.VERIFY_NICENESS, 19)
