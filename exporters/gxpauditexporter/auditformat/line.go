@@ -153,7 +153,9 @@ const timeShape = "0000-00-00T00:00:00.000000000Z"
 
 // ValidTime reports whether s is a recorded time (§4, §10.2) that exists on the UTC calendar: the shape
 // YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ with ASCII digits, month 01-12, a day of that month of that year, hour 00-23,
-// minute and second 00-59 (no leap second).
+// minute and second 00-59 (no leap second), in a year from 0001 (as Python's calendar, which has no year 0: a
+// year-0000 record was VERIFIED by Go and malformed for Python; no writer's clock, int64 nanoseconds since 1970,
+// reaches before 1677).
 func ValidTime(s string) bool {
 	if len(s) != 30 { // the shape of TimePattern, without a regexp: this runs once per record
 		return false
@@ -172,7 +174,7 @@ func ValidTime(s string) bool {
 		return v
 	}
 	year, month, day := n(0, 4), n(5, 7), n(8, 10)
-	if month < 1 || month > 12 || day < 1 || n(11, 13) > 23 || n(14, 16) > 59 || n(17, 19) > 59 {
+	if year < 1 || month < 1 || month > 12 || day < 1 || n(11, 13) > 23 || n(14, 16) > 59 || n(17, 19) > 59 {
 		return false
 	}
 	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
