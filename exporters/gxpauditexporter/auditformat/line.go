@@ -52,6 +52,9 @@ func CheckLine(line []byte) (rec Record, problem, detail string) {
 	if v.HasNumber() {
 		return Record{}, ProblemMalformed, "the line holds a JSON number; the format stores numbers as strings"
 	}
+	if containerDepth(&rec.Body, 1) > MaxBodyDepth {
+		return Record{}, ProblemMalformed, fmt.Sprintf("not canonicalisable: the body nests deeper than %d levels", MaxBodyDepth)
+	}
 	body, err := AppendCanonical(nil, &rec.Body)
 	if err != nil {
 		return Record{}, ProblemMalformed, err.Error()
@@ -70,6 +73,30 @@ func CheckLine(line []byte) (rec Record, problem, detail string) {
 		return rec, ProblemModified, fmt.Sprintf("content hashes to %s…, the line says %s…", sum.Hex()[:16], hashHex[:16])
 	}
 	return rec, "", ""
+}
+
+// MaxBodyDepth is the deepest nesting of objects and arrays a record body may have, counting the body object as 1:
+// the Python verifier cannot canonicalise a deeper one (orjson's limit) and reports the line malformed, so this one
+// does too (a body nested 255 to 511 levels deep was VERIFIED here and malformed there). Writers nest far less
+// (AnyValues are cut at depth 32, §5.1).
+const MaxBodyDepth = 254
+
+// containerDepth is the nesting of objects and arrays in v, v itself at level depth (0 for a string or literal).
+func containerDepth(v *Value, depth int) int {
+	deepest := 0
+	switch v.Kind {
+	case Object:
+		deepest = depth
+		for i := range v.Members {
+			deepest = max(deepest, containerDepth(&v.Members[i].Value, depth+1))
+		}
+	case Array:
+		deepest = depth
+		for i := range v.Items {
+			deepest = max(deepest, containerDepth(&v.Items[i], depth+1))
+		}
+	}
+	return deepest
 }
 
 func shapeProblem(v *Value, rec *Record) string {
