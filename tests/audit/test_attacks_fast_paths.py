@@ -1,0 +1,207 @@
+"""Red team, fast paths (issue 16): lines, runs and files that try to make a fast path's verdict differ from the
+strict one's (Python ``accepted_record`` vs ``check_line``, worker runs vs the one-process verifier, the ALCOA+
+fast path vs each principle's method, the Go scanner vs its ``CheckLine``) or the Python verifier's from the Go one's.
+
+The attacker can write the trail directory and, for the line-level attacks, is given the writer's key too: each
+hostile record is then properly chained and signed, so the only thing left to judge is the line itself, and any
+difference in verdict is the verifier's, not the chain's. Each test says whether the attack was a HOLE (a false
+VERIFIED, or two paths giving different answers) before its fix, or was already CAUGHT.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+import pytest
+
+from attack_helpers import CHECKPOINT_FILE, K, both, go_verdict, log, writer
+from gxp_otel.audit.canonical import canonical_json, encode_record
+from gxp_otel.audit.verifier import verify_trail
+
+F1 = "audit-app.0-000001.jsonl"
+ANCHORED = {"trusted_keys": [K.public_key_hex]}
+
+
+def small_trail(directory: Path, records: int = 6, **options: Any) -> None:
+    """A signed, closed trail of ``records`` log records (seq 1..records after the genesis)."""
+    w = writer(directory, **options)
+    for i in range(records):
+        w.append("log", [log(f"record {i}")])
+    w.close()
+
+
+def resign(directory: Path, edit: Callable[[dict], None], stream: str = "app.0") -> None:
+    """What a holder of the writer's key does: ``edit(record)`` changes records in place, then every hash and prev
+    is recomputed, every checkpoint re-signed and the local checkpoint file rewritten to match."""
+    prev = genesis = None
+    checkpoints = []
+    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
+        out = []
+        for line in path.read_bytes().splitlines():
+            record = orjson.loads(line)
+            edit(record)
+            if prev is not None:
+                record["prev"] = prev
+            if record["kind"] == "checkpoint":
+                statement = record["body"]["statement"]
+                statement.update(head=record["prev"], genesis=genesis, time=record["time"])
+                record["body"]["signature"] = K.sign(statement)
+                checkpoints.append(record["body"])
+            record.pop("hash")
+            prev, encoded = encode_record(record["kind"], record["stream"], int(record["seq"]), record["prev"],
+                                          record["time"], canonical_json(record["body"]))
+            genesis = genesis or prev
+            out.append(encoded)
+        path.write_bytes(b"".join(out))
+    (directory / CHECKPOINT_FILE).write_bytes(b"".join(canonical_json(b) + b"\n" for b in checkpoints))
+
+
+def at_seq(seq: int, change: Callable[[dict], None]) -> Callable[[dict], None]:
+    def edit(record: dict) -> None:
+        if record["seq"] == str(seq):
+            change(record)
+    return edit
+
+
+def every_path(directory: Path, work: Path, options: dict[str, Any] = ANCHORED) -> tuple[str, list[tuple]]:
+    """The verdict and problems of the Python verifier in one process and with two workers, and of the Go
+    verifier (skipped when build/gxpaudit-verify is absent): all three must be the same."""
+    results = []
+    for workers in (0, 2):
+        report = verify_trail(directory, trusted_keys=options.get("trusted_keys", []), workers=workers)
+        results.append((report.verdict, [(p.file, p.line, p.seq, p.kind) for p in report.problems]))
+    assert results[0] == results[1], "one process and two workers disagree"
+    go = go_verdict(directory, options, work)
+    assert (go["verdict"], [(p["file"], p["line"], p["seq"], p["kind"]) for p in go["problems"]]) == results[0], \
+        "the Go verifier disagrees"
+    return results[0]
+
+
+# --------------------------------------------------------------------------------------- recorded times (§10.2)
+
+
+@pytest.mark.parametrize("time", ["0000-03-01T00:00:00.000000000Z", "0000-02-29T00:00:00.000000000Z"])
+def test_a_record_in_year_zero_is_malformed_in_both_verifiers(tmp_path: Path, time: str) -> None:
+    """HOLE (verifiers differed): a record re-signed with the time 0000-03-01 was `malformed` for Python (its
+    calendar has no year 0) and VERIFIED by Go (ValidTime took any four digits as a year). No writer can record a
+    year before 0001 (int64 nanoseconds since 1970 reach back to 1677); Go now rejects year 0000 too."""
+    directory = tmp_path / "trail"
+    small_trail(directory)
+    resign(directory, at_seq(3, lambda r: r.update(time=time)))
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", [(F1, 4, None, "malformed")])
+
+
+@pytest.mark.parametrize("time", ["2023-02-29T00:00:00.000000000Z", "1900-02-29T00:00:00.000000000Z",
+                                  "2020-04-31T00:00:00.000000000Z", "2020-01-01T24:00:00.000000000Z",
+                                  "2016-12-31T23:59:60.000000000Z", "2020-13-01T00:00:00.000000000Z",
+                                  "2020-00-10T00:00:00.000000000Z", "2020-01-00T00:00:00.000000000Z"])
+def test_impossible_calendar_times_are_malformed_on_every_path(tmp_path: Path, time: str) -> None:
+    """CAUGHT: Feb 29 of non-leap years, April 31, 24:00, a leap second, month 13 or 00, day 00."""
+    directory = tmp_path / "trail"
+    small_trail(directory)
+    resign(directory, at_seq(3, lambda r: r.update(time=time)))
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", [(F1, 4, None, "malformed")])
+
+
+# ------------------------------------------------------------------------------------------- hostile body text
+
+
+def resign_bodies(directory: Path, bodies: dict[int, bytes], stream: str = "app.0") -> None:
+    """Like :func:`resign`, but the records at the seqs of ``bodies`` get that body text byte for byte, hashed as
+    written: a path that accepts such a line finds its chain intact, so only the line's own check can object."""
+    prev = genesis = None
+    checkpoints = []
+    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
+        out = []
+        for line in path.read_bytes().splitlines():
+            record = orjson.loads(line)
+            seq = int(record["seq"])
+            if prev is not None:
+                record["prev"] = prev
+            if record["kind"] == "checkpoint":
+                statement = record["body"]["statement"]
+                statement.update(head=record["prev"], genesis=genesis)
+                record["body"]["signature"] = K.sign(statement)
+                checkpoints.append(record["body"])
+            body = bodies.get(seq, canonical_json(record["body"]))
+            prev, encoded = encode_record(record["kind"], record["stream"], seq, record["prev"], record["time"], body)
+            genesis = genesis or prev
+            out.append(encoded)
+        path.write_bytes(b"".join(out))
+    (directory / CHECKPOINT_FILE).write_bytes(b"".join(canonical_json(b) + b"\n" for b in checkpoints))
+
+
+def nested(levels: int) -> bytes:
+    """A body of ``levels`` nested objects and arrays, the body object counted: Python's limit is 254 (orjson)."""
+    return b'{"a":' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+
+# body text -> the problem of its line (None: a good, canonical, number-free line)
+HOSTILE_BODIES = {
+    b'{"a":"x","a":"y"}': "non-canonical",  # a duplicate member
+    b'{"a":{"b":"1","b":"2"}}': "non-canonical",
+    b'{"b":"x","a":"y"}': "non-canonical",
+    b'{"a":"y","A":"x"}': "non-canonical",
+    b'{"A":"x","a":"y"}': None,
+    b'{"a":"\\u0041"}': "non-canonical",  # an escaped ASCII letter
+    b'{"\\u0061":"x"}': "non-canonical",
+    b'{"a":"\\/"}': "non-canonical",
+    b'{"a":"\\u001F"}': "non-canonical",  # uppercase hex
+    b'{"a":"\\u0008"}': "non-canonical",  # \b written long
+    b'{"a":"\\u00e9"}': "non-canonical",
+    b'{"a":"\\u2028"}': "non-canonical",
+    b'{"a":"\\ud83d\\ude00"}': "non-canonical",  # an astral character as a surrogate pair
+    b'{"a": "x"}': "non-canonical",
+    b'{"a":"x"} ': "non-canonical",
+    b'{"a":"\\u001f","b":"\\b","c":"\\u0000","d":"\x7f","e":"\xe2\x80\xa8","f":"\xc2\xa0\xef\xbb\xbf"}': None,
+    b'{"a\\u0000":"x","a\\\\":"1"}': None,
+    b'{"\xf0\x9f\x98\x80":"y","\xef\xbf\xbf":"x"}': None,  # JCS order: U+1F600 sorts before U+FFFF (UTF-16)
+    b'{"\xef\xbf\xbf":"x","\xf0\x9f\x98\x80":"y"}': "non-canonical",  # code point (orjson) order
+    b'{"a":"\\":1","b":"\\\\"}': None,  # number-like text next to escaped quotes
+    b'{"a":["x,1","[-1",":0"],"b":[true,null,{}],"c":"e,1"}': None,
+    b'{"a":1}': "malformed",
+    b'{"a":-0}': "malformed",
+    b'{"a":["x",1]}': "malformed",
+    b'{"a":[true,-1]}': "malformed",
+    b'{"a":[null,[-1]]}': "malformed",
+    b'{"a\\\\":1}': "malformed",
+    b'{"a":1e5}': "malformed",
+    b'{"a":NaN}': "malformed",
+    b'{"a":"\x00"}': "malformed",  # a raw control character
+    b'{"a":"\t"}': "malformed",
+    b'{"a":"\xed\xa0\x80"}': "malformed",  # a UTF-8-encoded surrogate
+    b'{"a":"\xc0\x80"}': "malformed",  # an overlong NUL
+    b'{"a":"\xf4\x90\x80\x80"}': "malformed",  # above U+10FFFF
+    b'{"a":"\\ud800"}': "malformed",  # a lone surrogate escape
+    b'{"a":tru}': "malformed",
+    b'{"a":"x"}}': "malformed",
+    nested(200): None,
+    nested(254): None,
+    b'{"a":' + b'{"a":' * 252 + b'{}' + b"}" * 252 + b"}": None,
+}
+
+
+def test_hostile_body_texts_get_the_same_verdict_on_every_path(tmp_path: Path) -> None:
+    """CAUGHT on the fast paths (the Python and Go scanners hand every line above to the strict check or accept
+    exactly the lines it accepts): duplicate members, escapes JCS does not write, non-JCS member order, numbers
+    hidden next to escaped quotes, raw control characters, surrogates, overlong UTF-8. One trail holds them all, one
+    record each, every record chained and signed."""
+    directory = tmp_path / "trail"
+    small_trail(directory, records=len(HOSTILE_BODIES) + 1)
+    resign_bodies(directory, {2 + i: body for i, body in enumerate(HOSTILE_BODIES)})
+    wanted = [(F1, 3 + i, None if problem == "malformed" else 2 + i, problem)
+              for i, problem in enumerate(HOSTILE_BODIES.values()) if problem is not None]
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", wanted)
+
+
+@pytest.mark.parametrize("body", [nested(255), nested(300), nested(511),
+                                  b'{"a":' + b'{"a":' * 253 + b'{}' + b"}" * 253 + b"}"])
+def test_a_body_nested_deeper_than_254_levels_is_malformed_in_both_verifiers(tmp_path: Path, body: bytes) -> None:
+    """HOLE (verifiers differed): a body nested 255 to 511 levels deep was `malformed` for Python (orjson cannot
+    canonicalise it) and VERIFIED by Go (its parser allowed 512); Go now has Python's limit, 254 levels."""
+    directory = tmp_path / "trail"
+    small_trail(directory)
+    resign_bodies(directory, {3: body})
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", [(F1, 4, None, "malformed")])
