@@ -12,7 +12,8 @@ What `instrument()` on this class does (and `uninstrument()` undoes):
    instrumenting nothing);
 2. wraps OpenInference's `_Span.process_input`/`process_output` so workflow run and step spans carry the real payloads,
    run id, step, worker and retry (`workflow_spans`), instead of OpenInference's BrokerState encoding, and its
-   `EventHandler.handle` to skip the output summaries those payloads replace;
+   `EventHandler.handle` to skip the output summaries those payloads replace; and memoises its LLM provider/system
+   detection per LLM class (`llm_detection`: the same attributes, without a failed import per LLM span);
 3. wraps `workflows.context.context.Context.write_event_to_stream` (one log record + one span event per stream event),
    `Context.wait_for_event` (the waiter event a pausing step has published, once) and `Context.send_event` (a
    `HumanResponseEvent` sent into a run is recorded as an attributable action);
@@ -28,8 +29,9 @@ What `instrument()` on this class does (and `uninstrument()` undoes):
 Public APIs where they exist: the dispatcher's span-handler list, SDK span/log processors, OpenInference's
 `get_attributes_from_context`, workflows' public `Context`/`Workflow`/`WorkflowHandler` methods. What remains
 private: OpenInference's `_Span.process_input`/`process_output`/`EventHandler.handle` (the only place that sees a
-span's bound arguments while OpenInference's OTel span exists; present unchanged since OpenInference 4.4) and the
-SDK's processor tuple / `ReadableSpan` fields (`install_first`, `redaction`).
+span's bound arguments while OpenInference's OTel span exists; present unchanged since OpenInference 4.4), its
+`_detect_llm_provider`/`_detect_llm_system` (wrapped only where present) and the SDK's processor tuple /
+`ReadableSpan` fields (`install_first`, `redaction`).
 
 Keyword arguments: `tracer_provider`, `logger_provider`, `meter_provider`, `config` (OpenInference `TraceConfig`),
 `capture_content` (False hides every payload: one switch), `payload_max_chars` (default 4096), `event_filter`
@@ -148,6 +150,9 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_input", enricher.process_input)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "_Span.process_output", enricher.process_output)
         wrapt.wrap_function_wrapper(_OI_HANDLER_MODULE, "EventHandler.handle", enricher.handle_event)
+        from gxp_otel.instrumentation.llm_detection import wrap_detectors
+
+        self._detectors = wrap_detectors(wrapt.wrap_function_wrapper)  # llm.provider / llm.system once per class
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.write_event_to_stream", self._write_event_to_stream)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.send_event", self._send_event)
         wrapt.wrap_function_wrapper(_CONTEXT_MODULE, "Context.wait_for_event", self._wait_for_event)
@@ -188,6 +193,8 @@ class GxpWorkflowInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         unwrap(oi_handler._Span, "process_input")
         unwrap(oi_handler._Span, "process_output")
         unwrap(oi_handler.EventHandler, "handle")
+        for name in getattr(self, "_detectors", ()):
+            unwrap(oi_handler, name)
         unwrap(workflows_context.Context, "write_event_to_stream")
         unwrap(workflows_context.Context, "send_event")
         unwrap(workflows_context.Context, "wait_for_event")
