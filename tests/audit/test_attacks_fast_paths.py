@@ -10,6 +10,8 @@ VERIFIED, or two paths giving different answers) before its fix, or was already 
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,7 +72,8 @@ def every_path(directory: Path, work: Path, options: dict[str, Any] = ANCHORED) 
     verifier (skipped when build/gxpaudit-verify is absent): all three must be the same."""
     results = []
     for workers in (0, 2):
-        report = verify_trail(directory, trusted_keys=options.get("trusted_keys", []), workers=workers)
+        report = verify_trail(directory, trusted_keys=options.get("trusted_keys", []), workers=workers,
+                              signers=options.get("signers", []), checkpoint_files=options.get("checkpoint_files", []))
         results.append((report.verdict, [(p.file, p.line, p.seq, p.kind) for p in report.problems]))
     assert results[0] == results[1], "one process and two workers disagree"
     go = go_verdict(directory, options, work)
@@ -205,3 +208,193 @@ def test_a_body_nested_deeper_than_254_levels_is_malformed_in_both_verifiers(tmp
     small_trail(directory)
     resign_bodies(directory, {3: body})
     assert every_path(directory, tmp_path) == ("NOT VERIFIED", [(F1, 4, None, "malformed")])
+
+
+# ------------------------------------------------------------------- worker runs (parallel_verify, chain_replay)
+
+
+def decision_trail(directory: Path, *, cited: str, decisions: int = 1, filler: int = 40) -> None:
+    """Alice's signature of a record, then ``filler`` log records (runs for the workers), each decision claiming
+    `e-signed` with a reference (``cited``: "signature", "subject" or "none") hidden between more filler records,
+    in files rotated every ~4 KB."""
+    from attack_helpers import ALICE, START
+    from test_attacks_decisions import decision
+    from gxp_otel.part11.esign import signature_body
+    from gxp_otel.part11.statements import record_reference
+
+    w = writer(directory, rotate_bytes=4096)
+    subject = w.append("log", [log("approve suite TS-1 of run R-1")])[0]
+    body = signature_body(ALICE.private, ALICE, record_reference("app.0", *subject), meaning="approval",
+                          reason="reviewed", authentication="all-components", time_ns=START + 5 * 10**9)
+    signature = w.append("signature", [body])[0]
+    reference = {"signature": record_reference("app.0", *signature), "subject": record_reference("app.0", *subject),
+                 "none": None}[cited]
+    for _ in range(decisions):
+        w.append("log", [log(f"filler {i}") for i in range(filler)])
+        w.append("log", [decision("alice", reference)])
+    w.append("log", [log(f"after {i}") for i in range(filler)])
+    w.close()
+
+
+@pytest.mark.parametrize("cited, decisions, expected", [
+    ("signature", 1, []),
+    ("none", 1, ["decision-signature"]),
+    ("subject", 1, ["decision-signature"]),
+    ("signature", 2, ["decision-signature"]),
+])
+def test_an_e_signed_decision_between_worker_runs_is_checked_like_any_other(tmp_path: Path, cited: str,
+                                                                             decisions: int, expected: list) -> None:
+    """CAUGHT: a worker keeps only envelope values of the logs it puts in a run, so a decision hidden among them
+    would never reach §12.4; a log naming `gxp.hitl.decision` is never put in a run (`_body_unread`)."""
+    from attack_helpers import ALICE, anchored
+
+    directory = tmp_path / "trail"
+    decision_trail(directory, cited=cited, decisions=decisions)
+    assert len(list(directory.glob("audit-app.0-*.jsonl"))) > 4
+    verdict, problems = every_path(directory, tmp_path, anchored(ALICE))
+    assert [p[3] for p in problems] == expected
+    assert verdict == ("VERIFIED" if not expected else "NOT VERIFIED")
+
+
+def test_a_record_of_another_stream_inside_a_run_is_malformed_on_every_path(tmp_path: Path) -> None:
+    """CAUGHT: a record re-signed as stream `app.1` (its chain otherwise intact) in the middle of app.0's file:
+    a worker ends its run there and hands the line on; every path reports it and resynchronises."""
+    directory = tmp_path / "trail"
+    small_trail(directory, records=30)
+    resign(directory, at_seq(12, lambda r: r.update(stream="app.1")))
+    verdict, problems = every_path(directory, tmp_path)
+    assert verdict == "NOT VERIFIED" and problems[0] == (F1, 13, 12, "malformed")
+
+
+@pytest.mark.parametrize("link", ["hard link", "same content"])
+def test_a_chain_file_twice_under_two_numbers_is_reported_on_every_path(tmp_path: Path, link: str) -> None:
+    """CAUGHT: file 2 present again as file 3, as a hard link (the same device and inode: the worker's identity
+    check passes, and must, since it read the very bytes the verifier opened) or as a copy."""
+    directory = tmp_path / "trail"
+    small_trail(directory, records=120, rotate_bytes=4096)
+    names = sorted(p.name for p in directory.glob("audit-app.0-*.jsonl"))
+    assert len(names) >= 4
+    second, third = directory / names[1], directory / names[2]
+    third.unlink()
+    if link == "hard link":
+        os.link(second, third)
+    else:
+        shutil.copy(second, third)
+    verdict, problems = every_path(directory, tmp_path)
+    assert verdict == "NOT VERIFIED" and "duplicate" in [p[3] for p in problems]
+
+
+# ----------------------------------------------------------------------------- ALCOA+ (alcoa.py fast path, runs)
+
+NS = 10**9
+BASE = 1_577_836_800 * NS
+
+
+def alcoa_span(i: int, variant: int) -> dict:
+    """A span that passes every principle (variant 0) or fails or skips the fast path one way (1-14)."""
+    body = {"gxp": {"user_id": "u"}, "attributes": {"k": {"stringValue": "v"}}, "trace_id": f"{i:032x}",
+            "span_id": f"{i:016x}", "parent_span_id": "", "start_time_unix_nano": str(BASE + i * NS - NS // 10),
+            "end_time_unix_nano": str(BASE + i * NS), "dropped": {"attributes": "0", "events": "0", "links": "0"},
+            "name": "s", "kind": "INTERNAL"}
+    parent = max(i - 3, 0)
+    changes = {
+        1: {"end_time_unix_nano": str(BASE - 1000 * NS)},  # recorded long after the event
+        2: {"start_time_unix_nano": str(BASE + i * NS + 5)},  # ends before it starts
+        3: {"coerced": ["attributes/x: cycle"]},
+        4: {"dropped": {"attributes": "0", "events": "2", "links": "0"}},
+        5: {"attributes": {"gxp.workflow.resumed_from": {"stringValue": "r"}}, "parent_span_id": f"{parent:016x}",
+            "trace_id": f"{parent:032x}"},
+        6: {"attributes": {"gxp.workflow.name": {"stringValue": "w"}}},
+        7: {"ingest": {"peer": "", "subject": "svc", "via": "authenticator"}},
+        8: {"ingest": ["x"]},
+        9: {"trace_id": "g" * 32},
+        10: {"gxp": {}},
+        11: {"gxp": {"agent_id": "a"}, "end_time_unix_nano": "0" + str(BASE + i * NS)},  # a leading zero
+        12: {"end_time_unix_nano": "99999999999999999999"},  # above int64
+        13: {"gxp": ["u"]},
+        14: {"span_id": "", "trace_id": ""},
+    }
+    body.update(changes.get(variant, {}))
+    return body
+
+
+def alcoa_log(i: int, variant: int) -> dict:
+    """A log that passes every principle (variant 0) or fails or skips the fast path one way (1-10)."""
+    body = {"gxp": {"user_id": "u"}, "attributes": {"k": {"stringValue": "v"}}, "trace_id": "", "span_id": "",
+            "time_unix_nano": str(BASE + i * NS), "observed_time_unix_nano": str(BASE + i * NS),
+            "dropped_attributes": "0", "severity_number": "9", "severity_text": "INFO", "body": {"stringValue": "x"},
+            "event_name": "", "trace_flags": "00"}
+    human = {"gxp.hitl.action": {"stringValue": "human-response"}}
+    changes = {
+        1: {"attributes": human},  # a human decision without its responder
+        2: {"attributes": {**human, "gxp.hitl.responder": {"stringValue": "bob"}}},
+        3: {"attributes": {"gxp.hitl.action": {"stringValue": "automated-response"}}},
+        4: {"time_unix_nano": "0"},  # the observed time counts
+        5: {"time_unix_nano": "0", "observed_time_unix_nano": "0"},
+        6: {"dropped_attributes": "3"},
+        7: {"attributes": "not a map"},
+        8: {"time_unix_nano": "\u0661\u0662"},  # non-ASCII digits
+        9: {"gxp": {"user_id": ""}},
+        10: {"attributes": {"gxp.hitl.decision": {"stringValue": "declared"}}},
+    }
+    body.update(changes.get(variant, {}))
+    return body
+
+
+def alcoa_trail(directory: Path, seed: int, records: int = 400) -> None:
+    """Spans and logs of every variant above (half of them passing), a clock stepped back now and then (Consistent),
+    restarts, rotation every 16 KB and a checkpoint every 23 records (Enduring)."""
+    import random
+
+    from attack_helpers import Clock
+    from gxp_otel.audit.writer import AuditTrailWriter
+
+    rng = random.Random(seed)
+    clock = Clock()
+
+    def stepped() -> int:
+        return clock() - (3 * NS if rng.random() < 0.05 else 0)
+
+    def open_writer() -> AuditTrailWriter:
+        return AuditTrailWriter(directory, stream_id="app.0", signing_key=K, compress=False, clock=stepped,
+                                host="attack", pid=1, writer_name="gxp-otel-attack/1", config_fingerprint="0" * 64,
+                                checkpoint_interval=1e9, checkpoint_records=23, rotate_bytes=16_000)
+
+    w = open_writer()
+    i = 0
+    while i < records:
+        count, kind = rng.randrange(1, 6), "span" if rng.random() < 0.6 else "log"
+        make = alcoa_span if kind == "span" else alcoa_log
+        variants = 15 if kind == "span" else 11
+        w.append(kind, [make(i + j, max(0, rng.randrange(2 * variants) - variants)) for j in range(count)])
+        i += count
+        if rng.random() < 0.03:
+            w.close()
+            w = open_writer()
+    w.close()
+
+
+@pytest.mark.parametrize("max_run", [8192, 4])
+@pytest.mark.parametrize("tampered", [False, True])
+def test_alcoa_findings_are_the_same_with_workers_on_hostile_bodies(tmp_path: Path, monkeypatch, max_run: int,
+                                                                   tampered: bool) -> None:
+    """CAUGHT: the ALCOA+ assessment with two workers (runs assessed in the workers by the fast path, merged by
+    merge_run; runs split every ``max_run`` records; a deleted and a modified record force replays and re-reads)
+    equals the one-process one, findings, counts and examples, on bodies made to leave the fast path every way."""
+    import gxp_otel.audit.parallel_verify as parallel_verify
+
+    monkeypatch.setattr(parallel_verify, "MAX_RUN", max_run)
+    directory = tmp_path / "trail"
+    alcoa_trail(directory, seed=max_run)
+    if tampered:
+        files = sorted(directory.glob("audit-app.0-*.jsonl"))
+        for path, edit in ((files[2], lambda lines: lines[:5] + lines[6:]),
+                           (files[4], lambda lines: lines[:7] + [lines[7].replace(b'"u"', b'"U"', 1)] + lines[8:])):
+            path.write_bytes(b"".join(edit(path.read_bytes().splitlines(keepends=True))))
+    options = {"trusted_keys": [K.public_key_hex], "alcoa": True}
+    one = verify_trail(directory, workers=0, **options).to_dict()
+    assert one["verdict"] == ("NOT VERIFIED" if tampered else "VERIFIED")
+    principles = one["alcoa"]["principles"]
+    assert all(principles[p]["failed"] for p in ("attributable", "contemporaneous", "accurate", "complete",
+                                                  "consistent"))
+    assert verify_trail(directory, workers=2, **options).to_dict() == one
