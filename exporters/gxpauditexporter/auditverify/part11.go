@@ -274,7 +274,7 @@ func (p *part11Verifier) purged(v *streamVerifier, plain string) bool {
 		v.version, v.genesis, v.retention = formatV2, text(inner, "genesis"), text(inner, "retention_days")
 	}
 	lastSeq, _ := strconv.ParseInt(text(t.entry, "last_seq"), 10, 64)
-	v.expected, v.lastHash = lastSeq+1, text(t.entry, "last_hash")
+	v.expected, v.lastHash = uint64(lastSeq)+1, text(t.entry, "last_hash")
 	v.started, v.resync = true, false
 	keyID := text(key, "key_id")
 	if keyID != auditformat.UnsignedKeyID {

@@ -35,7 +35,7 @@ type streamVerifier struct {
 	genesis   string // the genesis record's hash: the stream's identity (§7)
 	retention string // the genesis record's retention_days
 
-	expected   int64
+	expected   uint64 // last accepted seq + 1: up to 2^63 after seq MaxSeq (an int64 wrapped there)
 	lastHash   string
 	resync     bool
 	started    bool
@@ -148,17 +148,17 @@ func (v *streamVerifier) line(raw []byte, cf auditformat.ChainFile, number int) 
 	switch {
 	case v.resync:
 		v.resync = false
-	case seq == v.expected:
+	case uint64(seq) == v.expected:
 		if rec.Prev != v.lastHash {
 			v.report(name, intPtr(number), seqPtr(seq), "inserted", "prev does not match the hash of the record before")
 		}
-	case seq > v.expected:
-		v.missing = append(v.missing, missingRange{v.expected, seq - 1, name, number})
+	case uint64(seq) > v.expected:
+		v.missing = append(v.missing, missingRange{int64(v.expected), seq - 1, name, number})
 	default:
 		v.outOfOrder(name, number, seq)
 		return
 	}
-	v.expected, v.lastHash = seq+1, rec.Hash
+	v.expected, v.lastHash = uint64(seq)+1, rec.Hash
 	if rec.Kind == auditformat.KindGenesis && !firstGenesis { // judged once accepted: a duplicate is only duplicate
 		v.report(name, intPtr(number), seqPtr(seq), "bad-genesis", "a second genesis record in the stream")
 	}
