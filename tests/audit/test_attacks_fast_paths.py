@@ -11,6 +11,7 @@ VERIFIED, or two paths giving different answers) before its fix, or was already 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -398,3 +399,100 @@ def test_alcoa_findings_are_the_same_with_workers_on_hostile_bodies(tmp_path: Pa
     assert all(principles[p]["failed"] for p in ("attributable", "contemporaneous", "accurate", "complete",
                                                   "consistent"))
     assert verify_trail(directory, workers=2, **options).to_dict() == one
+
+
+# ----------------------------------------------------------------------------------------- hostile envelopes
+
+
+def resign_lines(directory: Path, edits: dict[int, Callable[[bytes], bytes]], stream: str = "app.0") -> None:
+    """Like :func:`resign_bodies`, but ``edits[seq]`` rewrites the text of that record's line after its body, hash
+    member removed (``,"kind":…}``); the hash is then recomputed over the body and the edited text, so a path that
+    accepted the edited envelope would find the record's hash and chain intact."""
+    from gxp_otel.audit.canonical import hash_body_and_tail
+
+    prev = genesis = None
+    checkpoints = []
+    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
+        out = []
+        for line in path.read_bytes().splitlines():
+            record = orjson.loads(line)
+            seq = int(record["seq"])
+            if prev is not None:
+                record["prev"] = prev
+            if record["kind"] == "checkpoint":
+                statement = record["body"]["statement"]
+                statement.update(head=record["prev"], genesis=genesis)
+                record["body"]["signature"] = K.sign(statement)
+                checkpoints.append(record["body"])
+            body = canonical_json(record["body"])
+            prev, encoded = encode_record(record["kind"], record["stream"], seq, record["prev"], record["time"], body)
+            if seq in edits:
+                tail = edits[seq](encoded[8 + len(body) + 74:-1])  # after ,"hash":"<64 hex>"
+                prev = hash_body_and_tail(body, tail)
+                encoded = b'{"body":' + body + b',"hash":"' + prev.encode() + b'"' + tail + b"\n"
+            genesis = genesis or prev
+            out.append(encoded)
+        path.write_bytes(b"".join(out))
+    (directory / CHECKPOINT_FILE).write_bytes(b"".join(canonical_json(b) + b"\n" for b in checkpoints))
+
+
+def replace(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    return lambda tail: tail.replace(old, new, 1)
+
+
+def seq_as(text: str) -> Callable[[bytes], bytes]:
+    """The record's seq member written as ``text`` (UTF-8)."""
+    member = b'"seq":"' + text.encode() + b'"'
+    return lambda tail: re.sub(rb'"seq":"[0-9]+"', lambda _: member, tail, count=1)
+
+
+HOSTILE_ENVELOPES = {
+    "seq with a leading zero": seq_as("03"),
+    "seq empty": seq_as(""),
+    "seq negative": seq_as("-3"),
+    "seq in Arabic-Indic digits": seq_as("\u0663"),
+    "seq escaped": seq_as("\\u0033"),
+    "seq above int64": seq_as("9223372036854775808"),
+    "seq of 20 digits": seq_as("10000000000000000003"),
+    "seq with a plus sign": seq_as("+3"),
+    "kind in capitals": replace(b'"kind":"log"', b'"kind":"Log"'),
+    "kind unknown": replace(b'"kind":"log"', b'"kind":"note"'),
+    "kind twice": replace(b'"kind":"log"', b'"kind":"log","kind":"log"'),
+    "an extra member": replace(b'"kind":"log"', b'"kind":"log","note":"x"'),
+    "prev in capitals": lambda tail: re.sub(rb'"prev":"([0-9a-f]{64})"', lambda m: m.group(0).replace(
+        m.group(1), m.group(1).upper()), tail, count=1),
+    "stream of 65 characters": replace(b'"stream":"app.0"', b'"stream":"' + b"a" * 65 + b'"'),
+    "stream with a dash": replace(b'"stream":"app.0"', b'"stream":"app-0"'),
+    "time with a lowercase z": lambda tail: tail[:-3] + b'z"}',
+    "time with eight fraction digits": lambda tail: tail[:-4] + b'Z"}',
+    "time with a space": replace(b"T", b" "),
+    "whitespace before the end": lambda tail: tail[:-1] + b" }",
+    "a member after time": lambda tail: tail[:-1] + b',"u":"v"}',
+}
+
+
+def test_hostile_envelopes_get_the_same_verdict_on_every_path(tmp_path: Path) -> None:
+    """CAUGHT: envelope members of the wrong form (§4), doubled or extra members, escapes and look-alike digits,
+    each in its own record of one trail, hashed as written: `malformed` (seq null) on every path, except records
+    that parse to a good one (an escaped digit, a doubled member, whitespace), which are `non-canonical`."""
+    directory = tmp_path / "trail"
+    small_trail(directory, records=len(HOSTILE_ENVELOPES) + 1)
+    resign_lines(directory, {2 + i: edit for i, edit in enumerate(HOSTILE_ENVELOPES.values())})
+    parsed = {"seq escaped": 3, "kind twice": None, "whitespace before the end": None}  # good records, not JCS
+    wanted = [(F1, 3 + i, parsed[name] or 2 + i, "non-canonical") if name in parsed else (F1, 3 + i, None, "malformed")
+              for i, name in enumerate(HOSTILE_ENVELOPES)]
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", wanted)
+
+
+def test_the_largest_seq_is_one_more_record_on_every_path(tmp_path: Path) -> None:
+    """HOLE (verifiers differed, not a false VERIFIED): seq 9223372036854775807 (int64's largest, hashed as written)
+    is a good record, after which Python expects 2^63: the records after it are `reordered` into the range it
+    skipped, the close checkpoint with them, so no seal is left (`unknown-stream`). Go's expected seq wrapped to
+    -2^63: it reported a `deleted` range from seq -9223372036854775808, accepted the later records and the seal.
+    Go now keeps the expected seq unsigned."""
+    directory = tmp_path / "trail"
+    small_trail(directory)
+    resign_lines(directory, {3: replace(b'"seq":"3"', b'"seq":"9223372036854775807"')})
+    verdict, problems = every_path(directory, tmp_path)
+    assert verdict == "NOT VERIFIED" and {p[3] for p in problems} == {"unknown-stream", "deleted", "reordered"}
+    assert min(p[2] for p in problems if p[2] is not None) == 3
