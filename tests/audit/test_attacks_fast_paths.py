@@ -468,6 +468,9 @@ HOSTILE_ENVELOPES = {
     "time with a space": replace(b"T", b" "),
     "whitespace before the end": lambda tail: tail[:-1] + b" }",
     "a member after time": lambda tail: tail[:-1] + b',"u":"v"}',
+    "a carriage return at the end": lambda tail: tail + b"\r",
+    "a NUL at the end": lambda tail: tail + b"\x00",
+    "a no-break space at the end": lambda tail: tail + "\u00a0".encode(),
 }
 
 
@@ -478,7 +481,8 @@ def test_hostile_envelopes_get_the_same_verdict_on_every_path(tmp_path: Path) ->
     directory = tmp_path / "trail"
     small_trail(directory, records=len(HOSTILE_ENVELOPES) + 1)
     resign_lines(directory, {2 + i: edit for i, edit in enumerate(HOSTILE_ENVELOPES.values())})
-    parsed = {"seq escaped": 3, "kind twice": None, "whitespace before the end": None}  # good records, not JCS
+    parsed = {"seq escaped": 3, "kind twice": None, "whitespace before the end": None,
+              "a carriage return at the end": None}  # good records, not in their JCS form
     wanted = [(F1, 3 + i, parsed[name] or 2 + i, "non-canonical") if name in parsed else (F1, 3 + i, None, "malformed")
               for i, name in enumerate(HOSTILE_ENVELOPES)]
     assert every_path(directory, tmp_path) == ("NOT VERIFIED", wanted)
@@ -496,3 +500,99 @@ def test_the_largest_seq_is_one_more_record_on_every_path(tmp_path: Path) -> Non
     verdict, problems = every_path(directory, tmp_path)
     assert verdict == "NOT VERIFIED" and {p[3] for p in problems} == {"unknown-stream", "deleted", "reordered"}
     assert min(p[2] for p in problems if p[2] is not None) == 3
+
+
+# ------------------------------------------------------------------------------------- the line limit (§2.1)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_lines_at_and_one_byte_over_the_line_limit_on_every_path(tmp_path: Path, compressed: bool) -> None:
+    """CAUGHT: a record line of exactly 16 MiB without its newline is a good record, one byte more is `malformed`
+    (seq null), on every path: workers read blocks of whole lines, the verifier's process lines, Go its own reader;
+    also inside a .gz."""
+    import gzip
+
+    from gxp_otel.audit.reading import MAX_LINE_BYTES
+
+    directory = tmp_path / "trail"
+    small_trail(directory, records=4)
+    overhead = {}
+    for seq, extra in ((2, 0), (3, 1)):
+        line = next(l for l in (directory / F1).read_bytes().splitlines() if orjson.loads(l)["seq"] == str(seq))
+        body = orjson.loads(line)["body"]
+        overhead[seq] = len(line) - len(canonical_json(body)) + len(b'{"a":""}') - extra
+    resign_bodies(directory, {seq: b'{"a":"' + b"x" * (MAX_LINE_BYTES - size) + b'"}' for seq, size in overhead.items()})
+    lengths = [len(l) for l in (directory / F1).read_bytes().splitlines()]
+    assert lengths[2:4] == [MAX_LINE_BYTES, MAX_LINE_BYTES + 1]
+    if compressed:
+        (directory / (F1 + ".gz")).write_bytes(gzip.compress((directory / F1).read_bytes(), compresslevel=1))
+        (directory / F1).unlink()
+    name = F1 + ".gz" if compressed else F1
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", [(name, 4, None, "malformed")])
+
+
+# -------------------------------------------------------------------- a file swapped while the workers read it
+
+
+SWAP: dict[str, Any] = {}  # the file whose worker waits for the marker file (the swap), and the real check_file
+
+
+def _check_file_after_swap(dir_fd: int, name: str, *args: Any):
+    """``parallel_verify.check_file`` in a worker, which for the swapped file first waits for the swap."""
+    import time
+
+    if name == SWAP.get("name"):
+        deadline = time.monotonic() + 10
+        while not SWAP["marker"].exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+    return SWAP["check_file"](dir_fd, name, *args)
+
+
+def test_a_good_copy_renamed_over_a_forged_file_after_the_verifier_opened_it_is_not_used(tmp_path: Path,
+                                                                                        monkeypatch) -> None:
+    """CAUGHT: the verifier opened the forged file 2; before it takes the worker's result, the good file is renamed
+    over the name (same size, another inode), so a worker that opens the name late reads good bytes. The identity
+    check (device, inode, size) sends the verifier to its own descriptor: the report is the forged file's, as in one
+    process, whichever file the worker read."""
+    from gxp_otel.audit import parallel_verify
+    from gxp_otel.audit.parallel_verify import Prefetcher
+
+    directory = tmp_path / "trail"
+    small_trail(directory, records=60, rotate_bytes=4096)
+    target = sorted(directory.glob("audit-app.0-*.jsonl"))[1]
+    monkeypatch.setitem(SWAP, "name", target.name)
+    monkeypatch.setitem(SWAP, "marker", tmp_path / "swapped")
+    monkeypatch.setitem(SWAP, "check_file", parallel_verify.check_file)
+    monkeypatch.setattr(parallel_verify, "check_file", _check_file_after_swap)
+    good = target.read_bytes()
+    target.write_bytes(good.replace(b"record 1", b"record X", 1))
+    assert target.read_bytes() != good
+    forged_report = verify_trail(directory, trusted_keys=[K.public_key_hex], workers=0).to_dict()
+    assert forged_report["verdict"] == "NOT VERIFIED"
+    original_take = Prefetcher.take
+
+    def take_after_swap(self, name, file):
+        if name == target.name:
+            staged = directory / "staged"
+            staged.write_bytes(good)
+            os.replace(staged, target)
+            SWAP["marker"].touch()  # the worker opens the name only now: it reads the good copy
+        return original_take(self, name, file)
+
+    monkeypatch.setattr(Prefetcher, "take", take_after_swap)
+    assert verify_trail(directory, trusted_keys=[K.public_key_hex], workers=2).to_dict() == forged_report
+    assert target.read_bytes() == good
+
+
+@pytest.mark.parametrize("prefix", [b"\xef\xbb\xbf", b" ", b"\x00", "\u00a0".encode()])
+def test_a_line_that_starts_with_a_bom_or_a_space_gets_the_same_verdict_on_every_path(tmp_path: Path,
+                                                                                    prefix: bytes) -> None:
+    """CAUGHT: a byte-order mark, a space, a NUL or a no-break space before a good record: never read as the record
+    by any path (a space is JSON whitespace, so that line parses and is `non-canonical`)."""
+    directory = tmp_path / "trail"
+    small_trail(directory)
+    lines = (directory / F1).read_bytes().splitlines(keepends=True)
+    lines[3] = prefix + lines[3]
+    (directory / F1).write_bytes(b"".join(lines))
+    problem = (F1, 4, 3, "non-canonical") if prefix == b" " else (F1, 4, None, "malformed")
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", [problem])
