@@ -181,6 +181,35 @@ HOSTILE_BODIES = {
     b'{"a":"\\ud800"}': "malformed",  # a lone surrogate escape
     b'{"a":tru}': "malformed",
     b'{"a":"x"}}': "malformed",
+    b'{"a":"\\ud83d\\u0041"}': "malformed",  # surrogates: a high one before a letter, two highs, a low one alone
+    b'{"a":"\\ud83d\\ud83d\\ude00"}': "malformed",
+    b'{"a":"\\udfff"}': "malformed",
+    b'{"a":"x\\ud83d"}': "malformed",
+    b'{"a":"\\ude00\\ud83d"}': "malformed",
+    b'{"\\ud83d":"x"}': "malformed",
+    b'{"a":"\\uD83D\\uDE00"}': "non-canonical",
+    b'{"a":"\\u00"}': "malformed",  # escapes JSON does not have or cut short
+    b'{"a":"\\u00zz"}': "malformed",
+    b'{"a":"\\x41"}': "malformed",
+    b'{"a":"\\\'"}': "malformed",
+    b'{"a":"\\a"}': "malformed",
+    b'{"a":"\\"}': "malformed",
+    b'{"a":"\xf0\x9f\x98"}': "malformed",  # UTF-8 cut short, invalid, overlong, five bytes
+    b'{"a":"\xff"}': "malformed",
+    b'{"a":"\xe0\x80\x80"}': "malformed",
+    b'{"a":"\xf8\x88\x80\x80\x80"}': "malformed",
+    b'{"a":"\xc2"}': "malformed",
+    b'{"a":"\x1f"}': "malformed",
+    b'{"a":"\x7f\\u007f"}': "non-canonical",
+    b'{"a":"\xef\xbf\xbd","b":"\\\\","c":[true,false,null],"d":false}': None,
+    b'{"a":[,]}': "malformed",  # broken structure
+    b'{"a":[]]}': "malformed",
+    b'{,}': "malformed",
+    b'{"a":{},}': "malformed",
+    b'{"a":["x",]}': "malformed",
+    b'{"a":True}': "malformed",
+    b'{"a":nul}': "malformed",
+    b'{"a":"x"}\x00': "malformed",
     nested(200): None,
     nested(254): None,
     b'{"a":' + b'{"a":' * 252 + b'{}' + b"}" * 252 + b"}": None,
@@ -237,6 +266,7 @@ def decision_trail(directory: Path, *, cited: str, decisions: int = 1, filler: i
     w.close()
 
 
+@pytest.mark.parametrize("compressed", [False, True])
 @pytest.mark.parametrize("cited, decisions, expected", [
     ("signature", 1, []),
     ("none", 1, ["decision-signature"]),
@@ -244,14 +274,23 @@ def decision_trail(directory: Path, *, cited: str, decisions: int = 1, filler: i
     ("signature", 2, ["decision-signature"]),
 ])
 def test_an_e_signed_decision_between_worker_runs_is_checked_like_any_other(tmp_path: Path, cited: str,
-                                                                             decisions: int, expected: list) -> None:
+                                                                             decisions: int, expected: list,
+                                                                             compressed: bool) -> None:
     """CAUGHT: a worker keeps only envelope values of the logs it puts in a run, so a decision hidden among them
-    would never reach §12.4; a log naming `gxp.hitl.decision` is never put in a run (`_body_unread`)."""
+    would never reach §12.4; a log naming `gxp.hitl.decision` is never put in a run (`_body_unread`). Also with
+    every closed file compressed."""
+    import gzip
+
     from attack_helpers import ALICE, anchored
 
     directory = tmp_path / "trail"
     decision_trail(directory, cited=cited, decisions=decisions)
-    assert len(list(directory.glob("audit-app.0-*.jsonl"))) > 4
+    files = sorted(directory.glob("audit-app.0-*.jsonl"))
+    assert len(files) > 4
+    if compressed:
+        for path in files[:-1]:
+            path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), compresslevel=1))
+            path.unlink()
     verdict, problems = every_path(directory, tmp_path, anchored(ALICE))
     assert [p[3] for p in problems] == expected
     assert verdict == ("VERIFIED" if not expected else "NOT VERIFIED")
