@@ -635,3 +635,34 @@ def test_a_line_that_starts_with_a_bom_or_a_space_gets_the_same_verdict_on_every
     (directory / F1).write_bytes(b"".join(lines))
     problem = (F1, 4, 3, "non-canonical") if prefix == b" " else (F1, 4, None, "malformed")
     assert every_path(directory, tmp_path) == ("NOT VERIFIED", [problem])
+
+
+FILE_EDITS = {
+    # name: (edit of the sorted chain files, the problems, at (file number, line, seq, kind))
+    "an empty file after the newest": (lambda files, new: new.write_bytes(b""), []),  # §10.7: not a problem
+    "newlines only after the newest": (lambda files, new: new.write_bytes(b"\n\n\n"),
+                                       [(7, 1, None, "malformed"), (7, 2, None, "malformed"), (7, 3, None, "malformed")]),
+    "blank lines": (lambda files, new: files[1].write_bytes(files[1].read_bytes().replace(b"\n", b"\n\n", 3)),
+                    [(2, 2, None, "malformed"), (2, 4, None, "malformed"), (2, 6, None, "malformed")]),
+    "a middle file emptied": (lambda files, new: files[1].write_bytes(b""), [(3, 1, 13, "deleted")]),
+    "a middle file of one newline": (lambda files, new: files[1].write_bytes(b"\n"), [(2, 1, None, "malformed")]),
+    "CRLF line ends": (lambda files, new: files[1].write_bytes(files[1].read_bytes().replace(b"\n", b"\r\n")),
+                       [(2, i, 12 + i, "non-canonical") for i in range(1, 14)]),
+    "a middle file's last newline cut": (lambda files, new: files[1].write_bytes(files[1].read_bytes()[:-1]),
+                                         [(2, 13, None, "torn-line")]),
+}
+
+
+@pytest.mark.parametrize("name", FILE_EDITS)
+def test_file_level_oddities_get_the_same_verdict_on_every_path(tmp_path: Path, name: str) -> None:
+    """CAUGHT: blank lines, empty files, CRLF line ends and a cut final newline, where workers (blocks of whole
+    lines) and the verifier's process (lines) split the bytes differently."""
+    directory = tmp_path / "trail"
+    small_trail(directory, records=60, rotate_bytes=4096)
+    files = sorted(directory.glob("audit-app.0-*.jsonl"))
+    assert len(files) == 6
+    edit, wanted = FILE_EDITS[name]
+    edit(files, directory / "audit-app.0-000007.jsonl")
+    verdict, problems = every_path(directory, tmp_path)
+    assert problems == [(f"audit-app.0-{n:06d}.jsonl", line, seq, kind) for n, line, seq, kind in wanted]
+    assert verdict == ("VERIFIED" if not wanted else "NOT VERIFIED")
