@@ -419,8 +419,9 @@ def alcoa_trail(directory: Path, seed: int, records: int = 400) -> None:
 def test_alcoa_findings_are_the_same_with_workers_on_hostile_bodies(tmp_path: Path, monkeypatch, max_run: int,
                                                                    tampered: bool) -> None:
     """CAUGHT: the ALCOA+ assessment with two workers (runs assessed in the workers by the fast path, merged by
-    merge_run; runs split every ``max_run`` records; a deleted and a modified record force replays and re-reads)
-    equals the one-process one, findings, counts and examples, on bodies made to leave the fast path every way."""
+    merge_run; runs split every ``max_run`` records; a deleted and a modified record force replays and re-reads, a
+    held copy that sealed another head a `rewritten` inside a run) equals the one-process one, findings, counts and
+    examples, on bodies made to leave the fast path every way."""
     import gxp_otel.audit.parallel_verify as parallel_verify
 
     monkeypatch.setattr(parallel_verify, "MAX_RUN", max_run)
@@ -431,9 +432,16 @@ def test_alcoa_findings_are_the_same_with_workers_on_hostile_bodies(tmp_path: Pa
         for path, edit in ((files[2], lambda lines: lines[:5] + lines[6:]),
                            (files[4], lambda lines: lines[:7] + [lines[7].replace(b'"u"', b'"U"', 1)] + lines[8:])):
             path.write_bytes(b"".join(edit(path.read_bytes().splitlines(keepends=True))))
-    options = {"trusted_keys": [K.public_key_hex], "alcoa": True}
+    held = tmp_path / "worm.checkpoints.jsonl"  # the auditor's copy; tampered: one statement sealed another head
+    lines = (directory / CHECKPOINT_FILE).read_bytes().splitlines(keepends=True)
+    if tampered:
+        head = orjson.loads(lines[3])["statement"]["head"]
+        lines[3] = lines[3].replace(head.encode(), b"0" * 64)
+    held.write_bytes(b"".join(lines))
+    options = {"trusted_keys": [K.public_key_hex], "alcoa": True, "checkpoint_files": [held]}
     one = verify_trail(directory, workers=0, **options).to_dict()
     assert one["verdict"] == ("NOT VERIFIED" if tampered else "VERIFIED")
+    assert tampered == ("rewritten" in {p["kind"] for p in one["problems"]})
     principles = one["alcoa"]["principles"]
     assert all(principles[p]["failed"] for p in ("attributable", "contemporaneous", "accurate", "complete",
                                                   "consistent"))
@@ -666,3 +674,35 @@ def test_file_level_oddities_get_the_same_verdict_on_every_path(tmp_path: Path, 
     verdict, problems = every_path(directory, tmp_path)
     assert problems == [(f"audit-app.0-{n:06d}.jsonl", line, seq, kind) for n, line, seq, kind in wanted]
     assert verdict == ("VERIFIED" if not wanted else "NOT VERIFIED")
+
+
+def two_streams(directory: Path) -> tuple[list[Path], list[Path]]:
+    for stream in ("app.0", "app.1"):
+        w = writer(directory, stream=stream, rotate_bytes=4096)
+        for i in range(50):
+            w.append("log", [log(f"{stream} record {i}")])
+        w.close()
+    return sorted(directory.glob("audit-app.0-*.jsonl")), sorted(directory.glob("audit-app.1-*.jsonl"))
+
+
+@pytest.mark.parametrize("edit", ["hard link", "swap", "checkpoint file"])
+def test_files_of_one_stream_under_the_other_streams_names_on_every_path(tmp_path: Path, edit: str) -> None:
+    """CAUGHT: two streams read by the same workers; a file of app.0 hard-linked as a file of app.1, a file of each
+    swapped with the other's, app.0's checkpoint file copied as app.1's: every path (and ALCOA+ with two workers)
+    reports each line of the wrong stream."""
+    directory = tmp_path / "trail"
+    first, second = two_streams(directory)
+    if edit == "hard link":
+        second[2].unlink()
+        os.link(first[2], second[2])
+    elif edit == "swap":
+        content = first[1].read_bytes()
+        first[1].write_bytes(second[1].read_bytes())
+        second[1].write_bytes(content)
+    else:
+        shutil.copy(directory / CHECKPOINT_FILE, directory / "audit-app.1.checkpoints.jsonl")
+    verdict, problems = every_path(directory, tmp_path)
+    wrong = "bad-checkpoint-file" if edit == "checkpoint file" else "malformed"
+    assert verdict == "NOT VERIFIED" and problems and {p[3] for p in problems} == {wrong}
+    options = {"trusted_keys": [K.public_key_hex], "alcoa": True}
+    assert verify_trail(directory, workers=2, **options).to_dict() == verify_trail(directory, workers=0, **options).to_dict()
