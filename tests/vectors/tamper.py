@@ -371,6 +371,22 @@ def _set_member(files, seq, member, value, seed_a):
     _rewrite_checkpoint_file(files)
 
 
+def body_deeper_than_254(files, seed_b, seed_a):
+    """Ambiguity: a body nesting 255 levels (the body object is level 1) is malformed (§10.2), however it is
+    hashed: the line is written byte for byte, hashed as written, the chain after it recomputed and re-signed with
+    the writer's key (Go's verifier said VERIFIED before 6817fb1)."""
+    name, i = _where(files, 2)
+    lines = _lines(files, name)
+    record = orjson.loads(lines[i])
+    body = b'{"a":' + b"[" * 254 + b"]" * 254 + b"}"
+    _, encoded = encode_record(record["kind"], record["stream"], int(record["seq"]), record["prev"], record["time"],
+                               body)
+    lines[i] = encoded.rstrip(b"\n")
+    _set_lines(files, name, lines)
+    _rechain(files, after=(name, i), signer=CheckpointSigner.from_seed(seed_a))
+    _rewrite_checkpoint_file(files)
+
+
 def held_line_invalid(files, seed_b):
     """Ambiguity: a problem in a held copy is reported at the held file (as given) and its line."""
     lines = _lines(files, CPF)
@@ -479,6 +495,8 @@ NEGATIVE = {
     "second-genesis@seq-2": (second_genesis, {"trusted": True, "seed_a": True}),
     "seq-above-int64": (None, {"member": (18, "seq", "9223372036854775808")}),
     "invalid-calendar-date@seq-2": (None, {"member": (2, "time", "2025-02-30T16:00:05.002000000Z")}),
+    "year-0000@seq-2": (None, {"member": (2, "time", "0000-03-01T16:00:05.002000000Z")}),  # Go: VERIFIED before e2566fd
+    "body-deeper-than-254@seq-2": (body_deeper_than_254, {"seed_a": True}),
     "time-goes-backwards@seq-3": (None, {"member": (3, "time", "2025-11-24T15:00:00.000000000Z"), "ok": True,
                                          "trusted": True}),
     "held-line-invalid": (held_line_invalid, {}),
