@@ -229,7 +229,7 @@ def test_hostile_body_texts_get_the_same_verdict_on_every_path(tmp_path: Path) -
     assert every_path(directory, tmp_path) == ("NOT VERIFIED", wanted)
 
 
-@pytest.mark.parametrize("body", [nested(255), nested(300), nested(511),
+@pytest.mark.parametrize("body", [nested(255), nested(300), nested(511), nested(5000),
                                   b'{"a":' + b'{"a":' * 253 + b'{}' + b"}" * 253 + b"}"])
 def test_a_body_nested_deeper_than_254_levels_is_malformed_in_both_verifiers(tmp_path: Path, body: bytes) -> None:
     """HOLE (verifiers differed): a body nested 255 to 511 levels deep was `malformed` for Python (orjson cannot
@@ -706,3 +706,15 @@ def test_files_of_one_stream_under_the_other_streams_names_on_every_path(tmp_pat
     assert verdict == "NOT VERIFIED" and problems and {p[3] for p in problems} == {wrong}
     options = {"trusted_keys": [K.public_key_hex], "alcoa": True}
     assert verify_trail(directory, workers=2, **options).to_dict() == verify_trail(directory, workers=0, **options).to_dict()
+
+
+@pytest.mark.parametrize("levels", [300, 1200])
+def test_a_deeply_nested_held_line_is_a_bad_checkpoint_file_on_every_path(tmp_path: Path, levels: int) -> None:
+    """CAUGHT: the checkpoint file's lines are parsed by neither line fast path: a statement nested deeper than
+    either parser's limit is `bad-checkpoint-file` everywhere (Go's body-depth limit does not apply to held lines)."""
+    directory = tmp_path / "trail"
+    small_trail(directory)
+    checkpoints = directory / CHECKPOINT_FILE
+    checkpoints.write_bytes(checkpoints.read_bytes() + b'{"key_id":"none","signature":"","statement":'
+                            + b"[" * levels + b"]" * levels + b"}\n")
+    assert every_path(directory, tmp_path) == ("NOT VERIFIED", [(CHECKPOINT_FILE, 2, None, "bad-checkpoint-file")])
