@@ -494,6 +494,7 @@ NEGATIVE = {
     "genesis-prev-not-zero": (genesis_prev_not_zero, {"trusted": True, "seed_a": True}),
     "second-genesis@seq-2": (second_genesis, {"trusted": True, "seed_a": True}),
     "seq-above-int64": (None, {"member": (18, "seq", "9223372036854775808")}),
+    "largest-seq@seq-17": (None, {"member": (17, "seq", "9223372036854775807")}),  # Go's next seq wrapped (467fa01)
     "invalid-calendar-date@seq-2": (None, {"member": (2, "time", "2025-02-30T16:00:05.002000000Z")}),
     "year-0000@seq-2": (None, {"member": (2, "time", "0000-03-01T16:00:05.002000000Z")}),  # Go: VERIFIED before e2566fd
     "body-deeper-than-254@seq-2": (body_deeper_than_254, {"seed_a": True}),
