@@ -3,11 +3,13 @@
 Every item but a :class:`~gxp_otel.audit.parallel_verify.Run` goes to the verifier's own per-line functions, exactly
 as if the verifier had read the line. A run of linked span/log records is applied at once when the state is the one
 in which each of its records would only extend the chain (started, not resynchronising, expecting its first seq
-after its prev, not after a close, no ALCOA+ assessment): then the sequential verifier would report nothing for its
-records but a held copy that sealed a different one (``rewritten``), and would only count them, move the head and
-note backward times, which is what :func:`_apply_run` does. In any other state its records are replayed one by one
-through the verifier's functions with empty bodies (a run holds only records whose bodies those functions do not
-read, and none is made when ALCOA+ is assessed). Not thread-safe; pure apart from the state it is given.
+after its prev, not after a close): then the sequential verifier would report nothing for its records but a held
+copy that sealed a different one (``rewritten``), and would only count them, move the head and note backward times,
+which is what :func:`_apply_run` does; with ALCOA+, the run's assessment (made by the worker from the bodies) is
+merged in (``AlcoaAssessment.merge_run``, which adds Consistent from the run's times). In any other state its records
+are replayed one by one through the verifier's functions: with empty bodies (a run holds only records whose bodies
+those functions do not read), or, with ALCOA+, which reads the bodies, by reading its lines again. Not thread-safe;
+pure apart from the state it is given.
 """
 
 from __future__ import annotations
