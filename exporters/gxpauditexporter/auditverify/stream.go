@@ -254,8 +254,10 @@ func (v *streamVerifier) recordKey(body *auditformat.Value, seq int64, name stri
 	if keyID == auditformat.UnsignedKeyID {
 		return keyID, true
 	}
+	// 64 lowercase hex digits (§3), as Python requires: an upper-cased copy decodes to the same key but is no
+	// key of the chain's (signatures are verified only under the recorded form).
 	pub, ok := decodePublic(public)
-	if !ok || auditformat.KeyID(pub) != keyID {
+	if !ok || !auditformat.Hex64Pattern.MatchString(public) || auditformat.KeyID(pub) != keyID {
 		v.report(name, intPtr(number), seqPtr(seq), "malformed", "public_key does not match key_id")
 		return "", false
 	}

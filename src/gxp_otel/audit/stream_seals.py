@@ -8,9 +8,15 @@ Functions of the verifier's per-stream state (``verifier._StreamState``: ``repor
 
 from __future__ import annotations
 
+import re
+
 from gxp_otel.audit.format import FORMAT_V2, FORMATS
 from gxp_otel.audit.held import statement_version
 from gxp_otel.audit.signing import UNSIGNED_KEY_ID, key_id_for, verify_statement
+
+# A public key as the writer records it: 64 lowercase hex digits (§3). An upper-cased copy decodes to the same key,
+# but signatures are verified only under the lowercase form, so it is no key of the chain's: `malformed`.
+_PUBLIC_KEY_HEX = re.compile(r"\A[0-9a-f]{64}\Z", re.ASCII)
 
 
 def genesis(record: dict, seq: int, name: str, number: int, state, original: bool) -> bool:
@@ -36,10 +42,7 @@ def take_key(kind: str, body: dict, seq: int, name: str, number: int, state) -> 
         state.report(name, number, seq, "malformed", "genesis/recovery record without key_id and public_key")
         return
     if key_id != UNSIGNED_KEY_ID:
-        try:
-            valid = key_id_for(bytes.fromhex(public)) == key_id
-        except ValueError:
-            valid = False
+        valid = _PUBLIC_KEY_HEX.match(public) is not None and key_id_for(bytes.fromhex(public)) == key_id
         if not valid:
             state.report(name, number, seq, "malformed", "public_key does not match key_id")
             return
