@@ -33,15 +33,19 @@ func (p *part11Verifier) record(v *streamVerifier, rec *auditformat.Record, seq 
 		signer := member(statement, "signer")
 		identity := [2]string{text(signer, "printed_name"), text(signer, "user_id")}
 		keyID := text(statement, "key_id")
-		known, seen := p.identities[keyID]
-		if !seen {
-			p.identities[keyID], known = identity, identity
-		}
-		if known != identity {
-			v.report(file, intPtr(line), seqPtr(seq), "bad-esignature", fmt.Sprintf("key %s signs as %s but signed as %s before (11.100)", keyID, identity[1], known[1]))
-			return
-		}
 		registered, ok := p.signers[keyID]
+		// With a registry entry for the key, the registered identity decides (§12.1), not the first one signed
+		// under it: a signature under another identity before the registered one must not make it a problem.
+		if !ok {
+			known, seen := p.identities[keyID]
+			if !seen {
+				p.identities[keyID], known = identity, identity
+			}
+			if known != identity {
+				v.report(file, intPtr(line), seqPtr(seq), "bad-esignature", fmt.Sprintf("key %s signs as %s but signed as %s before (11.100)", keyID, identity[1], known[1]))
+				return
+			}
+		}
 		if ok && (registered.PrintedName != identity[0] || registered.UserID != identity[1]) {
 			v.report(file, intPtr(line), seqPtr(seq), "bad-esignature", fmt.Sprintf("%s is registered to %s (%s), not %s (%s)", keyID, registered.PrintedName, registered.UserID, identity[0], identity[1]))
 			return
