@@ -269,7 +269,8 @@ func pointerGet(doc *auditformat.Value, pointer string) (*auditformat.Value, boo
 			current = next
 		case auditformat.Array:
 			n, err := strconv.Atoi(token)
-			if err != nil || strings.Trim(token, "0123456789") != "" || n >= len(current.Items) {
+			// RFC 6901 array-index: digits only, no leading zero (01 names no element), as Python's pointer_get
+			if err != nil || strings.Trim(token, "0123456789") != "" || (len(token) > 1 && token[0] == '0') || n >= len(current.Items) {
 				return nil, false
 			}
 			current = &current.Items[n]

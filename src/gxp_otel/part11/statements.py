@@ -184,7 +184,8 @@ def _key_in_force_ok(key: Any) -> bool:
 
 
 def pointer_get(document: Any, pointer: str) -> tuple[bool, Any]:
-    """RFC 6901: ``(True, value)`` at ``pointer`` in ``document``, ``(False, None)`` when there is none."""
+    """RFC 6901: ``(True, value)`` at ``pointer`` in ``document``, ``(False, None)`` when there is none (an array
+    index with a leading zero, such as ``01``, names no element)."""
     if pointer == "":
         return True, document
     current = document
@@ -192,7 +193,8 @@ def pointer_get(document: Any, pointer: str) -> tuple[bool, Any]:
         token = token.replace("~1", "/").replace("~0", "~")
         if isinstance(current, dict) and token in current:
             current = current[token]
-        elif isinstance(current, list) and token.isascii() and token.isdigit() and int(token) < len(current):
+        elif isinstance(current, list) and token.isascii() and token.isdigit() and (token == "0" or token[0] != "0") \
+                and int(token) < len(current):  # RFC 6901 array-index: no leading zeros
             current = current[int(token)]
         else:
             return False, None
