@@ -454,14 +454,11 @@ def test_control_bodies_with_odd_members_are_not_judged_by_either_verifier(tmp_p
     assert every_path(directory, tmp_path, ANCHORED) == ("VERIFIED", [])
 
 
-@pytest.mark.xfail(strict=True, reason="the writer signs the rotation checkpoint it writes before its recovery "
-                                       "record with the new key, while §10.4 judges it under the old key in "
-                                       "force: a legitimate key rotation is NOT VERIFIED (reported to the lead)")
 def test_a_restart_under_a_new_trusted_key_into_a_full_file_verifies(tmp_path: Path) -> None:
-    """FALSE ALARM (both verifiers agree; writer or spec to change): the closed file is full, so the restarted
-    writer (new key K2, trusted with K) writes a rotation record and its checkpoint before the recovery record that
-    puts K2 in force (§10.3 allows exactly this); that checkpoint is signed by K2, not the key in force, and both
-    verifiers report `bad-signature` at it."""
+    """FALSE ALARM, fixed (both verifiers had agreed): the closed file is full, and the restarted writer (new key K2,
+    trusted with K) wrote a rotation record and its checkpoint, signed by K2, before the recovery record that puts
+    K2 in force, so both verifiers reported `bad-signature` at it. A recovery record now never triggers rotation
+    (§8): it goes into the full file, and the rotation before the next record is signed by the key in force."""
     directory = tmp_path / "trail"
     clock = Clock()
     w = writer(directory, clock=clock, rotate_bytes=4096)

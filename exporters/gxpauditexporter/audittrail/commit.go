@@ -183,7 +183,7 @@ func (w *Writer) rotationBody(now int64) []byte {
 // record's, or whose full line would take the file past the rotation size.
 func (w *Writer) needsRotation(pending int64, r record, now int64) bool {
 	used := w.size + pending
-	if used == 0 {
+	if used == 0 || r.kind == auditformat.KindRecovery { // §8: a recovery record goes into the newest file, full or not
 		return false
 	}
 	if w.newDay(now) {

@@ -225,12 +225,16 @@ func allRecords(t *testing.T, dir string) []auditformat.Record {
 	return out
 }
 
-// A writer restarted after a clean close whose file is full rotates before its recovery record (§10.3 "After
-// close" allows exactly that); the trail verifies.
-func TestARestartAfterCloseIntoAFullFileRotatesFirstAndVerifies(t *testing.T) {
+// A writer restarted after a clean close whose file is full writes its recovery record into that file and rotates
+// before its next record (§8: never before a recovery record), so the rotation checkpoint that closes the file is
+// signed by the key the recovery record put in force: a restart under a new key verifies against both keys (it had
+// been signed by the new key before the recovery record, and was bad-signature under the key then in force).
+func TestARestartUnderANewKeyAfterCloseIntoAFullFileRecoversFirstAndVerifies(t *testing.T) {
 	dir := t.TempDir()
 	opts := crashOptions(dir)
 	opts.Compress = false
+	first, second := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
+	opts.SigningKey = first
 	w, err := audittrail.Open(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -248,16 +252,31 @@ func TestARestartAfterCloseIntoAFullFileRotatesFirstAndVerifies(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	opts.SigningKey = second
 	if w, err = audittrail.Open(opts); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "audit-crash.0-000002.jsonl")); err == nil {
+		t.Fatal("the restart rotated before its recovery record")
+	}
+	for i, end := len(acked), len(acked)+3; i < end; i++ {
+		if err := w.Append("span", numbered(i)); err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, i)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "audit-crash.0-000002.jsonl")); err != nil {
-		t.Fatalf("the restart did not rotate first: %v", err)
+		t.Fatalf("the record after the recovery record did not rotate: %v", err)
 	}
-	requireAllVerified(t, dir, acked)
+	trusted := []ed25519.PublicKey{first.Public().(ed25519.PublicKey), second.Public().(ed25519.PublicKey)}
+	report, err := auditverify.Verify(dir, auditverify.Options{TrustedKeys: trusted})
+	if err != nil || report.Verdict != auditverify.Verified {
+		t.Fatalf("the restart under a new key: %v %+v", err, report.Problems)
+	}
+	requireAcked(t, dir, acked) // self-keyed it is key-change (§6.2): only an anchor authorises a new key
 }
 
 // A writer continuing a version 1 stream keeps writing version 1 statements (§7: a stream keeps its genesis's

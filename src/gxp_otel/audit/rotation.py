@@ -33,8 +33,10 @@ class RotationPolicy:
 
     def needs_rotation(self, used: int, file_day: int | None, kind: str, seq: int, stream_id: str,
                        body_bytes: int, now: int) -> bool:
-        """The exact §8 rule for the record ``seq`` of ``body_bytes`` when ``used`` bytes of the file are taken."""
-        if used == 0:
+        """The exact §8 rule for the record ``seq`` of ``body_bytes`` when ``used`` bytes of the file are taken. Never
+        before a ``recovery`` record: a restarted writer writes it into the newest file even when that is full, so
+        the checkpoint that closes the file is signed by the key the recovery record puts in force."""
+        if used == 0 or kind == "recovery":
             return False
         if self.new_day(file_day, now):
             return True
