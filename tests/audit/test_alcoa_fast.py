@@ -82,6 +82,54 @@ def test_the_common_record_path_leaves_the_state_of_the_principles_methods(recor
     assert _state(fast) == _state(reference)
 
 
+_STREAM_STEPS = st.lists(st.tuples(st.sampled_from(["s", "t"]), st.sampled_from(["observe", "observe", "sealed", "finish"]),
+                                    st.sampled_from(["span", "log"]),
+                                    st.lists(st.tuples(_PATHS, st.one_of(_ODD, st.just(_MISSING))), max_size=2), _TIMES),
+                         min_size=1, max_size=16)
+
+
+@settings(max_examples=700, deadline=None)
+@given(steps=_STREAM_STEPS)
+def test_the_fast_path_counts_each_stream_pending_seal_as_the_principles_methods(steps):
+    """Two streams interleaved, sealed or finished at any point (``_observe_passing`` keeps the last stream's entry
+    of records awaiting a seal: a seal or a finish must drop it)."""
+    fast, reference = AlcoaAssessment(300.0, 5.0), AlcoaAssessment(300.0, 5.0)
+    for seq, (stream, action, kind, changes, time) in enumerate(steps):
+        if action == "sealed":
+            fast.sealed(stream), reference.sealed(stream)
+        elif action == "finish":
+            fast.finish_stream(stream), reference.finish_stream(stream)
+        else:
+            record = {"kind": kind, "seq": str(seq), "time": time,
+                      "body": _perturbed(SPAN if kind == "span" else LOG, changes)}
+            fast.observe_body(record, "f.jsonl", seq + 1, stream, True)
+            reference._observe_any(copy.deepcopy(record), "f.jsonl", seq + 1, stream, True)
+    for stream in ("s", "t"):
+        fast.finish_stream(stream), reference.finish_stream(stream)
+    assert _state(fast) == _state(reference)
+
+
+_HITL = {"gxp.hitl.action": {"stringValue": "human-response"}, "gxp.hitl.responder": {"stringValue": "qa.lead"}}
+
+
+@pytest.mark.parametrize("attributes", [{}, _HITL, {**_HITL, "gxp.hitl.decision": {"stringValue": "e-signed"}},
+                                        {"gxp.hitl.action": {"stringValue": "automated-response"}},
+                                        {"gxp.hitl.action": {"stringValue": "approval-required"}}])
+def test_attributed_hitl_records_take_the_fast_path(attributes):
+    """Not vacuous: HITL logs (but a human decision without a responder) are taken by the fast path too."""
+    body = copy.deepcopy(LOG)
+    body["attributes"].update(attributes)
+    record = {"kind": "log", "seq": "3", "time": TIME, "body": body}
+    assert AlcoaAssessment(300.0, 5.0)._observe_passing(record, "f", 1, "s")
+
+
+def test_a_human_decision_without_a_responder_leaves_the_fast_path():
+    body = copy.deepcopy(LOG)
+    body["attributes"]["gxp.hitl.action"] = {"stringValue": "human-response"}
+    record = {"kind": "log", "seq": "3", "time": TIME, "body": body}
+    assert not AlcoaAssessment(300.0, 5.0)._observe_passing(record, "f", 1, "s")
+
+
 @pytest.mark.parametrize("kind", ["span", "log"])
 @pytest.mark.parametrize("time", [TIME, "2026-11-18T08:46:40.200000000Z"])
 def test_common_records_take_the_fast_path(kind, time):

@@ -27,6 +27,7 @@ _SPAN = re.compile(r"\A([0-9a-f]{16})?\Z", re.ASCII)
 _NANOS = re.compile(r"\A(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
 _INT64_MAX = 2**63 - 1
 _HEX = "0123456789abcdef"
+_NOTHING_DROPPED = {"attributes": "0", "events": "0", "links": "0"}  # a span's usual `dropped` (§5): nothing lost
 
 
 def _nanos(value: object) -> int | None:
@@ -65,6 +66,10 @@ class AlcoaAssessment:
         # Attribution by kind: an identity the application declared (gxp user/agent id) vs a sender the collector
         # authenticated at ingestion (§5.6 ingest: via other than "none", with a subject).
         self._identities = {"declared": 0, "authenticated": 0}
+        self._second = ("", 0)  # (a recorded second parse_time accepted, its nanoseconds since the epoch)
+        self._pending_stream: str | None = None  # _observe_passing's last stream and its _pending entry
+        self._pending_entry: list[Any] = [0, []]
+        self._good_trace_id = ""  # the last trace id _observe_passing found of _TRACE's form (only a str equals it)
 
     def _mark(self, principle: str, ok: bool, where: tuple[str, int, int | None], reason: str = "") -> None:
         if ok:
@@ -92,7 +97,8 @@ class AlcoaAssessment:
 
     def _observe_passing(self, record: dict, file: str, line: int, stream: str) -> bool:
         """:meth:`_observe_any` of a record with an unbroken link for the common case, a span or log that passes every
-        principle but perhaps Contemporaneous (with both times valid) and is no decision and no resumed run; the
+        principle but perhaps Contemporaneous (with both times valid) and is no resumed run and no unattributed human
+        decision (HITL records are counted as `_human_decision` counts them); the
         reason of a failure is formatted only when it is kept as an example. ``False``, having changed nothing, for
         anything else. Same state afterwards (tests/audit/test_alcoa_fast.py); the conditions below are those of the
         principles' methods, for exact ``dict`` and ``str`` values only. The principles it passes and the declared
@@ -104,28 +110,48 @@ class AlcoaAssessment:
         user, agent = gxp.get("user_id"), gxp.get("agent_id")
         if not ((type(user) is str and user) or (type(agent) is str and agent)) or body.get("coerced"):
             return False
+        decision = None  # which decision count (_human_decision) the record adds to, if any
         if record["kind"] == "span":
             dropped = body.get("dropped")
-            if "gxp.workflow.resumed_from" in attributes or type(dropped) is not dict \
-                    or list(dropped.values()).count("0") != len(dropped):
+            if "gxp.workflow.resumed_from" in attributes or type(dropped) is not dict or (
+                    dropped != _NOTHING_DROPPED and list(dropped.values()).count("0") != len(dropped)):
                 return False
             event, start = _nanos(body.get("end_time_unix_nano", "0")), _nanos(body.get("start_time_unix_nano"))
             if start is None or not event or event < start:
                 return False
         else:
-            if "gxp.hitl.action" in attributes or body.get("dropped_attributes") != "0":
+            if body.get("dropped_attributes") != "0":
                 return False
+            if "gxp.hitl.action" in attributes:  # _human_decision's rule
+                action = _string(attributes["gxp.hitl.action"])
+                if action == "human-response":
+                    if not _string(attributes.get("gxp.hitl.responder")):
+                        return False  # not Attributable: _observe_any gives the reason
+                    signed = attributes.get("gxp.hitl.decision") == {"stringValue": "e-signed"}
+                    decision = "e-signed" if signed else "declared"
+                elif action == "automated-response":
+                    decision = "automated"
             event = body.get("time_unix_nano", "0")
             event = _nanos(body.get("observed_time_unix_nano", "0") if event == "0" else event)
             if not event:
                 return False
         trace_id, span_id = body.get("trace_id", ""), body.get("span_id", "")
-        if type(trace_id) is not str or type(span_id) is not str or len(trace_id) not in (0, 32) \
-                or len(span_id) not in (0, 16) or trace_id.strip(_HEX) or span_id.strip(_HEX):  # _TRACE, _SPAN
+        if trace_id != self._good_trace_id:  # a run's records share one: its form (_TRACE) is checked once
+            if type(trace_id) is not str or len(trace_id) not in (0, 32) or trace_id.strip(_HEX):
+                return False
+            self._good_trace_id = trace_id
+        if type(span_id) is not str or len(span_id) not in (0, 16) or span_id.strip(_HEX):  # _SPAN
             return False
-        recorded = parse_time(record["time"])
-        if recorded is None:
-            return False
+        time = record["time"]
+        second, base = self._second  # parse_time's cached-second path, inline
+        if time[:19] == second and len(time) == 30 and time[19] == "." and time[29] == "Z" \
+                and (fraction := time[20:29]).isdigit() and fraction.isascii():
+            recorded = base + int(fraction)
+        else:
+            recorded = parse_time(time)
+            if recorded is None:
+                return False
+            self._second = (time[:19], recorded - int(time[20:29]))  # parse_time accepted it: 9 ASCII digits there
         self.assessed += 1
         self._passing += 1
         delay = recorded - event
@@ -141,9 +167,14 @@ class AlcoaAssessment:
                 type(ingest.get("subject")) is str and bool(ingest.get("subject"))
         if record["kind"] == "span" and "gxp.workflow.name" in attributes:
             self._run_spans.add((trace_id, span_id))
-        pending = self._pending.get(stream)
-        if pending is None:
-            pending = self._pending[stream] = [0, []]
+        if decision is not None:
+            self._decisions[decision] += 1
+        if stream != self._pending_stream:  # the same stream's records come one after another
+            pending = self._pending.get(stream)
+            if pending is None:
+                pending = self._pending[stream] = [0, []]
+            self._pending_stream, self._pending_entry = stream, pending
+        pending = self._pending_entry
         pending[0] += 1
         if len(pending[1]) < EXAMPLES:
             pending[1].append((file, line, int(record["seq"])))
@@ -230,10 +261,12 @@ class AlcoaAssessment:
             self._mark(principle, False, where, kind)
 
     def sealed(self, stream: str) -> None:
+        self._pending_stream = None  # _observe_passing's cached entry is gone with it
         count, _ = self._pending.pop(stream, [0, []])
         self._passed["enduring"] += count
 
     def finish_stream(self, stream: str) -> None:
+        self._pending_stream = None
         count, examples = self._pending.pop(stream, [0, []])
         self._failed["enduring"] += count
         for where in examples:
