@@ -176,7 +176,20 @@ def main() -> None:
     text = markdown(results)
     print(text)
     if args.markdown:
-        args.markdown.write_text(text)
+        args.markdown.write_text(text + kept_notes(args.markdown))
+
+
+NOTES_MARKER = "<!-- end of the part bench/bench_review.py writes; notes below are kept -->"
+
+
+def kept_notes(path: Path) -> str:
+    """What follows the generated part of ``path`` (from :data:`NOTES_MARKER`, or from the first ``## `` heading of
+    a file written before the marker existed), so a re-run replaces the table and keeps the notes."""
+    old = path.read_text() if path.exists() else ""
+    if NOTES_MARKER in old:
+        return "\n" + NOTES_MARKER + old.split(NOTES_MARKER, 1)[1]
+    at = old.find("\n## ")
+    return "\n" + NOTES_MARKER + "\n" + old[at:] if at >= 0 else "\n" + NOTES_MARKER + "\n"
 
 
 if __name__ == "__main__":
