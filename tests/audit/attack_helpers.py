@@ -13,10 +13,12 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import orjson
 import pytest
 
+from gxp_otel.audit.canonical import canonical_json, encode_record
 from gxp_otel.audit.signing import CheckpointSigner
 from gxp_otel.audit.verifier import verify_trail
 from gxp_otel.audit.writer import AuditTrailWriter
@@ -113,3 +115,47 @@ def kinds(problems: list[tuple[Any, ...]]) -> list[str]:
 def anchored(*signers: Signer, held: list[Path] | None = None) -> dict[str, Any]:
     return {"trusted_keys": [K.public_key_hex], "signers": [s.entry for s in signers],
             "checkpoint_files": held or []}
+
+
+STATEMENT_MEMBERS = ("head", "genesis", "time", "seq")
+
+
+def rechain(directory: Path, *, stream: str = "app.0", edit: Callable[[dict], None] | None = None,
+            statement: tuple[str, ...] = ("head", "genesis"), post: Callable[[dict], None] | None = None,
+            line: Callable[[dict, bytes], tuple[str, bytes] | None] | None = None, write_local: bool = True) -> None:
+    """What a holder of the writer's key K does to stream ``stream`` of ``directory``, record by record in file and
+    line order: ``edit(record)``; its prev set to the hash of the line before it; for a checkpoint, the statement
+    members named in ``statement`` (of :data:`STATEMENT_MEMBERS`: the chain's head and genesis, the record's time,
+    its seq minus one) recomputed and the statement re-signed; ``post(record)`` (an edit made after signing); then
+    the line written as the canonical encoding, or as ``line(record, canonical body)`` returns it (its hash and
+    bytes) when that is not None. With ``write_local`` the stream's checkpoint file is rewritten from the chain's
+    checkpoints."""
+    prev = genesis = None
+    checkpoints = []
+    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
+        out = []
+        for raw in path.read_bytes().splitlines():
+            record = orjson.loads(raw)
+            if edit is not None:
+                edit(record)
+            if prev is not None:
+                record["prev"] = prev
+            if record["kind"] == "checkpoint":
+                chain = {"head": record["prev"], "genesis": genesis, "time": record["time"],
+                         "seq": str(int(record["seq"]) - 1)}
+                record["body"]["statement"].update({member: chain[member] for member in statement})
+                record["body"]["signature"] = K.sign(record["body"]["statement"])
+            if post is not None:
+                post(record)
+            if record["kind"] == "checkpoint":
+                checkpoints.append(record["body"])
+            body = canonical_json(record["body"])
+            written = line(record, body) if line is not None else None
+            prev, encoded = written if written is not None else encode_record(
+                record["kind"], record["stream"], int(record["seq"]), record["prev"], record["time"], body)
+            genesis = genesis or prev
+            out.append(encoded)
+        path.write_bytes(b"".join(out))
+    if write_local:
+        (directory / f"audit-{stream}.checkpoints.jsonl").write_bytes(
+            b"".join(canonical_json(body) + b"\n" for body in checkpoints))

@@ -14,12 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-import orjson
 import pytest
 
-from attack_helpers import ALICE, BOB, CHECKPOINT_FILE, K, go_verdict, log, writer
+from attack_helpers import ALICE, BOB, CHECKPOINT_FILE, STATEMENT_MEMBERS, K, go_verdict, log, rechain, writer
 from gxp_otel.audit import parallel_verify
-from gxp_otel.audit.canonical import canonical_json, encode_record
 from gxp_otel.audit.signing import CheckpointSigner
 from gxp_otel.audit.verifier import verify_trail
 from seeded_signers import Signer
@@ -61,33 +59,7 @@ def forge(directory: Path, edit: Callable[[dict], None] | None = None, post: Cal
     """What a holder of the writer's key does: ``edit(record)``, then every prev, hash and checkpoint statement
     recomputed and re-signed, then ``post(record)`` (an edit made after signing), and the local checkpoint file
     rewritten from the chain's checkpoints."""
-    prev = genesis = None
-    checkpoints = []
-    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
-        out = []
-        for line in path.read_bytes().splitlines():
-            record = orjson.loads(line)
-            if edit:
-                edit(record)
-            if prev is not None:
-                record["prev"] = prev
-            if record["kind"] == "checkpoint":
-                statement = record["body"]["statement"]
-                statement.update(head=record["prev"], genesis=genesis, time=record["time"],
-                                 seq=str(int(record["seq"]) - 1))
-                record["body"]["signature"] = K.sign(statement)
-            if post:
-                post(record)
-            if record["kind"] == "checkpoint":
-                checkpoints.append(record["body"])
-            prev, encoded = encode_record(record["kind"], record["stream"], int(record["seq"]), record["prev"],
-                                          record["time"], canonical_json(record["body"]))
-            genesis = genesis or prev
-            out.append(encoded)
-        path.write_bytes(b"".join(out))
-    if write_local:
-        (directory / f"audit-{stream}.checkpoints.jsonl").write_bytes(
-            b"".join(canonical_json(body) + b"\n" for body in checkpoints))
+    rechain(directory, stream=stream, edit=edit, statement=STATEMENT_MEMBERS, post=post, write_local=write_local)
 
 
 def two_checkpoints(directory: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import orjson
 import pytest
 
-from attack_helpers import CHECKPOINT_FILE, K, both, go_verdict, log, writer
+from attack_helpers import CHECKPOINT_FILE, K, go_verdict, log, rechain, writer
 from gxp_otel.audit.canonical import canonical_json, encode_record
 from gxp_otel.audit.verifier import verify_trail
 
@@ -38,27 +38,7 @@ def small_trail(directory: Path, records: int = 6, **options: Any) -> None:
 def resign(directory: Path, edit: Callable[[dict], None], stream: str = "app.0") -> None:
     """What a holder of the writer's key does: ``edit(record)`` changes records in place, then every hash and prev
     is recomputed, every checkpoint re-signed and the local checkpoint file rewritten to match."""
-    prev = genesis = None
-    checkpoints = []
-    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
-        out = []
-        for line in path.read_bytes().splitlines():
-            record = orjson.loads(line)
-            edit(record)
-            if prev is not None:
-                record["prev"] = prev
-            if record["kind"] == "checkpoint":
-                statement = record["body"]["statement"]
-                statement.update(head=record["prev"], genesis=genesis, time=record["time"])
-                record["body"]["signature"] = K.sign(statement)
-                checkpoints.append(record["body"])
-            record.pop("hash")
-            prev, encoded = encode_record(record["kind"], record["stream"], int(record["seq"]), record["prev"],
-                                          record["time"], canonical_json(record["body"]))
-            genesis = genesis or prev
-            out.append(encoded)
-        path.write_bytes(b"".join(out))
-    (directory / CHECKPOINT_FILE).write_bytes(b"".join(canonical_json(b) + b"\n" for b in checkpoints))
+    rechain(directory, stream=stream, edit=edit, statement=("head", "genesis", "time"))
 
 
 def at_seq(seq: int, change: Callable[[dict], None]) -> Callable[[dict], None]:
@@ -115,26 +95,11 @@ def test_impossible_calendar_times_are_malformed_on_every_path(tmp_path: Path, t
 def resign_bodies(directory: Path, bodies: dict[int, bytes], stream: str = "app.0") -> None:
     """Like :func:`resign`, but the records at the seqs of ``bodies`` get that body text byte for byte, hashed as
     written: a path that accepts such a line finds its chain intact, so only the line's own check can object."""
-    prev = genesis = None
-    checkpoints = []
-    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
-        out = []
-        for line in path.read_bytes().splitlines():
-            record = orjson.loads(line)
-            seq = int(record["seq"])
-            if prev is not None:
-                record["prev"] = prev
-            if record["kind"] == "checkpoint":
-                statement = record["body"]["statement"]
-                statement.update(head=record["prev"], genesis=genesis)
-                record["body"]["signature"] = K.sign(statement)
-                checkpoints.append(record["body"])
-            body = bodies.get(seq, canonical_json(record["body"]))
-            prev, encoded = encode_record(record["kind"], record["stream"], seq, record["prev"], record["time"], body)
-            genesis = genesis or prev
-            out.append(encoded)
-        path.write_bytes(b"".join(out))
-    (directory / CHECKPOINT_FILE).write_bytes(b"".join(canonical_json(b) + b"\n" for b in checkpoints))
+    def line(record: dict, body: bytes) -> tuple[str, bytes] | None:
+        seq = int(record["seq"])
+        return encode_record(record["kind"], record["stream"], seq, record["prev"], record["time"], bodies[seq]) \
+            if seq in bodies else None
+    rechain(directory, stream=stream, line=line)
 
 
 def nested(levels: int) -> bytes:
@@ -457,30 +422,15 @@ def resign_lines(directory: Path, edits: dict[int, Callable[[bytes], bytes]], st
     accepted the edited envelope would find the record's hash and chain intact."""
     from gxp_otel.audit.canonical import hash_body_and_tail
 
-    prev = genesis = None
-    checkpoints = []
-    for path in sorted(directory.glob(f"audit-{stream}-*.jsonl")):
-        out = []
-        for line in path.read_bytes().splitlines():
-            record = orjson.loads(line)
-            seq = int(record["seq"])
-            if prev is not None:
-                record["prev"] = prev
-            if record["kind"] == "checkpoint":
-                statement = record["body"]["statement"]
-                statement.update(head=record["prev"], genesis=genesis)
-                record["body"]["signature"] = K.sign(statement)
-                checkpoints.append(record["body"])
-            body = canonical_json(record["body"])
-            prev, encoded = encode_record(record["kind"], record["stream"], seq, record["prev"], record["time"], body)
-            if seq in edits:
-                tail = edits[seq](encoded[8 + len(body) + 74:-1])  # after ,"hash":"<64 hex>"
-                prev = hash_body_and_tail(body, tail)
-                encoded = b'{"body":' + body + b',"hash":"' + prev.encode() + b'"' + tail + b"\n"
-            genesis = genesis or prev
-            out.append(encoded)
-        path.write_bytes(b"".join(out))
-    (directory / CHECKPOINT_FILE).write_bytes(b"".join(canonical_json(b) + b"\n" for b in checkpoints))
+    def line(record: dict, body: bytes) -> tuple[str, bytes] | None:
+        seq = int(record["seq"])
+        if seq not in edits:
+            return None
+        _, encoded = encode_record(record["kind"], record["stream"], seq, record["prev"], record["time"], body)
+        tail = edits[seq](encoded[8 + len(body) + 74:-1])  # after ,"hash":"<64 hex>"
+        digest = hash_body_and_tail(body, tail)
+        return digest, b'{"body":' + body + b',"hash":"' + digest.encode() + b'"' + tail + b"\n"
+    rechain(directory, stream=stream, line=line)
 
 
 def replace(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
