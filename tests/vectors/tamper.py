@@ -387,6 +387,19 @@ def body_deeper_than_254(files, seed_b, seed_a):
     _rewrite_checkpoint_file(files)
 
 
+def public_key_in_capitals(files, seed_b, seed_a):
+    """Ambiguity: a genesis public_key not in lowercase hex (§6.1) is malformed and puts no key in force, though it
+    decodes to the writer's key; rehashed, the chain recomputed and re-signed with that key (self-keyed, Go's
+    verifier said VERIFIED-SELF-KEYED before 99894db)."""
+    lines = _lines(files, F1)
+    record = orjson.loads(lines[0])
+    record["body"]["public_key"] = record["body"]["public_key"].upper()
+    lines[0] = canonical_json(_rehash(record))
+    _set_lines(files, F1, lines)
+    _rechain(files, after=(F1, 0), signer=CheckpointSigner.from_seed(seed_a))
+    _rewrite_checkpoint_file(files)
+
+
 def held_line_invalid(files, seed_b):
     """Ambiguity: a problem in a held copy is reported at the held file (as given) and its line."""
     lines = _lines(files, CPF)
@@ -498,6 +511,7 @@ NEGATIVE = {
     "invalid-calendar-date@seq-2": (None, {"member": (2, "time", "2025-02-30T16:00:05.002000000Z")}),
     "year-0000@seq-2": (None, {"member": (2, "time", "0000-03-01T16:00:05.002000000Z")}),  # Go: VERIFIED before e2566fd
     "body-deeper-than-254@seq-2": (body_deeper_than_254, {"seed_a": True}),
+    "genesis-public-key-in-capitals": (public_key_in_capitals, {"seed_a": True}),
     "time-goes-backwards@seq-3": (None, {"member": (3, "time", "2025-11-24T15:00:00.000000000Z"), "ok": True,
                                          "trusted": True}),
     "held-line-invalid": (held_line_invalid, {}),

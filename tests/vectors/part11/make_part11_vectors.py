@@ -52,10 +52,13 @@ def log(text: str) -> dict:
 
 
 def signed_trail(directory: Path, *, correction: dict | None = None, signature_of=None, identity=ALICE,
-                 moved: bool = False) -> None:
-    """Three log records, a signature of seq 2 (or ``signature_of``), and optionally a correction of seq 1."""
+                 moved: bool = False, first_attributes: dict | None = None) -> None:
+    """Three log records (the first with ``first_attributes`` too), a signature of seq 2 (or ``signature_of``), and
+    optionally a correction of seq 1."""
     w = writer(directory, VectorClock(START, 10**9))
-    records = [w.append("log", [log(f"value {i}")])[0] for i in range(3)]
+    bodies = [log(f"value {i}") for i in range(3)]
+    bodies[0]["attributes"].update(first_attributes or {})
+    records = [w.append("log", [body])[0] for body in bodies]
     target = signature_of or ref(records[1])
     body = signature_body(ALICE.private, identity, target, meaning="approval", reason="reviewed",
                           authentication="all-components", time_ns=START + 5 * 10**9)
@@ -212,6 +215,8 @@ ALICE_ENTRY = {"printed_name": ALICE.printed_name, "user_id": ALICE.user_id, "ke
                "public_key": ALICE.public_key}
 WRITER = {"trusted_keys": [WRITER_PUBLIC]}
 AUDITOR = {**WRITER, "signers": [ALICE_ENTRY], "purgers": [ALICE_ENTRY]}  # every role anchored, Alice in both
+ITEMS = {"items": {"arrayValue": {"values": [{"stringValue": "a"}, {"stringValue": "b"}]}}}
+
 CASES = {
     # name: (build, tamper, options, intended problem kinds)
     "signed-and-corrected-intact": (lambda d: signed_trail(d, correction={}), None, AUDITOR, []),
@@ -232,6 +237,11 @@ CASES = {
                                         ["bad-correction"]),
     "correction-wrong-old-value@seq-5": (lambda d: signed_trail(d, correction={"old_value": {"stringValue": "x"}}),
                                          None, AUDITOR, ["bad-correction"]),
+    # RFC 6901: an array index has no leading zero, so /.../01 names no element (both verifiers read it as 1 before)
+    "correction-path-index-with-leading-zero@seq-5": (
+        lambda d: signed_trail(d, first_attributes=ITEMS, correction={
+            "path": "/attributes/items/arrayValue/values/01", "old_value": {"stringValue": "b"},
+            "new_value": {"stringValue": "B"}}), None, AUDITOR, ["bad-correction"]),
     "correction-of-absent-record@seq-5": (lambda d: signed_trail(d, correction={"original": other_record()}), None,
                                           AUDITOR, ["correction-link"]),
     "signature-copied-within-the-trail@seq-4-6": (copied_signature_trail, None, AUDITOR,
