@@ -66,10 +66,6 @@ class AlcoaAssessment:
         # Attribution by kind: an identity the application declared (gxp user/agent id) vs a sender the collector
         # authenticated at ingestion (§5.6 ingest: via other than "none", with a subject).
         self._identities = {"declared": 0, "authenticated": 0}
-        self._second = ("", 0)  # (a recorded second parse_time accepted, its nanoseconds since the epoch)
-        self._pending_stream: str | None = None  # _observe_passing's last stream and its _pending entry
-        self._pending_entry: list[Any] = [0, []]
-        self._good_trace_id = ""  # the last trace id _observe_passing found of _TRACE's form (only a str equals it)
 
     def _mark(self, principle: str, ok: bool, where: tuple[str, int, int | None], reason: str = "") -> None:
         if ok:
@@ -136,22 +132,12 @@ class AlcoaAssessment:
             if not event:
                 return False
         trace_id, span_id = body.get("trace_id", ""), body.get("span_id", "")
-        if trace_id != self._good_trace_id:  # a run's records share one: its form (_TRACE) is checked once
-            if type(trace_id) is not str or len(trace_id) not in (0, 32) or trace_id.strip(_HEX):
-                return False
-            self._good_trace_id = trace_id
-        if type(span_id) is not str or len(span_id) not in (0, 16) or span_id.strip(_HEX):  # _SPAN
+        if type(trace_id) is not str or type(span_id) is not str or len(trace_id) not in (0, 32) \
+                or len(span_id) not in (0, 16) or trace_id.strip(_HEX) or span_id.strip(_HEX):  # _TRACE, _SPAN
             return False
-        time = record["time"]
-        second, base = self._second  # parse_time's cached-second path, inline
-        if time[:19] == second and len(time) == 30 and time[19] == "." and time[29] == "Z" \
-                and (fraction := time[20:29]).isdigit() and fraction.isascii():
-            recorded = base + int(fraction)
-        else:
-            recorded = parse_time(time)
-            if recorded is None:
-                return False
-            self._second = (time[:19], recorded - int(time[20:29]))  # parse_time accepted it: 9 ASCII digits there
+        recorded = parse_time(record["time"])
+        if recorded is None:
+            return False
         self.assessed += 1
         self._passing += 1
         delay = recorded - event
@@ -169,12 +155,9 @@ class AlcoaAssessment:
             self._run_spans.add((trace_id, span_id))
         if decision is not None:
             self._decisions[decision] += 1
-        if stream != self._pending_stream:  # the same stream's records come one after another
-            pending = self._pending.get(stream)
-            if pending is None:
-                pending = self._pending[stream] = [0, []]
-            self._pending_stream, self._pending_entry = stream, pending
-        pending = self._pending_entry
+        pending = self._pending.get(stream)
+        if pending is None:
+            pending = self._pending[stream] = [0, []]
         pending[0] += 1
         if len(pending[1]) < EXAMPLES:
             pending[1].append((file, line, int(record["seq"])))
@@ -261,12 +244,10 @@ class AlcoaAssessment:
             self._mark(principle, False, where, kind)
 
     def sealed(self, stream: str) -> None:
-        self._pending_stream = None  # _observe_passing's cached entry is gone with it
         count, _ = self._pending.pop(stream, [0, []])
         self._passed["enduring"] += count
 
     def finish_stream(self, stream: str) -> None:
-        self._pending_stream = None
         count, examples = self._pending.pop(stream, [0, []])
         self._failed["enduring"] += count
         for where in examples:
